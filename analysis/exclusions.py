@@ -1,0 +1,119 @@
+"""Turn the tidy table into the scored trials of one analysis variant, stating everything left out.
+
+Practice trials and trials never reached are never scored. The other rules are choices, so each
+analysis is run in named variants (primary and sensitivity) and the record says what each dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from analysis.errors import AnalysisError
+
+TIMEOUT_HANDLING = ("error", "exclude")
+SCORED_COLUMNS = (
+    "listener", "version", "item", "item_key", "trial_index", "song", "position", "eeg_participant",
+    "correct_side", "answer", "correct", "timed_out", "rt_ms",
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The exclusion rules of one variant; recorded verbatim in results.json."""
+
+    exclude_failed_headphone: bool = True
+    exclude_withdrawn: bool = True
+    timeouts: str = "error"
+
+    def __post_init__(self) -> None:
+        """Reject an unknown time-out handling before any data is touched."""
+        if self.timeouts not in TIMEOUT_HANDLING:
+            raise AnalysisError(f"timeouts={self.timeouts!r} must be one of {', '.join(TIMEOUT_HANDLING)}")
+
+    def describe(self) -> list[str]:
+        """State the rules in words for the report."""
+        return [
+            "practice trials are never scored",
+            "trials never reached (no answer, no time-out) are not scored",
+            "listeners who failed the headphone check are "
+            + ("excluded" if self.exclude_failed_headphone else "kept"),
+            "withdrawn listeners are " + ("excluded" if self.exclude_withdrawn else "kept"),
+            "timed-out trials are " + ("counted as errors" if self.timeouts == "error" else "excluded"),
+        ]
+
+
+def variants(*, exclude_failed_headphone: bool = True) -> dict[str, Rules]:
+    """The primary analysis and its sensitivity variants, so every rule is seen applied both ways."""
+    return {
+        "primary": Rules(exclude_failed_headphone=exclude_failed_headphone),
+        "timeouts_excluded": Rules(exclude_failed_headphone=exclude_failed_headphone, timeouts="exclude"),
+        "no_listener_exclusions": Rules(exclude_failed_headphone=False, exclude_withdrawn=False),
+    }
+
+
+def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame, dict]:
+    """Apply `rules`; return one row per scored trial and the stated record of what was excluded."""
+    rules = rules or Rules()
+    practice = table["practice"]
+    unreached = ~practice & table["answer"].isna() & ~table["timed_out"]
+    shown = table[~practice & ~unreached]
+    excluded = _excluded_listeners(shown, rules)
+    kept = shown[~shown["listener"].isin(excluded["listener"])]
+    timed_out = kept["timed_out"]
+    if rules.timeouts == "exclude":
+        kept = kept[~timed_out]
+    if kept.empty:
+        raise AnalysisError(f"no scored trials left after exclusions ({'; '.join(rules.describe()[2:])})")
+    scored = _scored_frame(kept)
+    record = _record(table, rules, practice, unreached, excluded, int(timed_out.sum()), scored)
+    return scored, record
+
+
+def _excluded_listeners(shown: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """One row per excluded listener with every reason that applies and the trials dropped."""
+    per = shown.groupby("listener", sort=True).agg(
+        headphone_passed=("headphone_passed", "all"), withdrawn=("withdrawn", "any"),
+        trials=("trial_index", "size"))
+    reasons = pd.Series([[] for _ in range(len(per))], index=per.index, dtype=object)
+    if rules.exclude_failed_headphone:
+        reasons = reasons.where(per["headphone_passed"], reasons.map(lambda r: r + ["failed headphone check"]))
+    if rules.exclude_withdrawn:
+        reasons = reasons.where(~per["withdrawn"], reasons.map(lambda r: r + ["withdrawn"]))
+    per["reasons"] = reasons
+    out = per[per["reasons"].map(bool)].reset_index()
+    return out[["listener", "reasons", "trials"]]
+
+
+def _scored_frame(kept: pd.DataFrame) -> pd.DataFrame:
+    """Keep the columns the statistics use; `item_key` makes items unique across versions."""
+    scored = kept.copy()
+    scored["item_key"] = scored["version"].astype(str) + ":" + scored["item"].astype(str)
+    scored["correct"] = scored["correct"].astype(int)
+    return scored[list(SCORED_COLUMNS)].reset_index(drop=True)
+
+
+def _record(table: pd.DataFrame, rules: Rules, practice: pd.Series, unreached: pd.Series,
+            excluded: pd.DataFrame, n_timed_out: int, scored: pd.DataFrame) -> dict:
+    """The stated list of exclusions, in numbers and by listener."""
+    counts = excluded["reasons"].explode().value_counts()
+    all_listeners = set(table["listener"])
+    trials_per = scored.groupby("listener").size()
+    return {
+        "rules": asdict(rules),
+        "rules_text": rules.describe(),
+        "practice_trials_not_scored": int(practice.sum()),
+        "unreached_trials_not_scored": int(unreached.sum()),
+        "listeners_excluded": [
+            {"listener": str(r.listener), "reasons": list(r.reasons), "trials": int(r.trials)}
+            for r in excluded.itertuples()],
+        "n_listeners_excluded_by_reason": {str(k): int(v) for k, v in counts.items()},
+        "timed_out_trials": n_timed_out,
+        "timed_out_handling": "counted as errors" if rules.timeouts == "error" else "excluded",
+        "listeners_without_scored_trials": sorted(
+            str(x) for x in all_listeners - set(scored["listener"]) - set(excluded["listener"])),
+        "n_listeners_with_fewer_trials": int((trials_per < trials_per.max()).sum()),
+        "n_listeners": int(scored["listener"].nunique()),
+        "n_trials": int(len(scored)),
+    }

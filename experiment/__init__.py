@@ -1,0 +1,42 @@
+"""The AB-X listening-study web app: `create_app` is the only thing here (imports happen inside it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+BLUEPRINT_MODULES: tuple[str, ...] = ("experiment.participant", "experiment.api")
+"""Modules each holding a blueprint `bp` and optionally `init_app(app)`; add the admin panel's here."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults → environment → `config`; database, security, then the blueprints.
+
+    Served by `gunicorn 'experiment:create_app()'`; settings come from the environment
+    (`DATABASE_URL`, `SECRET_KEY`, `TUNEBACK_*`), see experiment/config.py.
+    """
+    import importlib
+
+    from flask import Flask
+
+    from experiment import security, webdb
+    from experiment.config import Config
+
+    settings = Config.from_sources(config)
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(__name__, instance_path=settings.INSTANCE_PATH, template_folder=str(root / "templates"),
+                static_folder=str(root / "static"))
+    app.config.update(settings.as_dict())
+    app.config.update({k: v for k, v in (config or {}).items() if k not in Config.names()})
+    webdb.init_app(app)
+    security.init_app(app)
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    return app

@@ -1,0 +1,254 @@
+"""The JSON API behind the task page (state, present, answer, events) and the opaque audio URLs."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+
+from experiment.current import participant, stage_url
+from experiment.headphone import calibration_noise, huggins_trial
+from experiment.models import Clip, ParticipantSession, Presentation, TrialTemplate
+from experiment.ranges import RangeNotSatisfiable, parse_range
+from experiment.security import error_response
+from experiment.sessions import (
+    Conflict, Limits, TaskState, answer, current, headphone_answers, log_events, present, task_state, touch, trial_key,
+)
+from experiment.status import EVENT_KINDS, Stage
+from experiment.tokens import audio_token, same_token
+from experiment.webdb import get_db, now
+
+bp = Blueprint("api", __name__, url_prefix="/api/study/<int:experiment_id>")
+
+TRIAL_RE = re.compile(r"^[pt]\d{1,3}$")
+ANSWER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SLOTS = ("x", "a", "b")
+EVENT_SLOTS = frozenset({*SLOTS, "cal", *(f"hp{k}" for k in range(1, 10))})
+MAX_EVENTS = 100
+
+
+@bp.errorhandler(Conflict)
+def _conflict(exc: Conflict) -> Response:
+    """A request that does not fit the session's state: 409 with the reason and the current state."""
+    response = error_response(409, exc.code, exc.message)
+    s = participant(request.view_args["experiment_id"]) if request.view_args else None
+    if s is not None:
+        get_db().rollback()
+        payload = response.get_json()
+        payload["state"] = _state(s, touch(get_db(), s, now()))
+        get_db().commit()
+        response = jsonify(payload)
+        response.status_code = 409
+    return response
+
+
+@bp.get("/state")
+def state(experiment_id: int) -> Response:
+    """Where this participant stands: stage, progress, the current trial and its time left."""
+    s = _session(experiment_id, lock=True)
+    plan = touch(get_db(), s, now())
+    body = _state(s, plan)
+    get_db().commit()
+    return jsonify(body)
+
+
+@bp.post("/present")
+def present_trial(experiment_id: int) -> Response:
+    """Start the current trial's minute (once) and hand out its three audio URLs."""
+    body = _json()
+    trial = _field(body, "trial", TRIAL_RE)
+    s = _session(experiment_id, lock=True)
+    present(get_db(), s, trial, now())
+    plan = touch(get_db(), s, now())
+    payload = _state(s, plan)
+    get_db().commit()
+    return jsonify(payload)
+
+
+@bp.post("/answer")
+def answer_trial(experiment_id: int) -> Response:
+    """Record A or B for the current trial, at most once per client answer id, committed before replying."""
+    body = _json()
+    trial = _field(body, "trial", TRIAL_RE)
+    side = body.get("answer")
+    if side not in ("A", "B"):
+        abort(400, "answer must be 'A' or 'B'")
+    client_id = _field(body, "id", ANSWER_ID_RE)
+    s = _session(experiment_id, lock=True)
+    result = answer(get_db(), s, trial=trial, side=side, client_id=client_id, now=now())
+    p = result.presentation
+    plan = touch(get_db(), s, now())
+    payload: dict[str, Any] = {"recorded": True, "repeated": result.repeated, "trial": trial_key(p),
+                               "answer": p.answer}
+    if p.practice:
+        payload["feedback"] = {"correct": bool(p.correct), "correct_side": p.correct_side}
+    payload["state"] = _state(s, plan)
+    get_db().commit()
+    return jsonify(payload)
+
+
+@bp.post("/events")
+def events(experiment_id: int) -> Response:
+    """Append the page's events (plays, ends, replays, tab hide/show…) to the log."""
+    body = _json()
+    batch = body.get("events")
+    if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_EVENTS:
+        abort(400, f"events must be a list of 1 to {MAX_EVENTS} objects")
+    clean = [_event(e, i) for i, e in enumerate(batch)]
+    s = _session(experiment_id)
+    n = log_events(get_db(), s, clean, now())
+    get_db().commit()
+    return jsonify(logged=n)
+
+
+@bp.get("/audio/<token>")
+def audio(experiment_id: int, token: str) -> Response:
+    """Serve one clip of the current trial (or a headphone sound) by its opaque token, with byte ranges."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+        abort(404, "no such audio")
+    s = _session(experiment_id)
+    plan = touch(get_db(), s, now())
+    data = _audio_bytes(s, plan, token)
+    get_db().commit()
+    if data is None:
+        abort(404, "no such audio for this trial")
+    return _ranged(data)
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def headphone_urls(s: ParticipantSession, n: int) -> dict[str, str]:
+    """URLs of the calibration noise and the n headphone-check sounds of a session."""
+    secret = current_app.config["SECRET_KEY"]
+    slots = ["cal", *(f"hp{k}" for k in range(1, n + 1))]
+    return {slot: url_for("api.audio", experiment_id=s.experiment_id,
+                          token=audio_token(secret, s.id, None, slot)) for slot in slots}
+
+
+def _trial_urls(s: ParticipantSession, p: Presentation) -> dict[str, str]:
+    """The three opaque URLs of a presented trial."""
+    secret = current_app.config["SECRET_KEY"]
+    return {slot: url_for("api.audio", experiment_id=s.experiment_id, token=audio_token(secret, s.id, p.id, slot))
+            for slot in SLOTS}
+
+
+def _audio_bytes(s: ParticipantSession, plan: list[Presentation], token: str) -> bytes | None:
+    """Find which sound the token names among those this session may hear right now."""
+    secret = current_app.config["SECRET_KEY"]
+    if s.stage == Stage.HEADPHONE.value:
+        n = int(s.version.experiment.settings.get("headphone_trials", 6))
+        if same_token(token, audio_token(secret, s.id, None, "cal")):
+            return calibration_noise(s.seed)
+        truth = headphone_answers(s, n)
+        for k in range(1, n + 1):
+            if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
+                return huggins_trial(truth[k - 1], seed=s.seed * 31 + k)
+        return None
+    cur = current(plan) if s.stage == Stage.TASK.value else None
+    if cur is None or cur.presented_utc is None:
+        return None
+    for slot in SLOTS:
+        if same_token(token, audio_token(secret, s.id, cur.id, slot)):
+            return Path(_clip_for(cur, slot).file_path).read_bytes()
+    return None
+
+
+def _clip_for(p: Presentation, slot: str) -> Clip:
+    """X is the target; A and B are the match and the foil, by the session's drawn side."""
+    t: TrialTemplate = p.template
+    if slot == "x":
+        return t.target_clip
+    match_slot = "a" if p.correct_side == "A" else "b"
+    return t.match_clip if slot == match_slot else t.foil_clip
+
+
+def _ranged(data: bytes) -> Response:
+    """200 or 206 with exactly the same headers for every clip: no ETag, no dates, no names, no caching."""
+    size = len(data)
+    try:
+        span = parse_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        response = error_response(416, "range_not_satisfiable", f"the audio has {size} bytes")
+        response.headers["Content-Range"] = f"bytes */{size}"
+        return response
+    if span is None:
+        response = Response(data, status=200, mimetype="audio/wav")
+    else:
+        start, end = span
+        response = Response(data[start:end + 1], status=206, mimetype="audio/wav")
+        response.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _state(s: ParticipantSession, plan: list[Presentation]) -> dict[str, Any]:
+    """The state object the page script renders (no clip ids, songs or sides of unanswered trials)."""
+    st: TaskState = task_state(get_db(), s, plan, now())
+    limits = Limits.of(s.version.experiment)
+    body: dict[str, Any] = {
+        "stage": st.stage,
+        "progress": {"practice_done": st.done_practice, "practice_total": st.n_practice,
+                     "trials_done": st.done_trials, "trials_total": st.n_trials},
+        "session_remaining_ms": int(st.session_remaining_s * 1000),
+        "trial_limit_ms": int(limits.trial_limit_s * 1000),
+        "volume": s.volume if s.volume is not None else 1.0,
+        "intermission": st.intermission,
+        "trial": None,
+    }
+    if st.stage != Stage.TASK.value or st.trial is None:
+        body["redirect"] = stage_url(s)
+        return body
+    p = st.trial
+    body["trial"] = {
+        "id": trial_key(p), "practice": p.practice, "index": p.order_index,
+        "total": st.n_practice if p.practice else st.n_trials, "presented": p.presented_utc is not None,
+        "remaining_ms": None if st.remaining_s is None else int(st.remaining_s * 1000),
+        "audio": _trial_urls(s, p) if p.presented_utc is not None else None,
+    }
+    return body
+
+
+def _session(experiment_id: int, *, lock: bool = False) -> ParticipantSession:
+    """The caller's session, or 401: every API call belongs to a participant."""
+    s = participant(experiment_id, lock=lock)
+    if s is None:
+        abort(401, "no study session in this browser: start from the study link")
+    return s
+
+
+def _json() -> dict[str, Any]:
+    """The request's JSON object, or 400."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "the body must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
+    """A required string field matching `pattern`, or 400 naming it."""
+    value = body.get(name)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        abort(400, f"field {name!r} is missing or malformed")
+    return value
+
+
+def _event(e: Any, i: int) -> dict[str, Any]:
+    """One validated client event (kind, optional slot, trial, client time t in ms, small detail)."""
+    if not isinstance(e, dict):
+        abort(400, f"events[{i}] must be an object")
+    kind, slot, trial, t, detail = e.get("kind"), e.get("slot"), e.get("trial"), e.get("t"), e.get("detail")
+    if kind not in EVENT_KINDS:
+        abort(400, f"events[{i}].kind must be one of {', '.join(sorted(EVENT_KINDS))}")
+    if slot is not None and slot not in EVENT_SLOTS:
+        abort(400, f"events[{i}].slot is not a known slot")
+    if trial is not None and (not isinstance(trial, str) or not TRIAL_RE.fullmatch(trial)):
+        abort(400, f"events[{i}].trial is malformed")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t)):
+        abort(400, f"events[{i}].t must be a finite number (ms)")
+    if detail is not None and (not isinstance(detail, dict) or len(repr(detail)) > 1000):
+        abort(400, f"events[{i}].detail must be a small object")
+    return {"kind": kind, "slot": slot, "trial": trial, "t": t, "detail": detail}

@@ -1,0 +1,52 @@
+"""Who is asking: the participant session behind the signed cookie, and the page their stage belongs on."""
+
+from __future__ import annotations
+
+from flask import abort, session, url_for
+
+from experiment.models import Experiment, ParticipantSession
+from experiment.sessions import load
+from experiment.status import SessionStatus, Stage
+from experiment.webdb import get_db
+
+STAGE_ENDPOINTS = {
+    Stage.HEADPHONE.value: "participant.headphone",
+    Stage.INSTRUCTIONS.value: "participant.instructions",
+    Stage.TASK.value: "participant.task",
+    Stage.QUESTIONNAIRE.value: "participant.questionnaire",
+    Stage.DONE.value: "participant.debrief",
+}
+
+
+def study_or_404(experiment_id: int) -> Experiment:
+    """The study, or a 404 that says so."""
+    experiment = get_db().get(Experiment, experiment_id)
+    if experiment is None:
+        abort(404, f"there is no study {experiment_id}")
+    return experiment
+
+
+def token_for(experiment_id: int) -> str | None:
+    """This browser's session token for the study, from the signed cookie."""
+    tokens = session.get("p") or {}
+    return tokens.get(str(experiment_id)) if isinstance(tokens, dict) else None
+
+
+def remember(experiment_id: int, token: str) -> None:
+    """Keep the session token in the signed cookie (one per study)."""
+    tokens = dict(session.get("p") or {})
+    tokens[str(experiment_id)] = token
+    session["p"] = tokens
+    session.permanent = True
+
+
+def participant(experiment_id: int, *, lock: bool = False) -> ParticipantSession | None:
+    """The participant session of this browser in this study, if any."""
+    return load(get_db(), experiment_id, token_for(experiment_id), lock=lock)
+
+
+def stage_url(s: ParticipantSession) -> str:
+    """Where a session belongs now (the time-out page once its time ran out)."""
+    if s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
+        return url_for("participant.time_up", experiment_id=s.experiment_id)
+    return url_for(STAGE_ENDPOINTS[s.stage], experiment_id=s.experiment_id)

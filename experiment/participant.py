@@ -1,0 +1,223 @@
+"""The participant's pages: landing → consent → headphones → instructions → task → questionnaire → debrief."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from experiment.current import participant, remember, stage_url, study_or_404
+from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
+from experiment.models import Experiment, ParticipantSession
+from experiment.sessions import (
+    Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire, touch,
+)
+from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.webdb import get_db, now
+
+bp = Blueprint("participant", __name__)
+
+PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
+
+
+@bp.get("/")
+def index() -> Response | str:
+    """Send visitors to the newest open study."""
+    db = get_db()
+    newest = db.scalar(select(Experiment.id).where(Experiment.state == ExperimentState.OPEN.value)
+                       .order_by(Experiment.id.desc()).limit(1))
+    if newest is None:
+        return render_template("participant/closed.html", experiment=None)
+    return redirect(url_for("participant.landing", experiment_id=newest, **request.args))
+
+
+@bp.get("/study/<int:experiment_id>/")
+def landing(experiment_id: int) -> Response | str:
+    """Show what the study is; remember Prolific's ids; send returning participants back to their stage."""
+    experiment = study_or_404(experiment_id)
+    ids = {key: _clean_id(request.args.get(param)) for param, key in PROLIFIC_PARAMS.items()}
+    if any(ids.values()):
+        session[f"prolific:{experiment_id}"] = ids
+    s = participant(experiment_id)
+    if s is not None and (not ids["pid"] or ids["pid"] == s.prolific_pid):
+        return redirect(stage_url(s))
+    if experiment.state != ExperimentState.OPEN.value:
+        return render_template("participant/closed.html", experiment=experiment)
+    if _all_full(experiment):
+        return render_template("participant/full.html", experiment=experiment)
+    return render_template("participant/landing.html", experiment=experiment, limits=Limits.of(experiment))
+
+
+@bp.route("/study/<int:experiment_id>/consent", methods=["GET", "POST"])
+def consent(experiment_id: int) -> Response | str:
+    """Ask for consent; on agreement assign a version (or say the study is full) and start the session."""
+    experiment = study_or_404(experiment_id)
+    s = participant(experiment_id)
+    if s is not None:
+        return redirect(stage_url(s))
+    form = ConsentForm()
+    if form.validate_on_submit():
+        if form.decline.data:
+            return render_template("participant/declined.html", experiment=experiment)
+        if form.all_ticked():
+            return _assign(experiment)
+        form.form_errors.append("Please tick every statement to take part, or choose 'I do not agree'.")
+    elif request.method == "POST":
+        abort(400, "the consent form was incomplete")
+    return render_template("participant/consent.html", experiment=experiment, form=form,
+                           limits=Limits.of(experiment))
+
+
+def _assign(experiment: Experiment) -> Response | str:
+    """Run the locked assignment and route the participant by its outcome."""
+    ids = session.get(f"prolific:{experiment.id}") or {}
+    prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
+    result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
+                    user_agent=request.headers.get("User-Agent"))
+    if result.outcome in ("new", "resumed"):
+        remember(experiment.id, result.session.token)
+        return redirect(stage_url(result.session))
+    if result.outcome == "already_done":
+        return render_template("participant/already.html", experiment=experiment), 409
+    if result.outcome == "full":
+        return render_template("participant/full.html", experiment=experiment)
+    return render_template("participant/closed.html", experiment=experiment)
+
+
+@bp.route("/study/<int:experiment_id>/headphones", methods=["GET", "POST"])
+def headphone(experiment_id: int) -> Response | str:
+    """Set the volume, then the Huggins-pitch headphone check (scored on the server)."""
+    s, early = _at_stage(experiment_id, Stage.HEADPHONE)
+    if early:
+        return early
+    n = int(study_or_404(experiment_id).settings.get("headphone_trials", 6))
+    form = HeadphoneForm()
+    if form.validate_on_submit():
+        responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
+        if None in responses:
+            abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
+        submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
+        get_db().commit()
+        return redirect(stage_url(s))
+    if request.method == "POST":
+        abort(400, "the headphone form was invalid")
+    get_db().commit()
+    from experiment.api import headphone_urls  # the audio URLs live with the audio route
+
+    return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
+                           urls=headphone_urls(s, n))
+
+
+@bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])
+def instructions(experiment_id: int) -> Response | str:
+    """Explain the AB-X task; the button starts the practice trials."""
+    s, early = _at_stage(experiment_id, Stage.INSTRUCTIONS)
+    if early:
+        return early
+    form = ContinueForm()
+    if form.validate_on_submit():
+        start_task(get_db(), s, now())
+        get_db().commit()
+        return redirect(stage_url(s))
+    get_db().commit()
+    limits = Limits.of(study_or_404(experiment_id))
+    return render_template("participant/instructions.html", form=form, session=s, limits=limits)
+
+
+@bp.get("/study/<int:experiment_id>/task")
+def task(experiment_id: int) -> Response | str:
+    """The AB-X page; static/js/abx.js drives it through the JSON API."""
+    s, early = _at_stage(experiment_id, Stage.TASK)
+    if early:
+        return early
+    get_db().commit()
+    return render_template("participant/task.html", session=s, experiment_id=experiment_id)
+
+
+@bp.route("/study/<int:experiment_id>/questionnaire", methods=["GET", "POST"])
+def questionnaire(experiment_id: int) -> Response | str:
+    """A few questions about the listener and the listening conditions."""
+    s, early = _at_stage(experiment_id, Stage.QUESTIONNAIRE)
+    if early:
+        return early
+    form = QuestionnaireForm()
+    if form.validate_on_submit():
+        submit_questionnaire(get_db(), s, form.answers(), now())
+        get_db().commit()
+        return redirect(stage_url(s))
+    if request.method == "POST":
+        abort(400, "the questionnaire was invalid: " + "; ".join(
+            f"{name}: {', '.join(errors)}" for name, errors in form.errors.items()))
+    get_db().commit()
+    return render_template("participant/questionnaire.html", form=form, session=s)
+
+
+@bp.get("/study/<int:experiment_id>/debrief")
+def debrief(experiment_id: int) -> Response | str:
+    """Thank the participant, explain the study and give the completion code (or the way back to Prolific)."""
+    s, early = _at_stage(experiment_id, Stage.DONE)
+    if early:
+        return early
+    experiment = study_or_404(experiment_id)
+    code = experiment.settings.get("completion_code")
+    if s.completion_code is None:
+        s.completion_code = code
+    get_db().commit()
+    prolific_url = None
+    if s.prolific_pid:
+        prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code)
+    return render_template("participant/debrief.html", session=s, code=code, prolific_url=prolific_url)
+
+
+@bp.get("/study/<int:experiment_id>/time-up")
+def time_up(experiment_id: int) -> Response | str:
+    """The session's 30 minutes ran out before the trials were done."""
+    s = participant(experiment_id)
+    if s is None:
+        return redirect(url_for("participant.landing", experiment_id=experiment_id))
+    touch(get_db(), s, now())
+    get_db().commit()
+    if s.status not in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
+        return redirect(stage_url(s))
+    return render_template("participant/time_up.html", session=s)
+
+
+def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:
+    """Load the session, apply the time limits, and redirect anyone not at `stage` to where they belong."""
+    s = participant(experiment_id, lock=request.method == "POST")
+    if s is None:
+        if request.method == "POST":
+            abort(409, "no study session in this browser: start from the study link")
+        return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
+    touch(get_db(), s, now())
+    timed_out = s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    if timed_out or s.stage != stage.value:
+        get_db().commit()
+        if request.method == "POST":
+            abort(409, "this step is already done or not yet reached")
+        return s, redirect(stage_url(s))
+    return s, None
+
+
+def _all_full(experiment: Experiment) -> bool:
+    """Every version has reached its quota."""
+    filled = occupancy(get_db(), experiment.id, now(), Limits.of(experiment).session_cap_s)
+    return all(filled.get(v.id, 0) >= v.quota for v in experiment.versions)
+
+
+def _clean_id(value: str | None) -> str | None:
+    """Accept a Prolific-style id (letters, digits, - and _, up to 64), drop anything else."""
+    if value and len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value):
+        return value
+    return None
+
+
+def _interval(value: str | None) -> int | None:
+    """A headphone-check answer: 1, 2 or 3."""
+    return int(value) if value in ("1", "2", "3") else None
+
+
+def _volume(value: float | None) -> float | None:
+    """A finite volume in [0, 1], or None."""
+    return value if value is not None and math.isfinite(value) and 0.0 <= value <= 1.0 else None

@@ -1,0 +1,87 @@
+"""CSRF, security headers, and errors: JSON 4xx with a reason for the API, a plain page for people."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    """Turn on CSRF everywhere (forms and the JSON API's X-CSRFToken header), headers and error pages."""
+    CSRFProtect(app)
+    app.after_request(_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def wants_json() -> bool:
+    """API and audio paths answer in JSON; pages in HTML."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """One error shape: {"error": code, "message": reason} or the error page."""
+    if wants_json():
+        response = jsonify(error=code, message=message)
+    else:
+        response = Response(render_template("error.html", status=status, message=message), mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def _headers(response: Response) -> Response:
+    """Security headers on every response; nothing the server sends may be cached or framed."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _csrf_error(exc: CSRFError) -> Response:
+    """A missing or wrong CSRF token."""
+    return error_response(400, "csrf", f"CSRF check failed: {exc.description}")
+
+
+def _http_error(exc: HTTPException) -> Response:
+    """Any 4xx/5xx raised by routing or abort(), in the caller's format."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    for header in ("Allow", "Retry-After", "Content-Range"):
+        if exc.get_response().headers.get(header):
+            response.headers[header] = exc.get_response().headers[header]
+    return response
+
+
+def _database_error(exc: Exception) -> Response:
+    """The database is unreachable or restarting: ask the client to retry (its answer id makes that safe)."""
+    log.warning("database error: %s", exc.__class__.__name__, exc_info=exc)
+    response = error_response(503, "database_unavailable", "the database is briefly unavailable; try again")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    """A bug: log it with its traceback, tell the client nothing about the internals."""
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "something went wrong on our side; please try again")

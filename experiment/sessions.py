@@ -1,0 +1,400 @@
+"""A participant's session: assignment, the stored plan, time limits, answers, events (no Flask here).
+
+Every function takes the server's `now` (UTC) from the caller, so tests can drive time.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from experiment.design import draw_session
+from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
+from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.study import version_design
+
+PRESENT_AGAIN_GRACE_S = 120
+"""A session that hits its cap within this long of the participant's last request counts as timed out, not abandoned."""
+
+
+class Conflict(Exception):
+    """A request that does not fit the session's state (HTTP 409): `code` for machines, message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Prolific:
+    """The three ids Prolific appends to the study link."""
+
+    pid: str | None = None
+    study_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What arriving at the consent button gave: a new or resumed session, or why not."""
+
+    outcome: str  # "new" | "resumed" | "already_done" | "full" | "closed"
+    session: ParticipantSession | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time limits in force for a study (from its settings) plus the server's network grace."""
+
+    session_cap_s: float
+    trial_limit_s: float
+    grace_s: float = 1.0
+
+    @classmethod
+    def of(cls, experiment: Experiment, grace_s: float = 1.0) -> Limits:
+        """Read the study's recorded limits."""
+        s = experiment.settings or {}
+        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s)
+
+
+def trial_key(p: Presentation) -> str:
+    """The public name of a presented trial: p1…p4 for practice, t1…t24 for scored trials."""
+    return f"{'p' if p.practice else 't'}{p.order_index}"
+
+
+# ----------------------------------------------------------------------------------------------- assignment
+
+
+def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float) -> dict[int, int]:
+    """Per version id: completed sessions plus active ones still inside the time cap (withdrawn not counted)."""
+    since = now - timedelta(seconds=cap_s)
+    s = ParticipantSession
+    counted = sa.or_(s.status == SessionStatus.COMPLETED.value,
+                     sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since))
+    rows = db.execute(
+        sa.select(s.version_id, sa.func.count())
+        .where(s.experiment_id == experiment_id, s.withdrawn.is_(False), counted)
+        .group_by(s.version_id)
+    )
+    return dict(rows.all())
+
+
+def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
+           user_agent: str | None = None) -> Assignment:
+    """Give a consenting participant the least-filled open version, in one locked transaction; commits.
+
+    The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
+    writers) so two simultaneous arrivals cannot both take a version's last slot.
+    """
+    if prolific.pid:
+        existing = _by_pid(db, experiment_id, prolific.pid)
+        if existing is not None:
+            return _returning(db, existing, now)
+    experiment = db.get(Experiment, experiment_id)
+    if experiment is None or experiment.state != ExperimentState.OPEN.value:
+        db.rollback()
+        return Assignment("closed")
+    versions = db.scalars(
+        sa.select(Version).where(Version.experiment_id == experiment_id).order_by(Version.number).with_for_update()
+    ).all()
+    limits = Limits.of(experiment)
+    filled = occupancy(db, experiment_id, now, limits.session_cap_s)
+    free = [v for v in versions if filled.get(v.id, 0) < v.quota]
+    if not free:
+        db.rollback()
+        return Assignment("full")
+    version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
+    session = _new_session(db, experiment, version, now, prolific, user_agent)
+    try:
+        db.commit()
+    except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
+        db.rollback()
+        existing = _by_pid(db, experiment_id, prolific.pid) if prolific.pid else None
+        if existing is None:
+            raise
+        return _returning(db, existing, now)
+    return Assignment("new", session)
+
+
+def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | None:
+    """The session this Prolific id already has in this study, if any."""
+    return db.scalar(sa.select(ParticipantSession).where(
+        ParticipantSession.experiment_id == experiment_id, ParticipantSession.prolific_pid == pid))
+
+
+def _returning(db: Session, existing: ParticipantSession, now: datetime) -> Assignment:
+    """A known Prolific id: resume an unfinished session, refuse a second go at a finished one."""
+    enforce_time(db, existing, now)
+    db.commit()
+    if existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn:
+        return Assignment("resumed", existing)
+    if existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn:
+        return Assignment("resumed", existing)
+    return Assignment("already_done", existing)
+
+
+def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
+                 user_agent: str | None) -> ParticipantSession:
+    """Create the session and store its whole plan (order and sides) before the first trial."""
+    seed = secrets.randbits(31)
+    session = ParticipantSession(
+        experiment_id=experiment.id, version_id=version.id, token=secrets.token_urlsafe(32),
+        listener=f"L{secrets.token_hex(5)}", seed=seed, status=SessionStatus.ACTIVE.value,
+        stage=Stage.HEADPHONE.value, prolific_pid=prolific.pid, prolific_study_id=prolific.study_id,
+        prolific_session_id=prolific.session_id, consent_utc=now, started_utc=now, last_seen_utc=now,
+        user_agent=(user_agent or "")[:512] or None,
+    )
+    db.add(session)
+    db.flush()
+    templates = {t.item: t for t in db.scalars(sa.select(TrialTemplate).where(TrialTemplate.version_id == version.id))}
+    for planned in draw_session(version_design(db, version), seed):
+        db.add(Presentation(session_id=session.id, template_id=templates[planned.item].id,
+                            practice=planned.practice, order_index=planned.order_index,
+                            correct_side=planned.correct_side))
+    db.add(Event(session_id=session.id, kind="consent", created_utc=now))
+    db.add(Event(session_id=session.id, kind="assigned", detail={"version": version.number, "seed": seed},
+                 created_utc=now))
+    return session
+
+
+def expire_sessions(db: Session, experiment_id: int, now: datetime) -> int:
+    """Close every active session of a study that is past its cap (timed out or abandoned); returns how many."""
+    experiment = db.get(Experiment, experiment_id)
+    if experiment is None:
+        return 0
+    cap = timedelta(seconds=Limits.of(experiment).session_cap_s)
+    stale = db.scalars(sa.select(ParticipantSession).where(
+        ParticipantSession.experiment_id == experiment_id,
+        ParticipantSession.status == SessionStatus.ACTIVE.value,
+        ParticipantSession.started_utc < now - cap,
+    )).all()
+    for s in stale:
+        enforce_time(db, s, now)
+    return len(stale)
+
+
+# --------------------------------------------------------------------------------------------- the session
+
+
+def load(db: Session, experiment_id: int, token: str | None, *, lock: bool = False) -> ParticipantSession | None:
+    """The session with this secret token in this study (row-locked for writers on PostgreSQL)."""
+    if not token:
+        return None
+    query = sa.select(ParticipantSession).where(
+        ParticipantSession.token == token, ParticipantSession.experiment_id == experiment_id)
+    if lock:
+        query = query.with_for_update()
+    return db.scalar(query)
+
+
+def presentations(db: Session, s: ParticipantSession) -> list[Presentation]:
+    """The session's plan: practice first, then the trials, each in order."""
+    return list(db.scalars(sa.select(Presentation).where(Presentation.session_id == s.id)
+                           .order_by(Presentation.practice.desc(), Presentation.order_index)))
+
+
+def current(plan: list[Presentation]) -> Presentation | None:
+    """The first trial neither answered nor timed out, or None when all are done."""
+    return next((p for p in plan if p.answer is None and not p.timed_out), None)
+
+
+def enforce_time(db: Session, s: ParticipantSession, now: datetime) -> list[Presentation]:
+    """Apply the session cap and the trial limit as of `now` (recording time-outs); return the plan."""
+    experiment = db.get(Experiment, s.experiment_id)
+    limits = Limits.of(experiment)
+    plan = presentations(db, s)
+    if s.status != SessionStatus.ACTIVE.value:
+        return plan
+    cap_at = s.started_utc + timedelta(seconds=limits.session_cap_s)
+    if s.stage in (Stage.HEADPHONE.value, Stage.INSTRUCTIONS.value, Stage.TASK.value) and now > cap_at:
+        cur = current(plan)
+        if cur is not None and cur.presented_utc is not None and now > _deadline(cur, limits):
+            _time_out(db, s, cur, _deadline(cur, limits))
+        present = s.last_seen_utc is not None and s.last_seen_utc >= cap_at - timedelta(seconds=PRESENT_AGAIN_GRACE_S)
+        s.status = (SessionStatus.TIMED_OUT if present else SessionStatus.ABANDONED).value
+        s.stage = Stage.DONE.value
+        s.finished_utc = cap_at
+        db.add(Event(session_id=s.id, kind="session_timeout", detail={"status": s.status}, created_utc=now))
+        return plan
+    cur = current(plan)
+    if cur is not None and cur.presented_utc is not None and now > _deadline(cur, limits):
+        _time_out(db, s, cur, now)
+        if current(plan) is None:
+            _complete_trials(db, s, now)
+    return plan
+
+
+def _deadline(p: Presentation, limits: Limits) -> datetime:
+    """When a presented trial stops accepting answers (its limit plus the network grace)."""
+    return p.presented_utc + timedelta(seconds=limits.trial_limit_s + limits.grace_s)
+
+
+def _time_out(db: Session, s: ParticipantSession, p: Presentation, now: datetime) -> None:
+    """Record a trial left unanswered as a time-out."""
+    p.timed_out = True
+    p.correct = False
+    db.add(Event(session_id=s.id, presentation_id=p.id, kind="timeout", created_utc=now))
+
+
+def _complete_trials(db: Session, s: ParticipantSession, now: datetime) -> None:
+    """All trials done: the data are complete (status completed) and the questionnaire comes next."""
+    s.stage = Stage.QUESTIONNAIRE.value
+    s.status = SessionStatus.COMPLETED.value
+    s.finished_utc = now
+    db.add(Event(session_id=s.id, kind="completed", created_utc=now))
+
+
+def touch(db: Session, s: ParticipantSession, now: datetime) -> list[Presentation]:
+    """Note the participant's request and apply the time limits (caller commits)."""
+    plan = enforce_time(db, s, now)
+    s.last_seen_utc = now
+    return plan
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """Where a session stands, for the page script (no clip ids, no correct side of unanswered trials)."""
+
+    stage: str
+    status: str
+    trial: Presentation | None
+    n_practice: int
+    n_trials: int
+    done_practice: int
+    done_trials: int
+    remaining_s: float | None
+    session_remaining_s: float
+    intermission: bool
+
+
+def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now: datetime) -> TaskState:
+    """Summarise the plan as of `now`."""
+    limits = Limits.of(db.get(Experiment, s.experiment_id))
+    cur = current(plan) if s.stage == Stage.TASK.value and s.status == SessionStatus.ACTIVE.value else None
+    remaining = None
+    if cur is not None and cur.presented_utc is not None:
+        remaining = max(0.0, (cur.presented_utc - now).total_seconds() + limits.trial_limit_s)
+    practice = [p for p in plan if p.practice]
+    trials = [p for p in plan if not p.practice]
+    cap_left = (s.started_utc - now).total_seconds() + limits.session_cap_s
+    return TaskState(
+        stage=s.stage, status=s.status, trial=cur, n_practice=len(practice), n_trials=len(trials),
+        done_practice=sum(p.answer is not None or p.timed_out for p in practice),
+        done_trials=sum(p.answer is not None or p.timed_out for p in trials),
+        remaining_s=remaining, session_remaining_s=max(0.0, cap_left),
+        intermission=bool(cur is not None and not cur.practice and cur.order_index == 1
+                          and cur.presented_utc is None and practice),
+    )
+
+
+def present(db: Session, s: ParticipantSession, trial: str, now: datetime) -> Presentation:
+    """Start the current trial's clock (idempotent: a reload keeps the first start time)."""
+    plan = touch(db, s, now)
+    cur = _require_current(s, plan, trial)
+    if cur.presented_utc is None:
+        cur.presented_utc = now
+        db.add(Event(session_id=s.id, presentation_id=cur.id, kind="presented", created_utc=now))
+    return cur
+
+
+def _require_current(s: ParticipantSession, plan: list[Presentation], trial: str) -> Presentation:
+    """The current trial, if `trial` names it; else a Conflict saying why not."""
+    if s.status != SessionStatus.ACTIVE.value or s.stage != Stage.TASK.value:
+        raise Conflict("not_in_task", f"this session is not doing trials (stage {s.stage}, status {s.status})")
+    cur = current(plan)
+    if cur is None or trial_key(cur) != trial:
+        named = next((p for p in plan if trial_key(p) == trial), None)
+        if named is not None and named.timed_out:
+            raise Conflict("trial_timed_out", f"trial {trial} ran out of time; the next trial is waiting")
+        if named is not None and named.answer is not None:
+            raise Conflict("trial_already_answered", f"trial {trial} is already answered")
+        raise Conflict("not_current_trial", f"trial {trial!s:.16} is not the current trial")
+    return cur
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """A stored answer (first or repeated) and whether this request was the repeat."""
+
+    presentation: Presentation
+    repeated: bool
+
+
+def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_id: str,
+           now: datetime) -> AnswerResult:
+    """Record an answer at most once per client id; the caller must hold the session row lock and commit."""
+    prior = db.scalar(sa.select(Presentation).where(
+        Presentation.session_id == s.id, Presentation.client_answer_id == client_id))
+    if prior is not None:
+        if trial_key(prior) != trial:
+            raise Conflict("answer_id_reused", "this answer id was already used for another trial")
+        return AnswerResult(prior, repeated=True)
+    plan = touch(db, s, now)
+    cur = _require_current(s, plan, trial)
+    if cur.presented_utc is None:
+        raise Conflict("trial_not_presented", f"trial {trial} has not been started")
+    cur.answer = side
+    cur.answered_utc = now
+    cur.correct = side == cur.correct_side
+    cur.client_answer_id = client_id
+    db.add(Event(session_id=s.id, presentation_id=cur.id, kind="answer", detail={"answer": side}, created_utc=now))
+    if current(plan) is None:
+        _complete_trials(db, s, now)
+    return AnswerResult(cur, repeated=False)
+
+
+def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime) -> int:
+    """Append client events (validated by the caller), linking each to its trial when it names one."""
+    by_key = {trial_key(p): p.id for p in presentations(db, s)}
+    for e in events:
+        db.add(Event(session_id=s.id, presentation_id=by_key.get(e.get("trial") or ""), kind=e["kind"],
+                     slot=e.get("slot"), client_ms=e.get("t"), detail=e.get("detail"), created_utc=now))
+    s.last_seen_utc = now
+    return len(events)
+
+
+# ------------------------------------------------------------------------------------ headphones and the rest
+
+
+def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
+    """Which interval (1-3) holds the Huggins pitch in each check trial, from the session's seed."""
+    rng = random.Random(f"tuneback-headphone:{s.seed}")
+    return [rng.randint(1, 3) for _ in range(n_trials)]
+
+
+def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], volume: float | None,
+                     now: datetime) -> bool:
+    """Score the headphone check, store it (and the volume) and move on; returns whether it was passed."""
+    settings = db.get(Experiment, s.experiment_id).settings or {}
+    n = int(settings.get("headphone_trials", 6))
+    truth = headphone_answers(s, n)
+    score = sum(int(a == b) for a, b in zip(responses, truth))
+    s.headphone_score, s.headphone_trials = score, n
+    s.headphone_passed = score >= int(settings.get("headphone_pass", 5))
+    s.volume = volume
+    s.stage = Stage.INSTRUCTIONS.value
+    db.add(Event(session_id=s.id, kind="headphone", created_utc=now,
+                 detail={"score": score, "of": n, "passed": s.headphone_passed, "volume": volume}))
+    return s.headphone_passed
+
+
+def start_task(db: Session, s: ParticipantSession, now: datetime) -> None:
+    """Leave the instructions for the practice trials."""
+    s.stage = Stage.TASK.value
+    db.add(Event(session_id=s.id, kind="instructions_done", created_utc=now))
+
+
+def submit_questionnaire(db: Session, s: ParticipantSession, answers: dict[str, Any], now: datetime) -> None:
+    """Store the questionnaire once and finish the session."""
+    if db.scalar(sa.select(Questionnaire.id).where(Questionnaire.session_id == s.id)) is None:
+        db.add(Questionnaire(session_id=s.id, answers=answers, submitted_utc=now))
+    s.stage = Stage.DONE.value
+    db.add(Event(session_id=s.id, kind="questionnaire", created_utc=now))

@@ -1,0 +1,70 @@
+"""The closed vocabularies of the study: experiment states, session statuses and stages, event kinds."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExperimentState(str, enum.Enum):
+    """Recruitment state of a study: only an open study assigns new participants."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class FoilPolicy(str, enum.Enum):
+    """Where a trial's foil comes from: another song (the paper's reading) or the same song at another time."""
+
+    DIFFERENT_SONG = "different-song"
+    SAME_SONG = "same-song"
+
+
+class SessionStatus(str, enum.Enum):
+    """Lifecycle of a participant session (withdrawal is a separate flag, so the status is kept)."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+
+
+class Stage(str, enum.Enum):
+    """Where a session is in the participant flow; each page accepts only its own stage."""
+
+    HEADPHONE = "headphone"
+    INSTRUCTIONS = "instructions"
+    TASK = "task"
+    QUESTIONNAIRE = "questionnaire"
+    DONE = "done"
+
+
+class Side(str, enum.Enum):
+    """An AB-X answer or correct side."""
+
+    A = "A"
+    B = "B"
+
+
+EVENT_KINDS = frozenset(
+    {
+        "play",  # a slot (x, a, b) started playing
+        "replay",  # a slot started playing again in the same trial
+        "ended",  # a slot played to its end
+        "stop",  # playback interrupted by another play
+        "hidden",  # tab hidden
+        "visible",  # tab shown again
+        "ready",  # all three clips decoded, answers enabled
+        "unlock",  # audio context unlocked by a gesture
+        "audio_error",  # a clip failed to load or decode
+        "retry",  # an answer was re-sent after a network failure
+        "reload",  # the task page was (re)loaded
+        "volume",  # the volume setting changed
+    }
+)
+"""Event kinds the page may log; server-side kinds (consent, assigned, answer, timeout…) are added by the server."""
+
+SERVER_EVENT_KINDS = frozenset(
+    {"consent", "assigned", "headphone", "presented", "answer", "timeout", "session_timeout", "questionnaire",
+     "completed", "resumed"}
+)

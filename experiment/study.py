@@ -1,0 +1,125 @@
+"""Create a study in the database from a manifest: clips, two versions, their trial templates."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment.design import StudyDesign, TrialSpec, VersionDesign, build_design
+from experiment.errors import ExperimentError
+from experiment.manifest import Manifest, load_manifest
+from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
+from experiment.status import ExperimentState, FoilPolicy
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "session_cap_s": 30 * 60,
+    "trial_limit_s": 60,
+    "headphone_trials": 6,
+    "headphone_pass": 5,
+}
+"""Per-study settings, recorded with the study so its data can be read against them."""
+
+
+def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
+                      foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                      name: str | None = None, completion_code: str | None = None) -> int:
+    """Migrate the database at `url`, import the manifest's clips, build both versions; return the study id."""
+    from experiment.db import make_engine, session_factory, upgrade
+
+    manifest = load_manifest(manifest_path)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            experiment = add_experiment(db, manifest, quota=quota, seed=seed, foil_policy=foil_policy,
+                                        open_=open_, name=name, completion_code=completion_code)
+            db.commit()
+            return experiment.id
+    finally:
+        engine.dispose()
+
+
+def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int = 0,
+                   foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                   name: str | None = None, completion_code: str | None = None,
+                   now: datetime | None = None, settings: dict[str, Any] | None = None) -> Experiment:
+    """Add (not commit) a study built from a parsed manifest; the admin panel calls this too."""
+    if quota < 0:
+        raise ExperimentError(f"quota={quota} must be >= 0")
+    design = build_design(manifest.clips, seed=seed, foil_policy=foil_policy)
+    now = now or utcnow()
+    code = completion_code or secrets.token_hex(4).upper()
+    if not code.isalnum() or len(code) > 32:
+        raise ExperimentError(f"completion code {code!r} must be 1-32 letters and digits")
+    dataset = (manifest.info.get("dataset") or {}).get("name", "study")
+    experiment = Experiment(
+        name=name or f"{dataset} ({manifest.path.parent.name})",
+        state=ExperimentState.OPEN.value if open_ else ExperimentState.DRAFT.value,
+        foil_policy=design.foil_policy, seed=seed,
+        settings={**DEFAULT_SETTINGS, **(settings or {}), "completion_code": code},
+        manifest_path=str(manifest.path), manifest_sha256=manifest.sha256, manifest_info=manifest.info,
+        created_utc=now, opened_utc=now if open_ else None,
+    )
+    db.add(experiment)
+    clips = {c.id: _clip_row(c) for c in manifest.clips}
+    experiment.clips = list(clips.values())
+    for v in design.versions:
+        version = Version(number=v.number, quota=quota)
+        version.templates = [_template_row(t, clips) for t in (*v.practice, *v.trials)]
+        experiment.versions.append(version)
+    db.flush()
+    return experiment
+
+
+def _clip_row(c) -> Clip:  # noqa: ANN001 - ManifestClip
+    """A manifest clip as a database row (the file stays where the manifest put it)."""
+    return Clip(key=c.id, role=c.role, song=c.song, eeg_participant=c.eeg_participant, position=c.position,
+                onset_s=c.onset_s, duration_s=c.duration_s, half=c.half, target_key=c.target,
+                file_path=str(c.file), sha256=c.sha256 or "", size_bytes=c.file.stat().st_size)
+
+
+def _template_row(t: TrialSpec, clips: dict[str, Clip]) -> TrialTemplate:
+    """A design item as a database row."""
+    return TrialTemplate(practice=t.practice, index=t.index, item=t.item, target_clip=clips[t.target],
+                         match_clip=clips[t.match], foil_clip=clips[t.foil], correct_side=t.correct_side)
+
+
+def version_design(db: Session, version: Version) -> VersionDesign:
+    """Rebuild a version's design from its stored templates (what the session draw needs)."""
+    specs = []
+    for t in db.scalars(sa.select(TrialTemplate).where(TrialTemplate.version_id == version.id)):
+        x, m, f = t.target_clip, t.match_clip, t.foil_clip
+        specs.append(TrialSpec(
+            item=t.item, version=version.number, practice=t.practice, index=t.index, song=x.song,
+            position=x.position, target=x.key, match=m.key, foil=f.key, match_participant=m.eeg_participant,
+            foil_song=f.song, foil_participant=f.eeg_participant, correct_side=t.correct_side,
+        ))
+    specs.sort(key=lambda s: s.index)
+    return VersionDesign(version.number, tuple(s for s in specs if s.practice), tuple(s for s in specs if not s.practice))
+
+
+def get_experiment(db: Session, experiment_id: int) -> Experiment:
+    """The study with this id, or ExperimentError."""
+    experiment = db.get(Experiment, experiment_id)
+    if experiment is None:
+        raise ExperimentError(f"no experiment with id {experiment_id}")
+    return experiment
+
+
+def set_state(db: Session, experiment: Experiment, state: str, now: datetime | None = None) -> None:
+    """Open, close or re-draft a study (recording when)."""
+    state = ExperimentState(state).value
+    now = now or utcnow()
+    experiment.state = state
+    if state == ExperimentState.OPEN.value:
+        experiment.opened_utc = now
+    elif state == ExperimentState.CLOSED.value:
+        experiment.closed_utc = now
+
+
+__all__ = ["StudyDesign", "add_experiment", "create_experiment", "get_experiment", "set_state", "version_design"]

@@ -1,0 +1,101 @@
+"""The tidy trial table (docs/contracts.md §2): one row per trial shown, straight from the database."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+
+from experiment.errors import ExperimentError
+from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
+
+COLUMNS: tuple[str, ...] = (
+    "experiment_id", "listener", "version", "practice", "trial_index", "item", "song", "position",
+    "eeg_participant", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "correct_side",
+    "answer", "correct", "timed_out", "rt_ms", "presented_utc", "answered_utc", "n_plays", "session_status",
+    "withdrawn", "headphone_passed", "prolific_pid",
+)
+"""The contract's columns, in order."""
+
+PLAY_KINDS = ("play", "replay")
+
+
+def trial_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
+    """Return the contract's trial-level table for one study (practice included and flagged).
+
+    Only trials that were presented appear; `answer` is null for a time-out or a trial shown when the
+    session ended. Raises ExperimentError for an unknown study.
+    """
+    with engine.connect() as conn:
+        if conn.scalar(sa.select(Experiment.id).where(Experiment.id == experiment_id)) is None:
+            raise ExperimentError(f"no experiment with id {experiment_id} in this database")
+        rows = conn.execute(_query(experiment_id)).mappings().all()
+    return _frame([_row(r) for r in rows])
+
+
+def _query(experiment_id: int) -> sa.Select:
+    """One SELECT joining presentation → session → version → template → the three clips, plus play counts."""
+    target, match, foil = aliased(Clip), aliased(Clip), aliased(Clip)
+    plays = (
+        sa.select(Event.presentation_id, sa.func.count().label("n_plays"))
+        .where(Event.kind.in_(PLAY_KINDS), Event.presentation_id.is_not(None))
+        .group_by(Event.presentation_id)
+        .subquery()
+    )
+    s = ParticipantSession
+    return (
+        sa.select(
+            s.experiment_id, s.listener, Version.number.label("version"), Presentation.practice,
+            Presentation.order_index, TrialTemplate.item, target.song, target.position,
+            match.eeg_participant, foil.song.label("foil_song"),
+            foil.eeg_participant.label("foil_eeg_participant"), match.key.label("match_clip"),
+            foil.key.label("foil_clip"), Presentation.correct_side, Presentation.answer, Presentation.timed_out,
+            Presentation.presented_utc, Presentation.answered_utc, plays.c.n_plays, s.status, s.withdrawn,
+            s.headphone_passed, s.prolific_pid,
+        )
+        .select_from(Presentation)
+        .join(s, Presentation.session_id == s.id)
+        .join(Version, s.version_id == Version.id)
+        .join(TrialTemplate, Presentation.template_id == TrialTemplate.id)
+        .join(target, TrialTemplate.target_clip_id == target.id)
+        .join(match, TrialTemplate.match_clip_id == match.id)
+        .join(foil, TrialTemplate.foil_clip_id == foil.id)
+        .outerjoin(plays, plays.c.presentation_id == Presentation.id)
+        .where(s.experiment_id == experiment_id, Presentation.presented_utc.is_not(None))
+        .order_by(s.id, Presentation.practice.desc(), Presentation.order_index)
+    )
+
+
+def _row(r: sa.RowMapping) -> dict:
+    """Derive the contract's computed columns (correct, rt_ms, session_status) from one joined row."""
+    answered, presented = r["answered_utc"], r["presented_utc"]
+    rt_ms = (answered - presented).total_seconds() * 1000.0 if answered is not None else None
+    return {
+        "experiment_id": r["experiment_id"], "listener": r["listener"], "version": r["version"],
+        "practice": bool(r["practice"]), "trial_index": r["order_index"], "item": r["item"], "song": r["song"],
+        "position": r["position"], "eeg_participant": r["eeg_participant"], "foil_song": r["foil_song"],
+        "foil_eeg_participant": r["foil_eeg_participant"], "match_clip": r["match_clip"],
+        "foil_clip": r["foil_clip"], "correct_side": r["correct_side"], "answer": r["answer"],
+        "correct": r["answer"] is not None and r["answer"] == r["correct_side"],
+        "timed_out": bool(r["timed_out"]), "rt_ms": rt_ms, "presented_utc": presented, "answered_utc": answered,
+        "n_plays": int(r["n_plays"] or 0),
+        "session_status": "withdrawn" if r["withdrawn"] else r["status"],
+        "withdrawn": bool(r["withdrawn"]), "headphone_passed": bool(r["headphone_passed"]),
+        "prolific_pid": r["prolific_pid"],
+    }
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    """Build the DataFrame with the contract's column order and stable dtypes, even when empty."""
+    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    for name in ("experiment_id", "version", "trial_index", "n_plays"):
+        frame[name] = frame[name].astype("int64")
+    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed"):
+        frame[name] = frame[name].astype("bool")
+    frame["rt_ms"] = frame["rt_ms"].astype("float64")
+    for name in ("presented_utc", "answered_utc"):
+        frame[name] = pd.to_datetime(frame[name], utc=True).astype("datetime64[us, UTC]")
+    for name in ("answer", "prolific_pid"):
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame

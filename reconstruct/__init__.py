@@ -1,0 +1,1 @@
+"""Reconstruct music from EEG: load, featurise, split, train, predict, invert, select."""

@@ -1,0 +1,214 @@
+/* tuneback AB-X page: preload + decode X/A/B (Web Audio), keyboard, countdown, retried answers. No dependencies. */
+(function () {
+  "use strict";
+  var root = document.getElementById("abx");
+  if (!root) return;
+  var URLS = { state: root.dataset.stateUrl, present: root.dataset.presentUrl, answer: root.dataset.answerUrl, events: root.dataset.eventsUrl };
+  var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var PENDING_KEY = "tuneback.pending." + URLS.answer;
+  var $ = function (id) { return document.getElementById(id); };
+  var ctx = null, gain = null, source = null, buffers = {}, played = {}, state = null, trial = null;
+  var enabled = false, busy = false, deadline = 0, timerId = 0, queue = [], started = false;
+
+  function now() { return (window.performance && performance.now) ? performance.now() : Date.now(); }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  function status(text) { $("status").textContent = text || ""; }
+  function show(panel) {
+    ["start-panel", "intermission-panel", "trial-panel", "feedback-panel"].forEach(function (id) { $(id).hidden = id !== panel; });
+  }
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  /* ---- network: JSON with the CSRF header; network errors and 5xx are retried with backoff ---- */
+  function send(method, url, body) {
+    return fetch(url, {
+      method: method, credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, "Accept": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+    });
+  }
+  async function reliable(method, url, body) {
+    for (var attempt = 0; ; attempt++) {
+      try {
+        var res = await send(method, url, body);
+        if (res.status < 500) { if (attempt) status(""); return res; }
+      } catch (e) { /* offline or server restarting: try again */ }
+      status("Connection problem — retrying…");
+      await sleep(Math.min(8000, 400 * Math.pow(2, attempt)));
+    }
+  }
+
+  /* ---- events: batched, flushed every 2 s, on answers and when the page hides ---- */
+  function log(kind, slot, detail) {
+    queue.push({ kind: kind, slot: slot || null, trial: trial ? trial.id : null, t: Math.round(now()), detail: detail || null });
+  }
+  function flush(keepalive) {
+    if (!queue.length) return;
+    var batch = queue.splice(0, 100);
+    fetch(URLS.events, {
+      method: "POST", credentials: "same-origin", keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF }, body: JSON.stringify({ events: batch })
+    }).catch(function () { queue = batch.concat(queue); });
+  }
+  setInterval(flush, 2000);
+  document.addEventListener("visibilitychange", function () {
+    log(document.hidden ? "hidden" : "visible");
+    if (document.hidden) flush(true);
+  });
+
+  /* ---- audio: unlocked on the first gesture (Safari/iOS), all three decoded before answers open ---- */
+  function unlock() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!ctx) { ctx = new AC(); gain = ctx.createGain(); gain.connect(ctx.destination); }
+    var silent = ctx.createBuffer(1, 1, 22050), s = ctx.createBufferSource();
+    s.buffer = silent; s.connect(ctx.destination); s.start(0);
+    return ctx.resume ? ctx.resume() : Promise.resolve();
+  }
+  function decode(data) {
+    return new Promise(function (resolve, reject) {
+      var p = ctx.decodeAudioData(data, resolve, reject);
+      if (p && p.then) p.then(resolve, reject);
+    });
+  }
+  async function load(urls) {
+    var out = {};
+    for (const slot of ["x", "a", "b"]) {  /* always the same order, so request order tells nothing */
+      for (var attempt = 0; ; attempt++) {
+        try {
+          var r = await fetch(urls[slot], { credentials: "same-origin", cache: "no-store" });
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          out[slot] = await decode(await r.arrayBuffer());
+          break;
+        } catch (e) {
+          if (attempt >= 4) { log("audio_error", slot, { message: String(e) }); throw e; }
+          await sleep(500 * (attempt + 1));
+        }
+      }
+    }
+    return out;
+  }
+  function stop() {
+    if (source) { try { source.onended = null; source.stop(); } catch (e) {} log("stop"); source = null; }
+    Array.prototype.forEach.call(document.querySelectorAll(".play"), function (b) { b.classList.remove("playing"); });
+  }
+  function play(slot) {
+    if (!buffers[slot] || !ctx) return;
+    stop();
+    var s = ctx.createBufferSource();
+    s.buffer = buffers[slot]; s.connect(gain);
+    var button = document.querySelector('.play[data-slot="' + slot + '"]');
+    button.classList.add("playing");
+    s.onended = function () { button.classList.remove("playing"); if (source === s) source = null; log("ended", slot); };
+    source = s; s.start(0);
+    log(played[slot] ? "replay" : "play", slot); played[slot] = true;
+  }
+
+  /* ---- the trial loop ---- */
+  function setEnabled(on) {
+    enabled = on;
+    Array.prototype.forEach.call(document.querySelectorAll(".answer"), function (b) { b.disabled = !on; });
+  }
+  function setPlayable(on) {
+    Array.prototype.forEach.call(document.querySelectorAll(".play"), function (b) { b.disabled = !on; });
+  }
+  function progress(st) {
+    var p = st.progress, t = st.trial;
+    $("progress").max = p.practice_total + p.trials_total;
+    $("progress").value = p.practice_done + p.trials_done;
+    if (t) $("phase").textContent = (t.practice ? "Practice " : "Trial ") + t.index + " of " + t.total;
+  }
+  function countdown() {
+    clearInterval(timerId);
+    var tick = function () {
+      var left = Math.max(0, deadline - now());
+      $("countdown").textContent = Math.ceil(left / 1000) + " s";
+      if (left <= 0) { clearInterval(timerId); setEnabled(false); stop(); status("Time is up for this trial."); setTimeout(refresh, 1200); }
+    };
+    tick(); timerId = setInterval(tick, 250);
+  }
+  async function refresh() { var res = await reliable("GET", URLS.state); await render(res.body); }
+  async function render(st) {
+    if (!st || !st.stage) { status((st && st.message) || "Something went wrong; please reload the page."); return; }
+    state = st; progress(st);
+    if (st.redirect) { flush(true); window.location.assign(st.redirect); return; }
+    trial = st.trial; played = {}; buffers = {};
+    setEnabled(false); setPlayable(false); clearInterval(timerId); $("countdown").textContent = "–";
+    var pending = readPending();
+    if (pending && pending.trial === trial.id) { await submit(pending.answer, pending); return; }
+    if (!trial.presented && st.intermission) { show("intermission-panel"); $("continue").focus(); return; }
+    if (!trial.presented) {
+      var res = await reliable("POST", URLS.present, { trial: trial.id });
+      if (res.status !== 200) { return render(res.body.state || null); }
+      st = res.body; state = st; trial = st.trial;
+    }
+    show("trial-panel"); status("Loading the sounds…");
+    deadline = now() + trial.remaining_ms;
+    countdown();
+    try { buffers = await load(trial.audio); }
+    catch (e) { status("The sounds could not be loaded. Check your connection and reload the page."); return; }
+    if (gain) gain.gain.value = st.volume;
+    log("ready");
+    status(""); setPlayable(true); setEnabled(deadline > now());
+    document.querySelector('.play[data-slot="x"]').focus();
+  }
+
+  function readPending() { try { return JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null"); } catch (e) { return null; } }
+  function writePending(p) { try { if (p) sessionStorage.setItem(PENDING_KEY, JSON.stringify(p)); else sessionStorage.removeItem(PENDING_KEY); } catch (e) {} }
+
+  async function submit(side, pending) {
+    if (busy) return;
+    busy = true; setEnabled(false); stop();
+    var p = pending || { trial: trial.id, answer: side, id: uuid() };
+    writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
+    log(pending ? "retry" : "answer_click", null, null);
+    queue = queue.filter(function (e) { return e.kind !== "answer_click"; });
+    flush();
+    var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
+    writePending(null); busy = false;
+    if (res.status === 200 && res.body.feedback) {
+      var fb = res.body.feedback;
+      $("feedback").textContent = fb.correct ? "Correct!" : "Not quite — the match was " + fb.correct_side + ".";
+      $("feedback").className = "feedback " + (fb.correct ? "correct" : "incorrect");
+      show("feedback-panel"); $("next").focus();
+      $("next").onclick = function () { render(res.body.state); };
+      return;
+    }
+    if (res.status === 200) return render(res.body.state);
+    if (res.body && res.body.state) return render(res.body.state);
+    status((res.body && res.body.message) || "Your answer could not be saved; please reload the page.");
+  }
+
+  /* ---- wiring ---- */
+  $("start").addEventListener("click", function () {
+    if (started) return; started = true;
+    unlock().then(function () { log("unlock"); }).catch(function () {});
+    refresh();
+  });
+  $("continue").addEventListener("click", async function () {
+    var res = await reliable("POST", URLS.present, { trial: trial.id });
+    render(res.body.state || res.body);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".play"), function (b) {
+    b.addEventListener("click", function () { play(b.dataset.slot); });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".answer"), function (b) {
+    b.addEventListener("click", function () { if (enabled) submit(b.dataset.answer); });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || !started) return;
+    var k = e.key.toLowerCase();
+    if (!$("trial-panel").hidden) {
+      if (k === "x") play("x"); else if (k === "1") play("a"); else if (k === "2") play("b");
+      else if ((k === "a" || k === "b") && enabled) submit(k.toUpperCase());
+      else return;
+      e.preventDefault();
+    }
+  });
+  log("reload");
+  $("start").focus();
+})();

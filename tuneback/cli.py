@@ -1,0 +1,57 @@
+"""The `tuneback` command: the one place that joins reconstruct, experiment and analysis."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tuneback.errors import TunebackError
+
+
+def _groups() -> list[click.Command]:
+    """Import each package's click group; a package without one yet is simply absent."""
+    groups = []
+    for module_name in ("reconstruct.cli", "experiment.cli", "analysis.cli", "tuneback.demo"):
+        try:
+            module = __import__(module_name, fromlist=["cli"])
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        groups.append(module.cli)
+    return groups
+
+
+def build_cli() -> click.Group:
+    """Assemble the top-level group from the packages' groups."""
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="tuneback")
+    def tuneback() -> None:
+        """Reconstruct music from EEG and prove it with listeners (EEG2Mel and beyond)."""
+
+    for group in _groups():
+        tuneback.add_command(group)
+    return tuneback
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning any TunebackError into a one-line message and exit status 2."""
+    try:
+        build_cli()(args=argv, standalone_mode=False)
+    except TunebackError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
