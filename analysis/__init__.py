@@ -3,7 +3,7 @@
 Modules, one job each (import them directly; this package imports nothing heavy so the CLI starts fast):
 
 - ``load``: an export file (CSV/Parquet) or the study database → the tidy trial table.
-- ``exclusions``: practice, unreached trials, failed headphone checks, withdrawals, time-outs.
+- ``exclusions``: practice, unanswered trials, failed headphone checks, withdrawals, time-outs.
 - ``listeners``: per-listener accuracy, exact binomial p, Wilson CI, Holm correction.
 - ``group``: group mean/SD/min/max, pooled CI, t and Wilcoxon tests against chance.
 - ``mixed``: crossed listener × item mixed logistic model and GEE.
@@ -11,6 +11,8 @@ Modules, one job each (import them directly; this package imports nothing heavy 
 - ``breakdowns``: accuracy by song, position, version, EEG participant, side; learning over trials.
 - ``rt``: response-time summaries.
 - ``power``: per-listener binomial power and listeners needed, by simulating the mixed model.
-- ``plots``, ``report``: figures and the ``analyze`` entry point writing results.json + report.html.
-- ``cli``: the ``analysis`` click group.
+- ``plots``, ``render``: figures (base64 PNG) and the self-contained HTML page.
+- ``report``: ``analyze(table, out_dir=…, seed=…)``, writing results.json + report.html.
+- ``synthetic``: seeded simulated exports for tests, the benchmark and demos.
+- ``cli``: the ``analysis`` click group (``analyze``; also exported as ``analyze_command``).
 """

@@ -12,7 +12,7 @@ from scipy.special import expit
 from scipy.stats import chi2, norm
 
 from analysis.listeners import wilson_ci
-from analysis.mixed import Z95, fit_gee
+from analysis.mixed import SEPARATED, Z95, fit_gee
 
 FACTORS = ("song", "position", "version", "eeg_participant", "correct_side")
 LEVEL_ORDER = {"position": ("beginning", "middle", "end")}
@@ -47,6 +47,10 @@ def factor_test(scored: pd.DataFrame, column: str) -> dict:
     codes, names = pd.factorize(scored[column].astype(str), sort=True)
     if len(names) < 2:
         return {"error": f"{column} has a single level ({names[0]}); nothing to compare"}
+    uniform = scored.groupby(codes)["correct"].nunique() < 2
+    if uniform.any():
+        return {"error": f"{column} level(s) {', '.join(names[uniform.index[uniform]])} have every answer the "
+                         "same: the logistic Wald test is unreliable there (compare the Wilson CIs instead)"}
     exog = np.column_stack([np.ones(len(scored))] + [(codes == j).astype(float) for j in range(1, len(names))])
     try:
         result, notes = fit_gee(scored, exog)
@@ -77,6 +81,8 @@ def learning_slope(scored: pd.DataFrame) -> dict:
     t = scored["trial_index"].to_numpy(dtype=float)
     if np.ptp(t) == 0:
         return {"error": "every trial has the same trial_index"}
+    if scored["correct"].nunique() < 2:
+        return {"error": SEPARATED}
     centre = float(t.mean())
     try:
         result, notes = fit_gee(scored, np.column_stack([np.ones(t.size), t - centre]))

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -38,12 +39,12 @@ def pc_2afc(d: float) -> float:
     return float(norm.cdf(d / math.sqrt(2)))
 
 
-def dprime_2afc(pc) -> np.ndarray:
+def dprime_2afc(pc: ArrayLike) -> np.ndarray:
     """d′ = √2·z(pc): the 2AFC closed form."""
     return math.sqrt(2) * norm.ppf(np.asarray(pc, dtype=float))
 
 
-def dprime_abx(pc, strategy: str) -> np.ndarray:
+def dprime_abx(pc: ArrayLike, strategy: str) -> np.ndarray:
     """Invert the AB-X mapping numerically (it is monotone in d′ ≥ 0); signed below chance."""
     if strategy not in _SECOND:
         raise ValueError(f"strategy={strategy!r} must be one of {', '.join(_SECOND)}")
@@ -52,14 +53,14 @@ def dprime_abx(pc, strategy: str) -> np.ndarray:
     return np.vectorize(lambda p: lookup.get(p, float("nan")), otypes=[float])(values)
 
 
-def dprime(pc, model: str) -> np.ndarray:
+def dprime(pc: ArrayLike, model: str) -> np.ndarray:
     """d′ under a named model from MODELS."""
     if model == "2afc":
         return dprime_2afc(pc)
     return dprime_abx(pc, model)
 
 
-def adjust_extremes(correct, trials) -> np.ndarray:
+def adjust_extremes(correct: ArrayLike, trials: ArrayLike) -> np.ndarray:
     """Proportion correct with 0 and 1 pulled in by half a trial, so d′ stays finite."""
     k, n = np.asarray(correct, dtype=float), np.asarray(trials, dtype=float)
     return np.clip(k / n, 0.5 / n, 1 - 0.5 / n)

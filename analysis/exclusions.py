@@ -1,7 +1,8 @@
 """Turn the tidy table into the scored trials of one analysis variant, stating everything left out.
 
-Practice trials and trials never reached are never scored. The other rules are choices, so each
-analysis is run in named variants (primary and sensitivity) and the record says what each dropped.
+Practice trials and trials left unanswered when a session ended are never scored. The other rules
+are choices, so each analysis is run in named variants (primary and sensitivity) and the record says
+what each dropped.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Rules:
         """State the rules in words for the report."""
         return [
             "practice trials are never scored",
-            "trials never reached (no answer, no time-out) are not scored",
+            "trials left unanswered when the session ended (no answer, no time-out) are not scored",
             "listeners who failed the headphone check are "
             + ("excluded" if self.exclude_failed_headphone else "kept"),
             "withdrawn listeners are " + ("excluded" if self.exclude_withdrawn else "kept"),
@@ -57,8 +58,8 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
     """Apply `rules`; return one row per scored trial and the stated record of what was excluded."""
     rules = rules or Rules()
     practice = table["practice"]
-    unreached = ~practice & table["answer"].isna() & ~table["timed_out"]
-    shown = table[~practice & ~unreached]
+    unanswered = ~practice & table["answer"].isna() & ~table["timed_out"]
+    shown = table[~practice & ~unanswered]
     excluded = _excluded_listeners(shown, rules)
     kept = shown[~shown["listener"].isin(excluded["listener"])]
     timed_out = kept["timed_out"]
@@ -67,7 +68,7 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
     if kept.empty:
         raise AnalysisError(f"no scored trials left after exclusions ({'; '.join(rules.describe()[2:])})")
     scored = _scored_frame(kept)
-    record = _record(table, rules, practice, unreached, excluded, int(timed_out.sum()), scored)
+    record = _record(table, rules, practice, unanswered, excluded, int(timed_out.sum()), scored)
     return scored, record
 
 
@@ -94,7 +95,7 @@ def _scored_frame(kept: pd.DataFrame) -> pd.DataFrame:
     return scored[list(SCORED_COLUMNS)].reset_index(drop=True)
 
 
-def _record(table: pd.DataFrame, rules: Rules, practice: pd.Series, unreached: pd.Series,
+def _record(table: pd.DataFrame, rules: Rules, practice: pd.Series, unanswered: pd.Series,
             excluded: pd.DataFrame, n_timed_out: int, scored: pd.DataFrame) -> dict:
     """The stated list of exclusions, in numbers and by listener."""
     counts = excluded["reasons"].explode().value_counts()
@@ -104,7 +105,7 @@ def _record(table: pd.DataFrame, rules: Rules, practice: pd.Series, unreached: p
         "rules": asdict(rules),
         "rules_text": rules.describe(),
         "practice_trials_not_scored": int(practice.sum()),
-        "unreached_trials_not_scored": int(unreached.sum()),
+        "unanswered_trials_not_scored": int(unanswered.sum()),
         "listeners_excluded": [
             {"listener": str(r.listener), "reasons": list(r.reasons), "trials": int(r.trials)}
             for r in excluded.itertuples()],

@@ -72,4 +72,5 @@ def wilcoxon(accuracy: np.ndarray, *, chance: float = CHANCE) -> dict:
     return {"statistic": float(two.statistic), "p_two_sided": float(two.pvalue),
             "p_greater": float(greater.pvalue), "n_nonzero": n_nonzero,
             "method": "scipy.stats.wilcoxon, zero_method='wilcox' (listeners exactly at chance dropped), "
-                      "method='auto' (exact when n ≤ 50 without ties, else normal approximation)"}
+                      "method='auto': exact when n ≤ 50 without ties; with ties, exhaustive permutation when "
+                      "n ≤ 13, else the tie-corrected normal approximation"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
@@ -11,14 +12,14 @@ from statsmodels.stats.proportion import proportion_confint
 CHANCE = 0.5
 
 
-def wilson_ci(correct, trials, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_ci(correct: ArrayLike, trials: ArrayLike, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval: stays inside [0, 1] and keeps its coverage at 24 trials, unlike Wald."""
     low, high = proportion_confint(np.asarray(correct), np.asarray(trials), alpha=1 - confidence,
                                    method="wilson")
     return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
-def binomial_p(correct, trials, *, chance: float = CHANCE) -> np.ndarray:
+def binomial_p(correct: ArrayLike, trials: ArrayLike, *, chance: float = CHANCE) -> np.ndarray:
     """Exact one-sided P(X ≥ k | chance): the question is only whether a listener beats guessing."""
     k = np.asarray(correct, dtype=int).ravel()
     n = np.asarray(trials, dtype=int).ravel()
@@ -28,7 +29,7 @@ def binomial_p(correct, trials, *, chance: float = CHANCE) -> np.ndarray:
     return np.array([cache[pair] for pair in zip(k.tolist(), n.tolist())], dtype=float)
 
 
-def holm(p_values) -> np.ndarray:
+def holm(p_values: ArrayLike) -> np.ndarray:
     """Holm step-down adjustment: controls the chance of any false 'above chance' across listeners."""
     p = np.asarray(p_values, dtype=float)
     if p.size == 0:

@@ -8,13 +8,18 @@ never see a half-valid table.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
 from tuneback.errors import TunebackError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 REQUIRED = (
     "listener", "version", "practice", "trial_index", "item", "song", "position", "eeg_participant",
@@ -224,7 +229,7 @@ def _check_consistency(table: pd.DataFrame, where: str) -> None:
             f"(first: listener {first['listener']}, trial {first['trial_index']})")
 
 
-def _import_trial_table():
+def _import_trial_table() -> Callable[..., pd.DataFrame]:
     """Import the producer lazily: analysis works from an export without the experiment package."""
     try:
         from experiment.tidy import trial_table
@@ -235,7 +240,8 @@ def _import_trial_table():
     return trial_table
 
 
-def _read_study(trial_table, engine, experiment_id: int, shown: str) -> pd.DataFrame:
+def _read_study(trial_table: Callable[..., pd.DataFrame], engine: Engine, experiment_id: int,
+                shown: str) -> pd.DataFrame:
     """Call the producer, turning its failures into one line that names the study and the database."""
     import sqlalchemy as sa
 
@@ -250,7 +256,7 @@ def _read_study(trial_table, engine, experiment_id: int, shown: str) -> pd.DataF
         raise AnalysisError(f"cannot read study {experiment_id} from {shown}: {detail}") from exc
 
 
-def _empty_study_message(engine, experiment_id: int, shown: str) -> str:
+def _empty_study_message(engine: Engine, experiment_id: int, shown: str) -> str:
     """Say whether an empty answer means an unknown study or one with no trials yet."""
     exists = _study_exists(engine, experiment_id)
     if exists is False:
@@ -260,7 +266,7 @@ def _empty_study_message(engine, experiment_id: int, shown: str) -> str:
     return f"study {experiment_id} in {shown} has no trials (unknown study, or no data yet)"
 
 
-def _study_exists(engine, experiment_id: int) -> bool | None:
+def _study_exists(engine: Engine, experiment_id: int) -> bool | None:
     """Look the study up in the `experiment` table; None when the schema does not let us tell."""
     import sqlalchemy as sa
 
@@ -298,6 +304,6 @@ def _safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def _join(values) -> str:
+def _join(values: Iterable[object]) -> str:
     """Comma-join values for a message."""
     return ", ".join(str(v) for v in values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,11 @@ from scipy.stats import norm
 from analysis._blas import single_threaded
 from analysis.listeners import CHANCE
 
+if TYPE_CHECKING:
+    from statsmodels.genmod.generalized_estimating_equations import GEEResults
+
 Z95 = float(norm.ppf(0.975))
+SEPARATED = "every answer is correct (or every answer wrong): a logistic model has no finite estimate"
 
 INTERPRETATION = {
     "mixed": (
@@ -119,12 +124,14 @@ def intercept_for_accuracy(accuracy: float, sd_total: float) -> float:
 
 def mixed_model(scored: pd.DataFrame, *, seed: int = 0, chance: float = CHANCE) -> dict:
     """Fit the crossed model to the scored trials and report intercept, test and variance components."""
+    if scored["correct"].nunique() < 2:
+        return {"error": SEPARATED, "interpretation": INTERPRETATION["mixed"]}
     listener_idx = pd.factorize(scored["listener"], sort=True)[0]
     item_idx = pd.factorize(scored["item_key"], sort=True)[0]
     try:
         fit = fit_crossed(scored["correct"].to_numpy(dtype=float), listener_idx, item_idx, seed=seed)
     except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-        return {"error": f"mixed model failed: {exc}", "interpretation": INTERPRETATION["mixed"]}
+        return {"error": f"not fitted: {exc}", "interpretation": INTERPRETATION["mixed"]}
     return _mixed_report(fit, scored, chance) | {"seed": seed, "interpretation": INTERPRETATION["mixed"]}
 
 
@@ -150,10 +157,12 @@ def _mixed_report(fit: CrossedFit, scored: pd.DataFrame, chance: float) -> dict:
 
 def gee_model(scored: pd.DataFrame, *, chance: float = CHANCE) -> dict:
     """Intercept-only logistic GEE clustered by listener: population-averaged accuracy with robust SE."""
+    if scored["correct"].nunique() < 2:
+        return {"error": SEPARATED, "interpretation": INTERPRETATION["gee"]}
     try:
         result, notes = fit_gee(scored)
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
-        return {"error": f"GEE failed: {exc}", "interpretation": INTERPRETATION["gee"]}
+        return {"error": f"not fitted: {exc}", "interpretation": INTERPRETATION["gee"]}
     b, se = float(result.params[0]), float(result.bse[0])
     if not (np.isfinite(b) and np.isfinite(se) and se > 0):
         return {"error": "GEE did not give a finite estimate (all answers identical?)",
@@ -172,12 +181,14 @@ def gee_model(scored: pd.DataFrame, *, chance: float = CHANCE) -> dict:
     }
 
 
-def fit_gee(scored: pd.DataFrame, exog: np.ndarray | None = None):
+def fit_gee(scored: pd.DataFrame, exog: np.ndarray | None = None) -> tuple[GEEResults, list[str]]:
     """Fit a logistic GEE clustered by listener (intercept only by default); return it and its warnings."""
     import statsmodels.api as sm
 
     exog = np.ones((len(scored), 1)) if exog is None else exog
     groups = pd.factorize(scored["listener"], sort=True)[0]
+    if groups.max() < 1:
+        raise ValueError("a listener-clustered GEE needs at least 2 listeners")
     model = sm.GEE(scored["correct"].to_numpy(dtype=float), exog, groups=groups,
                    family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
     with single_threaded(), warnings.catch_warnings(record=True) as caught:

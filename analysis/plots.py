@@ -11,6 +11,7 @@ import io
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 CHANCE_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1}
@@ -29,7 +30,7 @@ def listener_accuracy(listeners: list[dict], group_mean: float) -> str:
     """Each listener's accuracy with its Wilson CI, sorted, against the chance line."""
     rows = sorted(listeners, key=lambda r: (r["accuracy"], str(r["listener"])))
     acc = np.array([r["accuracy"] for r in rows])
-    err = np.array([[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]])
+    err = _errors(rows)
     x = np.arange(len(rows))
     figure = Figure(figsize=(max(6.0, min(14.0, 0.3 * len(rows))), 3.8))
     ax = figure.add_subplot()
@@ -109,14 +110,21 @@ def accuracy_histogram(listeners: list[dict]) -> str:
     return to_base64(figure)
 
 
-def _points(ax, xs: list[float], rows: list[dict], colour: str | None, label: str | None) -> None:
+def _points(ax: Axes, xs: list[float], rows: list[dict], colour: str | None, label: str | None) -> None:
     """Accuracy points with asymmetric Wilson error bars."""
     acc = np.array([r["accuracy"] for r in rows])
-    err = np.array([[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]])
+    err = _errors(rows)
     ax.errorbar(xs, acc, yerr=err, fmt="o", color=colour, markersize=5, capsize=3, label=label)
 
 
-def _finish(ax, xlabel: str, ylabel: str | None) -> None:
+def _errors(rows: list[dict]) -> np.ndarray:
+    """Asymmetric error-bar lengths from CI bounds (clipped at 0 against rounding at 0% and 100%)."""
+    acc = np.array([r["accuracy"] for r in rows])
+    low, high = np.array([r["ci_low"] for r in rows]), np.array([r["ci_high"] for r in rows])
+    return np.clip(np.vstack([acc - low, high - acc]), 0.0, None)
+
+
+def _finish(ax: Axes, xlabel: str, ylabel: str | None) -> None:
     """Common axis styling: 0–1 accuracy scale with a chance line."""
     ax.set_ylim(0, 1.02)
     ax.axhline(0.5, label="chance", **CHANCE_STYLE)

@@ -8,6 +8,7 @@ recorded seed, so the numbers can be reproduced exactly.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -50,6 +51,8 @@ class Setup:
 
 def binomial_power(accuracy: float, *, trials: int = 24, alpha: float = 0.05, chance: float = CHANCE) -> dict:
     """Exact power of one listener's one-sided binomial test: P(X ≥ k_crit | accuracy)."""
+    if not 0 <= accuracy <= 1 or trials < 1:
+        raise AnalysisError(f"accuracy={accuracy} must be in [0, 1] and trials={trials} ≥ 1")
     k = np.arange(trials + 1)
     tail = stats.binom.sf(k - 1, trials, chance)
     passing = np.flatnonzero(tail <= alpha)
@@ -70,7 +73,9 @@ def group_power(n_listeners: int, setup: Setup) -> float:
     hits = 0
     for size in _batches(setup.reps, n_listeners * setup.trials):
         accuracy = simulate_accuracies(n_listeners, setup, rng, reps=size)
-        p = stats.ttest_1samp(accuracy, CHANCE, axis=1, alternative="greater").pvalue
+        with warnings.catch_warnings():  # identical accuracies in a tiny study: p is nan, counted as a miss
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p = stats.ttest_1samp(accuracy, CHANCE, axis=1, alternative="greater").pvalue
         hits += int(np.sum(np.nan_to_num(p, nan=1.0) < setup.alpha))
     return hits / setup.reps
 

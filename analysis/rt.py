@@ -29,8 +29,8 @@ def rt_summary(scored: pd.DataFrame, listeners: pd.DataFrame) -> dict:
     medians = answered.groupby("listener")["rt_ms"].median()
     return {
         "overall": describe_rt(answered["rt_ms"].to_numpy()),
-        "correct": describe_rt(answered.loc[answered["correct"] == 1, "rt_ms"].to_numpy()),
-        "error": describe_rt(answered.loc[answered["correct"] == 0, "rt_ms"].to_numpy()),
+        "correct_trials": describe_rt(answered.loc[answered["correct"] == 1, "rt_ms"].to_numpy()),
+        "error_trials": describe_rt(answered.loc[answered["correct"] == 0, "rt_ms"].to_numpy()),
         "listener_medians": describe_rt(medians.to_numpy()),
         "accuracy_vs_median_rt": _rank_correlation(medians, listeners),
         "timed_out_trials": int(scored["timed_out"].sum()),

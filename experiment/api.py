@@ -15,7 +15,8 @@ from experiment.models import Clip, ParticipantSession, Presentation, TrialTempl
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, current, headphone_answers, log_events, present, task_state, touch, trial_key,
+    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, log_events, present, task_state,
+    touch, trial_key,
 )
 from experiment.status import EVENT_KINDS, Stage
 from experiment.tokens import audio_token, same_token
@@ -61,8 +62,7 @@ def present_trial(experiment_id: int) -> Response:
     body = _json()
     trial = _field(body, "trial", TRIAL_RE)
     s = _session(experiment_id, lock=True)
-    present(get_db(), s, trial, now())
-    plan = touch(get_db(), s, now())
+    plan = present(get_db(), s, trial, now())
     payload = _state(s, plan)
     get_db().commit()
     return jsonify(payload)
@@ -79,8 +79,7 @@ def answer_trial(experiment_id: int) -> Response:
     client_id = _field(body, "id", ANSWER_ID_RE)
     s = _session(experiment_id, lock=True)
     result = answer(get_db(), s, trial=trial, side=side, client_id=client_id, now=now())
-    p = result.presentation
-    plan = touch(get_db(), s, now())
+    p, plan = result.presentation, result.plan
     payload: dict[str, Any] = {"recorded": True, "repeated": result.repeated, "trial": trial_key(p),
                                "answer": p.answer}
     if p.practice:
@@ -110,7 +109,7 @@ def audio(experiment_id: int, token: str) -> Response:
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
         abort(404, "no such audio")
     s = _session(experiment_id)
-    plan = touch(get_db(), s, now())
+    plan = enforce_time(get_db(), s, now())  # read-only unless a limit just passed
     data = _audio_bytes(s, plan, token)
     get_db().commit()
     if data is None:

@@ -12,8 +12,8 @@ from typing import Any
 
 
 def default_instance_path() -> Path:
-    """The instance folder (database, secret key): `$TUNEBACK_INSTANCE` or `instance/` at the repo root."""
-    env = os.environ.get("TUNEBACK_INSTANCE")
+    """The instance folder (database, secret key): `$TUNEBACK_INSTANCE_PATH` or `instance/` at the repo root."""
+    env = os.environ.get("TUNEBACK_INSTANCE_PATH")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "instance"
 
 

@@ -6,6 +6,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
+try:  # WTForms >= 3.3 deprecates (value, label) tuples
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list:
+    """Choices in the form this WTForms version prefers."""
+    return [SelectChoice(v, label) for v, label in pairs] if SelectChoice is not None else pairs
+
 
 class ConsentForm(FlaskForm):
     """Agree (every box ticked) or decline."""
@@ -34,22 +44,22 @@ class ContinueForm(FlaskForm):
 class QuestionnaireForm(FlaskForm):
     """The short end-of-study questionnaire; every question may be skipped."""
 
-    age = SelectField("Your age", choices=[("", "prefer not to say"), ("18-24", "18–24"), ("25-34", "25–34"),
-                                           ("35-44", "35–44"), ("45-54", "45–54"), ("55+", "55 or over")],
+    age = SelectField("Your age", choices=_choices([("", "prefer not to say"), ("18-24", "18–24"), ("25-34", "25–34"),
+                                           ("35-44", "35–44"), ("45-54", "45–54"), ("55+", "55 or over")]),
                       validators=[Optional()])
     hearing = RadioField("Do you have any known hearing difficulty?",
-                         choices=[("no", "No"), ("yes", "Yes"), ("unsure", "Not sure")], validators=[Optional()])
+                         choices=_choices([("no", "No"), ("yes", "Yes"), ("unsure", "Not sure")]), validators=[Optional()])
     training = SelectField("Years of musical training (instrument or voice)",
-                           choices=[("", "prefer not to say"), ("0", "none"), ("1-2", "1–2"), ("3-5", "3–5"),
-                                    ("6-10", "6–10"), ("10+", "more than 10")], validators=[Optional()])
+                           choices=_choices([("", "prefer not to say"), ("0", "none"), ("1-2", "1–2"), ("3-5", "3–5"),
+                                    ("6-10", "6–10"), ("10+", "more than 10")]), validators=[Optional()])
     device = RadioField("What did you listen with?",
-                        choices=[("over-ear", "Over-ear headphones"), ("in-ear", "In-ear headphones / earbuds"),
-                                 ("speakers", "Loudspeakers"), ("other", "Other")], validators=[Optional()])
+                        choices=_choices([("over-ear", "Over-ear headphones"), ("in-ear", "In-ear headphones / earbuds"),
+                                 ("speakers", "Loudspeakers"), ("other", "Other")]), validators=[Optional()])
     environment = RadioField("How quiet was it around you?",
-                             choices=[("quiet", "Quiet"), ("some", "Some noise"), ("noisy", "Noisy")],
+                             choices=_choices([("quiet", "Quiet"), ("some", "Some noise"), ("noisy", "Noisy")]),
                              validators=[Optional()])
     familiar = RadioField("Did you know any of the music before?",
-                          choices=[("none", "None of it"), ("some", "Some of it"), ("all", "All of it")],
+                          choices=_choices([("none", "None of it"), ("some", "Some of it"), ("all", "All of it")]),
                           validators=[Optional()])
     strategy = TextAreaField("How did you decide between A and B?", validators=[Optional(), Length(max=2000)])
     problems = TextAreaField("Any technical problems?", validators=[Optional(), Length(max=2000)])

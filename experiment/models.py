@@ -193,6 +193,7 @@ class ParticipantSession(Base):
     finished_utc: Mapped[datetime | None]
     last_seen_utc: Mapped[datetime | None]
     withdrawn: Mapped[bool] = mapped_column(default=False)
+    preview: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     withdrawn_utc: Mapped[datetime | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
     completion_code: Mapped[str | None] = mapped_column(sa.String(64))

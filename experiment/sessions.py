@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from experiment.design import draw_session
 from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
@@ -74,14 +74,14 @@ def trial_key(p: Presentation) -> str:
 
 
 def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float) -> dict[int, int]:
-    """Per version id: completed sessions plus active ones still inside the time cap (withdrawn not counted)."""
+    """Per version id: completed sessions plus active ones still inside the time cap (withdrawn, previews not)."""
     since = now - timedelta(seconds=cap_s)
     s = ParticipantSession
     counted = sa.or_(s.status == SessionStatus.COMPLETED.value,
                      sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since))
     rows = db.execute(
         sa.select(s.version_id, sa.func.count())
-        .where(s.experiment_id == experiment_id, s.withdrawn.is_(False), counted)
+        .where(s.experiment_id == experiment_id, s.withdrawn.is_(False), s.preview.is_(False), counted)
         .group_by(s.version_id)
     )
     return dict(rows.all())
@@ -112,8 +112,8 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         db.rollback()
         return Assignment("full")
     version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
-    session = _new_session(db, experiment, version, now, prolific, user_agent)
     try:
+        session = _new_session(db, experiment, version, now, prolific, user_agent)
         db.commit()
     except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
         db.rollback()
@@ -141,11 +141,20 @@ def _returning(db: Session, existing: ParticipantSession, now: datetime) -> Assi
     return Assignment("already_done", existing)
 
 
+def start_preview(db: Session, experiment_id: int, version_number: int, *, now: datetime) -> ParticipantSession:
+    """A preview session of one version for the experimenter: any state, no quota, flagged and never counted."""
+    version = db.scalar(sa.select(Version).where(Version.experiment_id == experiment_id,
+                                                 Version.number == version_number))
+    if version is None:
+        raise Conflict("no_such_version", f"study {experiment_id} has no version {version_number}")
+    return _new_session(db, version.experiment, version, now, Prolific(), None, preview=True)
+
+
 def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
-                 user_agent: str | None) -> ParticipantSession:
+                 user_agent: str | None, *, preview: bool = False) -> ParticipantSession:
     """Create the session and store its whole plan (order and sides) before the first trial."""
     seed = secrets.randbits(31)
-    session = ParticipantSession(
+    session = ParticipantSession(preview=preview,
         experiment_id=experiment.id, version_id=version.id, token=secrets.token_urlsafe(32),
         listener=f"L{secrets.token_hex(5)}", seed=seed, status=SessionStatus.ACTIVE.value,
         stage=Stage.HEADPHONE.value, prolific_pid=prolific.pid, prolific_study_id=prolific.study_id,
@@ -188,10 +197,13 @@ def load(db: Session, experiment_id: int, token: str | None, *, lock: bool = Fal
     """The session with this secret token in this study (row-locked for writers on PostgreSQL)."""
     if not token:
         return None
-    query = sa.select(ParticipantSession).where(
-        ParticipantSession.token == token, ParticipantSession.experiment_id == experiment_id)
-    if lock:
-        query = query.with_for_update()
+    query = (
+        sa.select(ParticipantSession)
+        .options(joinedload(ParticipantSession.version, innerjoin=True).joinedload(Version.experiment, innerjoin=True))
+        .where(ParticipantSession.token == token, ParticipantSession.experiment_id == experiment_id)
+    )
+    if lock:  # only the session row: version rows are what assignment locks
+        query = query.with_for_update(of=ParticipantSession)
     return db.scalar(query)
 
 
@@ -206,11 +218,11 @@ def current(plan: list[Presentation]) -> Presentation | None:
     return next((p for p in plan if p.answer is None and not p.timed_out), None)
 
 
-def enforce_time(db: Session, s: ParticipantSession, now: datetime) -> list[Presentation]:
+def enforce_time(db: Session, s: ParticipantSession, now: datetime,
+                 plan: list[Presentation] | None = None) -> list[Presentation]:
     """Apply the session cap and the trial limit as of `now` (recording time-outs); return the plan."""
-    experiment = db.get(Experiment, s.experiment_id)
-    limits = Limits.of(experiment)
-    plan = presentations(db, s)
+    limits = Limits.of(s.version.experiment)
+    plan = presentations(db, s) if plan is None else plan
     if s.status != SessionStatus.ACTIVE.value:
         return plan
     cap_at = s.started_utc + timedelta(seconds=limits.session_cap_s)
@@ -252,9 +264,10 @@ def _complete_trials(db: Session, s: ParticipantSession, now: datetime) -> None:
     db.add(Event(session_id=s.id, kind="completed", created_utc=now))
 
 
-def touch(db: Session, s: ParticipantSession, now: datetime) -> list[Presentation]:
-    """Note the participant's request and apply the time limits (caller commits)."""
-    plan = enforce_time(db, s, now)
+def touch(db: Session, s: ParticipantSession, now: datetime,
+          plan: list[Presentation] | None = None) -> list[Presentation]:
+    """Note the participant's request and apply the time limits (caller commits); returns the plan."""
+    plan = enforce_time(db, s, now, plan)
     s.last_seen_utc = now
     return plan
 
@@ -277,7 +290,7 @@ class TaskState:
 
 def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now: datetime) -> TaskState:
     """Summarise the plan as of `now`."""
-    limits = Limits.of(db.get(Experiment, s.experiment_id))
+    limits = Limits.of(s.version.experiment)
     cur = current(plan) if s.stage == Stage.TASK.value and s.status == SessionStatus.ACTIVE.value else None
     remaining = None
     if cur is not None and cur.presented_utc is not None:
@@ -295,14 +308,14 @@ def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now
     )
 
 
-def present(db: Session, s: ParticipantSession, trial: str, now: datetime) -> Presentation:
-    """Start the current trial's clock (idempotent: a reload keeps the first start time)."""
+def present(db: Session, s: ParticipantSession, trial: str, now: datetime) -> list[Presentation]:
+    """Start the current trial's clock (idempotent: a reload keeps the first start time); returns the plan."""
     plan = touch(db, s, now)
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         cur.presented_utc = now
         db.add(Event(session_id=s.id, presentation_id=cur.id, kind="presented", created_utc=now))
-    return cur
+    return plan
 
 
 def _require_current(s: ParticipantSession, plan: list[Presentation], trial: str) -> Presentation:
@@ -322,22 +335,22 @@ def _require_current(s: ParticipantSession, plan: list[Presentation], trial: str
 
 @dataclass(frozen=True)
 class AnswerResult:
-    """A stored answer (first or repeated) and whether this request was the repeat."""
+    """A stored answer (first or repeated), whether this request was the repeat, and the session's plan."""
 
     presentation: Presentation
     repeated: bool
+    plan: list[Presentation]
 
 
 def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_id: str,
            now: datetime) -> AnswerResult:
     """Record an answer at most once per client id; the caller must hold the session row lock and commit."""
-    prior = db.scalar(sa.select(Presentation).where(
-        Presentation.session_id == s.id, Presentation.client_answer_id == client_id))
+    plan = touch(db, s, now)
+    prior = next((p for p in plan if p.client_answer_id == client_id), None)
     if prior is not None:
         if trial_key(prior) != trial:
             raise Conflict("answer_id_reused", "this answer id was already used for another trial")
-        return AnswerResult(prior, repeated=True)
-    plan = touch(db, s, now)
+        return AnswerResult(prior, True, plan)
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         raise Conflict("trial_not_presented", f"trial {trial} has not been started")
@@ -348,7 +361,7 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     db.add(Event(session_id=s.id, presentation_id=cur.id, kind="answer", detail={"answer": side}, created_utc=now))
     if current(plan) is None:
         _complete_trials(db, s, now)
-    return AnswerResult(cur, repeated=False)
+    return AnswerResult(cur, False, plan)
 
 
 def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime) -> int:
@@ -373,7 +386,7 @@ def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
 def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], volume: float | None,
                      now: datetime) -> bool:
     """Score the headphone check, store it (and the volume) and move on; returns whether it was passed."""
-    settings = db.get(Experiment, s.experiment_id).settings or {}
+    settings = s.version.experiment.settings or {}
     n = int(settings.get("headphone_trials", 6))
     truth = headphone_answers(s, n)
     score = sum(int(a == b) for a, b in zip(responses, truth))

@@ -65,6 +65,7 @@ EVENT_KINDS = frozenset(
 """Event kinds the page may log; server-side kinds (consent, assigned, answer, timeout…) are added by the server."""
 
 SERVER_EVENT_KINDS = frozenset(
-    {"consent", "assigned", "headphone", "presented", "answer", "timeout", "session_timeout", "questionnaire",
-     "completed", "resumed"}
+    {"consent", "assigned", "headphone", "instructions_done", "presented", "answer", "timeout", "session_timeout",
+     "completed", "questionnaire"}
 )
+"""Event kinds only the server writes."""

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from experiment.design import StudyDesign, TrialSpec, VersionDesign, build_design
+from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
@@ -121,5 +121,3 @@ def set_state(db: Session, experiment: Experiment, state: str, now: datetime | N
     elif state == ExperimentState.CLOSED.value:
         experiment.closed_utc = now
 
-
-__all__ = ["StudyDesign", "add_experiment", "create_experiment", "get_experiment", "set_state", "version_design"]

@@ -24,8 +24,8 @@ PLAY_KINDS = ("play", "replay")
 def trial_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
     """Return the contract's trial-level table for one study (practice included and flagged).
 
-    Only trials that were presented appear; `answer` is null for a time-out or a trial shown when the
-    session ended. Raises ExperimentError for an unknown study.
+    Only trials that were presented appear (experimenter previews never do); `answer` is null for a
+    time-out or a trial shown when the session ended. Raises ExperimentError for an unknown study.
     """
     with engine.connect() as conn:
         if conn.scalar(sa.select(Experiment.id).where(Experiment.id == experiment_id)) is None:
@@ -62,7 +62,7 @@ def _query(experiment_id: int) -> sa.Select:
         .join(match, TrialTemplate.match_clip_id == match.id)
         .join(foil, TrialTemplate.foil_clip_id == foil.id)
         .outerjoin(plays, plays.c.presentation_id == Presentation.id)
-        .where(s.experiment_id == experiment_id, Presentation.presented_utc.is_not(None))
+        .where(s.experiment_id == experiment_id, s.preview.is_(False), Presentation.presented_utc.is_not(None))
         .order_by(s.id, Presentation.practice.desc(), Presentation.order_index)
     )
 

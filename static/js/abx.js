@@ -146,6 +146,7 @@
       if (res.status !== 200) { return render(res.body.state || null); }
       st = res.body; state = st; trial = st.trial;
     }
+    if (trial.remaining_ms <= 0) { status("Time is up for this trial."); setTimeout(refresh, 1500); return; }
     show("trial-panel"); status("Loading the sounds…");
     deadline = now() + trial.remaining_ms;
     countdown();
@@ -165,8 +166,7 @@
     busy = true; setEnabled(false); stop();
     var p = pending || { trial: trial.id, answer: side, id: uuid() };
     writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
-    log(pending ? "retry" : "answer_click", null, null);
-    queue = queue.filter(function (e) { return e.kind !== "answer_click"; });
+    if (pending) log("retry");
     flush();
     var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
     writePending(null); busy = false;

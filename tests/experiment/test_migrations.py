@@ -47,3 +47,24 @@ def test_alembic_ini_points_at_migrations():
 
     ini = Path(db.MIGRATIONS_DIR).parent / "alembic.ini"
     assert "script_location = migrations" in ini.read_text()
+
+
+def test_upgrade_from_0001_keeps_data(database_url):
+    """A database made at the first revision, with a session in it, upgrades to head."""
+    db.upgrade(database_url, "0001")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "insert into experiment (id, name, state, foil_policy, seed, settings, manifest_path, manifest_sha256,"
+                " manifest_info, created_utc) values (1, 'e', 'open', 'different-song', 0, '{}', 'm', 's', '{}',"
+                " '2026-01-01 00:00:00')"))
+            conn.execute(sa.text("insert into version (id, experiment_id, number, quota) values (1, 1, 1, 8)"))
+            conn.execute(sa.text(
+                "insert into session (id, experiment_id, version_id, token, listener, seed, status, stage, withdrawn,"
+                " started_utc) values (1, 1, 1, 't', 'L1', 0, 'active', 'headphone', false, '2026-01-01 00:00:00')"))
+        db.upgrade(database_url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select preview from session")).scalar() in (False, 0)
+    finally:
+        engine.dispose()

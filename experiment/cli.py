@@ -1,0 +1,72 @@
+"""`tuneback experiment …`: build a study from a manifest, migrate the database, serve the app.
+
+Production serving is gunicorn on the same factory, after `tuneback experiment migrate`:
+
+    DATABASE_URL=postgresql+psycopg://user@host/db SECRET_KEY=… \\
+        gunicorn --workers 4 --bind 0.0.0.0:8000 'experiment:create_app()'
+"""
+
+from __future__ import annotations
+
+import click
+
+from experiment.config import default_database_url
+from experiment.status import FoilPolicy
+
+DB_OPTION = click.option("--db", "db_url", default=None, metavar="URL",
+                         help="Database URL (default: $DATABASE_URL, else SQLite in instance/).")
+
+
+@click.group("experiment")
+def cli() -> None:
+    """Run the AB-X listening study: create it from the clips' manifest, then serve it."""
+
+
+@cli.command("create")
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="manifest.json written by `tuneback reconstruct select`.")
+@DB_OPTION
+@click.option("--quota", default=8, show_default=True, type=click.IntRange(min=0),
+              help="Participants per version (the paper: 8).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the design draw (recorded).")
+@click.option("--foil-policy", type=click.Choice([p.value for p in FoilPolicy]),
+              default=FoilPolicy.DIFFERENT_SONG.value, show_default=True,
+              help="Foil from another song (the paper) or the same song at another time (harder).")
+@click.option("--name", default=None, help="A name for the study (default: from the manifest).")
+@click.option("--completion-code", default=None, help="Prolific completion code (default: random).")
+@click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
+def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
+           completion_code: str | None, draft: bool) -> None:
+    """Import the clips and build both versions; print the new study's id."""
+    from experiment.study import create_experiment
+
+    url = db_url or default_database_url()
+    experiment_id = create_experiment(url, manifest_path, quota=quota, seed=seed, foil_policy=foil_policy,
+                                      open_=not draft, name=name, completion_code=completion_code)
+    click.echo(experiment_id)
+
+
+@cli.command("migrate")
+@DB_OPTION
+def migrate(db_url: str | None) -> None:
+    """Bring the database schema to the newest migration (run before starting gunicorn)."""
+    from experiment.db import head_revision, upgrade
+
+    upgrade(db_url or default_database_url())
+    click.echo(f"database at revision {head_revision()}")
+
+
+@cli.command("serve")
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(db_url: str | None, host: str, port: int) -> None:
+    """Serve the study with Flask's development server (use gunicorn in production, see `--help` of the group)."""
+    from experiment import create_app
+    from experiment.db import upgrade
+
+    url = db_url or default_database_url()
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url})
+    click.echo(f"participant link: http://{host}:{port}/   (or /study/<id>/ for one study)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

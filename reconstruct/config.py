@@ -1,0 +1,65 @@
+"""The run configuration: every parameter of every stage, built once from the CLI and saved in each manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from reconstruct.errors import ParameterError
+from reconstruct.features import INPUTS, TARGETS
+from reconstruct.invert import InversionConfig
+from reconstruct.simulate import SimulationConfig
+from reconstruct.train import TrainConfig
+
+DATASETS = ("simulated", "nmedt", "nmedh", "folder")
+DECODERS = ("cnn", "ridge")
+DEFAULT_SNR = 0.12
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One reconstruction run: where it lives, what data, which features, model, inversion and seeds."""
+
+    run_dir: Path = Path("runs/demo")
+    dataset: str = "simulated"
+    eeg_path: str | None = None
+    audio_path: str | None = None
+    simulation: SimulationConfig = field(default_factory=lambda: SimulationConfig(snr=DEFAULT_SNR))
+    input_kind: str = "psd"
+    target_kind: str = "mel"
+    decoder: str = "cnn"
+    ridge_alpha: float = 10.0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    split_seed: int = 0
+    select_seed: int = 0
+    ref_db: tuple[float, ...] | None = None
+    inversion: InversionConfig = field(default_factory=InversionConfig)
+    songs: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
+                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS)]
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise ParameterError(f"{name}={value!r} must be one of {list(allowed)}")
+        if self.dataset != "simulated" and not self.eeg_path:
+            raise ParameterError(f"dataset={self.dataset!r} needs --eeg PATH")
+        if self.ridge_alpha <= 0:
+            raise ParameterError(f"ridge_alpha={self.ridge_alpha} must be > 0")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (paths as strings)."""
+        d = asdict(self)
+        d["run_dir"] = str(self.run_dir)
+        return d
+
+    def with_(self, **changes) -> RunConfig:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def fingerprint(params: dict) -> str:
+    """Short stable hash of a stage's parameters, to tell whether its artefacts can be reused."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]

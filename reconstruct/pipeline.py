@@ -1,0 +1,252 @@
+"""The reconstruction stages, each a function that writes its artefacts into the run dir and can resume.
+
+load → features → split → train → predict → select → render (clips + manifest.json) → observe.
+A stage whose `<stage>.done.json` records the same parameters is skipped; `force=True` redoes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm.auto import tqdm
+
+from reconstruct import features as feat
+from reconstruct.config import RunConfig, fingerprint
+from reconstruct.errors import ReconstructError
+from reconstruct.models.ridge import RidgeDecoder
+from reconstruct.recording import AUDIO_SR, EEG_FS, Dataset
+from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
+from reconstruct.train import load_cnn, predict_cnn, train_cnn
+
+STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
+
+
+def _done_path(run_dir: Path, stage: str) -> Path:
+    return run_dir / "stages" / f"{stage}.done.json"
+
+
+def stage_params(config: RunConfig, stage: str) -> dict:
+    """The parameters that determine one stage's artefacts (and so those of every earlier stage)."""
+    cfg = config.to_dict()
+    upstream = {
+        "load": ["dataset", "eeg_path", "audio_path", "simulation"],
+        "features": ["input_kind", "target_kind", "ref_db"],
+        "split": ["split_seed"],
+        "train": ["decoder", "ridge_alpha", "train"],
+        "predict": [],
+        "select": ["select_seed", "songs"],
+        "render": ["inversion"],
+        "observe": [],
+    }
+    keys: list[str] = []
+    for name in STAGES[: STAGES.index(stage) + 1]:
+        keys += upstream[name]
+    return {k: cfg[k] for k in keys}
+
+
+def is_done(config: RunConfig, stage: str) -> bool:
+    """True when the stage's artefacts exist for exactly these parameters."""
+    path = _done_path(config.run_dir, stage)
+    return path.exists() and json.loads(path.read_text())["fingerprint"] == fingerprint(stage_params(config, stage))
+
+
+def mark_done(config: RunConfig, stage: str, summary: dict, seconds: float) -> None:
+    """Record that a stage finished, with what it made and how long it took."""
+    path = _done_path(config.run_dir, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"stage": stage, "fingerprint": fingerprint(stage_params(config, stage)),
+                                "params": stage_params(config, stage), "seconds": round(seconds, 2),
+                                "summary": summary}, indent=2, default=str))
+
+
+def read_summary(config: RunConfig, stage: str) -> dict:
+    """The summary a finished stage recorded."""
+    return json.loads(_done_path(config.run_dir, stage).read_text())["summary"]
+
+
+# ---- load -------------------------------------------------------------------------------------------
+
+def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
+    """Load the configured data set into the common shape."""
+    if config.dataset == "simulated":
+        from reconstruct.simulate import simulate_dataset
+        return simulate_dataset(config.simulation, progress=progress)
+    from reconstruct import datasets
+    if config.dataset == "nmedt":
+        return datasets.load_nmedt(config.eeg_path, config.audio_path or config.eeg_path, progress=progress)
+    if config.dataset == "nmedh":
+        return datasets.load_nmedh(config.eeg_path, config.audio_path or config.eeg_path, progress=progress)
+    return datasets.load_folder(config.eeg_path, progress=progress)
+
+
+def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
+    """Write the first 240 s of every recording's EEG, the recordings table and the song audio."""
+    ds = load_dataset(config, progress=progress)
+    n_samples = USED_S * EEG_FS
+    short = [r for r in ds.recordings if r.eeg.shape[1] < n_samples]
+    if short:
+        raise ReconstructError(f"{len(short)} recordings are shorter than {USED_S} s "
+                               f"(e.g. {short[0].participant}/{short[0].song}: {short[0].duration_s:.1f} s)")
+    for song, y in ds.audio.items():
+        if len(y) < USED_S * ds.sr:
+            raise ReconstructError(f"audio of {song} is {len(y) / ds.sr:.1f} s, need {USED_S} s")
+    data = config.run_dir / "data"
+    (data / "songs").mkdir(parents=True, exist_ok=True)
+    channels = {r.eeg.shape[0] for r in ds.recordings}
+    if len(channels) != 1:
+        raise ReconstructError(f"recordings differ in channel count: {sorted(channels)}")
+    eeg = np.lib.format.open_memmap(data / "eeg.npy", mode="w+", dtype=np.float32,
+                                    shape=(len(ds.recordings), channels.pop(), n_samples))
+    for i, r in enumerate(ds.recordings):
+        eeg[i] = r.eeg[:, :n_samples]
+    eeg.flush()
+    with open(data / "recordings.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["index", "participant", "song"])
+        writer.writerows((i, r.participant, r.song) for i, r in enumerate(ds.recordings))
+    for song, y in ds.audio.items():
+        sf.write(data / "songs" / f"{song}.wav", y, ds.sr, subtype="FLOAT")
+    summary = {"name": ds.name, "simulated": ds.simulated, "n_recordings": len(ds.recordings),
+               "songs": ds.songs, "participants": ds.participants, "meta": ds.meta}
+    (data / "dataset.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def recordings_table(config: RunConfig) -> list[tuple[str, str]]:
+    """(participant, song) per recording index."""
+    with open(config.run_dir / "data" / "recordings.csv") as fh:
+        return [(row["participant"], row["song"]) for row in csv.DictReader(fh)]
+
+
+def song_audio(config: RunConfig, song: str) -> np.ndarray:
+    """The stimulus audio of one song, mono float32 at 22 050 Hz."""
+    y, _ = sf.read(config.run_dir / "data" / "songs" / f"{song}.wav", dtype="float32")
+    return y
+
+
+# ---- features ---------------------------------------------------------------------------------------
+
+def stage_features(config: RunConfig, *, progress: bool = True) -> dict:
+    """Per-second inputs for every recording and per-second targets for every song, in [0, 1]."""
+    eeg = np.load(config.run_dir / "data" / "eeg.npy", mmap_mode="r")
+    table = recordings_table(config)
+    songs = sorted({s for _, s in table})
+    out = config.run_dir / "features"
+    out.mkdir(parents=True, exist_ok=True)
+    first = feat.eeg_input(np.asarray(eeg[0]), kind=config.input_kind, n_seconds=USED_S)
+    inputs = np.lib.format.open_memmap(out / "inputs.npy", mode="w+", dtype=np.float32,
+                                       shape=(len(table) * USED_S, *first.shape[1:]))
+    for i in tqdm(range(len(table)), desc="EEG features", disable=not progress):
+        inputs[i * USED_S:(i + 1) * USED_S] = feat.eeg_input(np.asarray(eeg[i]), kind=config.input_kind,
+                                                             n_seconds=USED_S)
+    inputs.flush()
+    refs = _ref_db(config, songs)
+    targets = np.stack([feat.audio_targets(song_audio(config, s), kind=config.target_kind, n_seconds=USED_S,
+                                           ref_db=refs[s]) for s in tqdm(songs, desc="audio targets",
+                                                                        disable=not progress)])
+    np.save(out / "targets.npy", targets)
+    return {"songs": songs, "ref_db": refs, "input_shape": list(first.shape[1:]),
+            "target_shape": list(targets.shape[2:]), "n_examples": len(table) * USED_S}
+
+
+def _ref_db(config: RunConfig, songs: list[str]) -> dict[str, float]:
+    if config.ref_db is None:
+        return {s: feat.auto_ref_db(song_audio(config, s), kind=config.target_kind) for s in songs}
+    if len(config.ref_db) != len(songs):
+        raise ReconstructError(f"ref_db has {len(config.ref_db)} values for {len(songs)} songs ({songs})")
+    return dict(zip(songs, map(float, config.ref_db)))
+
+
+def example_targets(config: RunConfig, indices: np.ndarray) -> np.ndarray:
+    """Targets of flat example indices (recording-major, one per second)."""
+    table = recordings_table(config)
+    songs = read_summary(config, "features")["songs"]
+    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
+    song_idx = np.array([songs.index(table[i // USED_S][1]) for i in indices])
+    return np.asarray(targets[song_idx, indices % USED_S])
+
+
+# ---- split ------------------------------------------------------------------------------------------
+
+def stage_split(config: RunConfig, *, progress: bool = True) -> dict:
+    """Draw the chunk-level train/val/test split and save it."""
+    split = make_split(len(recordings_table(config)), seed=config.split_seed)
+    np.save(config.run_dir / "split.npy", split.chunk_roles)
+    roles = split.chunk_roles
+    return {"seed": split.seed, "test_every": split.test_every, "val_fraction": split.val_fraction,
+            "chunks": {r: int((roles == r).sum()) for r in (TRAIN, VAL, TEST)}}
+
+
+def load_split(config: RunConfig):
+    """The saved split."""
+    from reconstruct.split import Split
+    s = read_summary(config, "split")
+    return Split(np.load(config.run_dir / "split.npy"), s["seed"], s["test_every"], s["val_fraction"])
+
+
+# ---- train / predict --------------------------------------------------------------------------------
+
+def stage_train(config: RunConfig, *, progress: bool = True) -> dict:
+    """Fit the decoder on training chunks, early-stopping on validation chunks."""
+    split = load_split(config)
+    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
+    tr, va = split.indices(TRAIN), split.indices(VAL)
+    x_tr, x_va = np.asarray(inputs[tr]), np.asarray(inputs[va])
+    y_tr, y_va = example_targets(config, tr), example_targets(config, va)
+    model_dir = config.run_dir / "model"
+    if config.decoder == "ridge":
+        from reconstruct.train import InputScaler
+        scaler = InputScaler(config.input_kind == "psd").fit(x_tr)
+        ridge = RidgeDecoder(config.ridge_alpha).fit(scaler.transform(x_tr), y_tr)
+        val_loss = float(np.mean((ridge.predict(scaler.transform(x_va)).clip(0, 1) - y_va) ** 2))
+        model_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(model_dir / "ridge.npz", coef=ridge.coef_, intercept=ridge.intercept_,
+                 out_shape=np.array(y_tr.shape[1:]), **{f"scaler_{k}": v for k, v in scaler.state().items()})
+        return {"decoder": "ridge", "alpha": config.ridge_alpha, "val_loss": val_loss,
+                "n_train": len(tr), "n_val": len(va)}
+    summary = train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=model_dir,
+                        log_inputs=config.input_kind == "psd", progress=progress)
+    return {"decoder": "cnn", "n_train": len(tr), "n_val": len(va),
+            **{k: v for k, v in summary.items() if k != "history"}}
+
+
+def predict_examples(config: RunConfig, x: np.ndarray) -> np.ndarray:
+    """Run the trained decoder on raw inputs, clipped to [0, 1]."""
+    model_dir = config.run_dir / "model"
+    if config.decoder == "ridge":
+        from reconstruct.train import InputScaler
+        z = np.load(model_dir / "ridge.npz")
+        scaler = InputScaler.from_state({k: z[f"scaler_{k}"] for k in ("log", "mean", "std")})
+        ridge = RidgeDecoder(config.ridge_alpha)
+        ridge.coef_, ridge.intercept_, ridge._out_shape = z["coef"], z["intercept"], tuple(z["out_shape"])
+        return ridge.predict(scaler.transform(x)).clip(0, 1)
+    model, scaler = load_cnn(model_dir / "best.pt", device=config.train.device)
+    return predict_cnn(model, scaler, x)
+
+
+def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:
+    """Predict every test example; test chunks become 5-s spectrograms of five consecutive seconds."""
+    split = load_split(config)
+    te = split.indices(TEST)
+    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
+    pred = predict_examples(config, np.asarray(inputs[te]))
+    np.save(config.run_dir / "predictions.npy", pred)
+    np.save(config.run_dir / "predictions_index.npy", te)
+    mse = float(np.mean((pred - example_targets(config, te)) ** 2))
+    return {"n_test_examples": len(te), "test_mse": mse}
+
+
+def chunk_prediction(config: RunConfig, recording: int, chunk: int) -> np.ndarray:
+    """The 5-s predicted spectrogram [shape=(5 × 44, bins)] of one test chunk."""
+    pred = np.load(config.run_dir / "predictions.npy", mmap_mode="r")
+    index = np.load(config.run_dir / "predictions_index.npy")
+    first = recording * USED_S + chunk * CHUNK_S
+    pos = np.searchsorted(index, first)
+    if pos + CHUNK_S > len(index) or index[pos] != first:
+        raise ReconstructError(f"chunk {chunk} of recording {recording} is not a test chunk")
+    return np.concatenate(np.asarray(pred[pos:pos + CHUNK_S]))

@@ -1,0 +1,105 @@
+"""Choose the 48 study clips (4 songs × 12 EEG participants, 4/4/4 by position, two balanced halves) and practice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from reconstruct.errors import ParameterError
+from reconstruct.split import CHUNK_S, USED_S, Split
+
+POSITIONS = ("beginning", "middle", "end")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One chosen test chunk: which recording, which chunk, and its place in the study."""
+
+    recording: int
+    song: str
+    participant: str
+    chunk: int
+    position: str
+    role: str
+    half: int | None
+
+    @property
+    def onset_s(self) -> float:
+        """Start of the chunk in the song, seconds."""
+        return float(self.chunk * CHUNK_S)
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON."""
+        return {**asdict(self), "recording": int(self.recording), "onset_s": self.onset_s}
+
+
+def position_of(chunk: int, *, used_s: int = USED_S) -> str:
+    """Beginning, middle or end third of the used part of the song."""
+    third = (chunk * CHUNK_S) * 3 // used_s
+    return POSITIONS[min(int(third), 2)]
+
+
+def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, n_songs: int = 4,
+                 per_position: int = 4, songs: list[str] | None = None) -> list[Choice]:
+    """Pick 4 songs × 12 participants test chunks (4 per position per song), halves 2/2 per song per
+    position, plus one practice chunk per song from chunks the study doesn't use.
+
+    `recordings` lists (participant, song) per recording index, in the split's order."""
+    rng = np.random.default_rng(seed)
+    all_songs = sorted({s for _, s in recordings})
+    songs = list(songs) if songs else all_songs[:n_songs]
+    n_needed = per_position * len(POSITIONS)
+    if len(songs) < 2:
+        raise ParameterError(f"need at least 2 songs to build AB-X trials, have {len(songs)}")
+    choices: list[Choice] = []
+    for song in songs:
+        recs = [i for i, (_, s) in enumerate(recordings) if s == song]
+        if len(recs) < n_needed:
+            raise ParameterError(f"song {song!r} has {len(recs)} recordings, need {n_needed} EEG participants")
+        recs = list(rng.permutation(recs)[:n_needed])
+        chosen_chunks: dict[int, int] = {}
+        for p, position in enumerate(POSITIONS):
+            group = recs[p * per_position:(p + 1) * per_position]
+            halves = rng.permutation([1, 2] * (per_position // 2))
+            for rec, half in zip(group, halves):
+                options = [c for c in split.test_chunks(rec) if position_of(c) == position]
+                if not options:
+                    raise ParameterError(f"recording {rec} has no test chunk in the {position}")
+                chunk = int(rng.choice(options))
+                chosen_chunks[rec] = chunk
+                choices.append(Choice(rec, song, recordings[rec][0], chunk, position, "reconstruction", int(half)))
+        choices.append(_practice(rng, song, recs, recordings, split, chosen_chunks))
+    return choices
+
+
+def _practice(rng: np.random.Generator, song: str, recs: list[int], recordings: list[tuple[str, str]],
+              split: Split, used: dict[int, int]) -> Choice:
+    """A practice chunk of `song` whose onset no study clip of that song uses."""
+    used_onsets = set(used.values())
+    candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c not in used_onsets]
+    if not candidates:
+        candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c != used[r]]
+    rec, chunk = candidates[int(rng.integers(len(candidates)))]
+    return Choice(rec, song, recordings[rec][0], int(chunk), position_of(chunk), "practice_reconstruction", None)
+
+
+def default_pairs(choices: list[Choice], *, seed: int) -> list[tuple[int, int]]:
+    """AB-X (match, foil) index pairs: per half, each clip's foil is a clip of the next song, from another
+    EEG participant, every clip a foil exactly once (the experiment's default foil rule, for the observer)."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for half in (1, 2):
+        by_song: dict[str, list[int]] = {}
+        for i, c in enumerate(choices):
+            if c.role == "reconstruction" and c.half == half:
+                by_song.setdefault(c.song, []).append(i)
+        songs = sorted(by_song)
+        for k, song in enumerate(songs):
+            matches, foils = by_song[song], by_song[songs[(k + 1) % len(songs)]]
+            for _ in range(1000):
+                order = rng.permutation(foils)
+                if all(choices[m].participant != choices[f].participant for m, f in zip(matches, order)):
+                    break
+            pairs += [(int(m), int(f)) for m, f in zip(matches, order)]
+    return pairs

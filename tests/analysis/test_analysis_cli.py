@@ -1,0 +1,57 @@
+"""analysis.cli: `tuneback analysis analyze` from an export; errors are AnalysisError, printed as one line."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from analysis.cli import analyze_command, cli
+from analysis.errors import AnalysisError
+
+
+@pytest.fixture(scope="module")
+def export(study, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "export.csv"
+    study.to_csv(path, index=False)
+    return path
+
+
+def test_analyze_from_export(export, tmp_path):
+    result = CliRunner().invoke(cli, ["analyze", "--export", str(export), "--out", str(tmp_path),
+                                      "--seed", "5", "--power-reps", "20"])
+    assert result.exit_code == 0, result.output
+    assert "14 listeners" in result.output and "report.html" in result.output
+    assert (tmp_path / "results.json").is_file() and (tmp_path / "report.html").is_file()
+
+
+def test_keep_failed_headphone_flag(export, tmp_path):
+    result = CliRunner().invoke(cli, ["analyze", "--export", str(export), "--out", str(tmp_path),
+                                      "--keep-failed-headphone", "--power-reps", "20"])
+    assert result.exit_code == 0 and "15 listeners" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "exactly one input"),
+    (["--export", "x.csv", "--db", "sqlite://"], "exactly one input"),
+    (["--db", "sqlite://"], "--study"),
+    (["--export", "missing.csv"], "not found"),
+])
+def test_bad_invocations_raise_analysis_error(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["analyze", *args, "--out", str(tmp_path)])
+    assert isinstance(result.exception, AnalysisError) and message in str(result.exception)
+
+
+def test_alias_is_the_same_command():
+    assert isinstance(analyze_command, click.Command) and analyze_command.name == "analyze"
+    assert cli.commands["analyze"] is analyze_command and cli.name == "analysis"
+
+
+def test_top_level_prints_one_line(capsys, tmp_path):
+    from tuneback.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["analysis", "analyze", "--export", str(tmp_path / "none.csv")])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: export file not found") and "\n" not in err

@@ -1,0 +1,48 @@
+"""`tuneback experiment create/migrate`, wired through the top-level CLI."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from experiment.cli import cli
+from experiment.db import make_engine
+from experiment.models import Experiment, TrialTemplate, Version
+from tuneback.cli import build_cli, main
+
+
+def test_create_prints_the_id_and_builds_the_study(sqlite_url, manifest_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url, "--quota", "5",
+                                 "--seed", "3", "--foil-policy", "same-song", "--completion-code", "ABC123"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1"
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            e = conn.execute(sa.select(Experiment)).one()
+            assert (e.state, e.foil_policy, e.seed, e.settings["completion_code"]) == ("open", "same-song", 3, "ABC123")
+            assert conn.execute(sa.select(Version.quota)).scalars().all() == [5, 5]
+            assert conn.execute(sa.select(sa.func.count()).select_from(TrialTemplate)).scalar() == 56
+    finally:
+        engine.dispose()
+
+
+def test_group_is_mounted_on_tuneback():
+    assert "experiment" in build_cli().commands
+    assert {"create", "migrate", "serve"} <= set(cli.commands)
+
+
+def test_bad_manifest_is_one_line_error(tmp_path, sqlite_url, capsys):
+    bad = tmp_path / "manifest.json"
+    bad.write_text("[]")
+    try:
+        main(["experiment", "create", "--manifest", str(bad), "--db", sqlite_url])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "error: manifest" in capsys.readouterr().err
+
+
+def test_migrate(sqlite_url):
+    result = CliRunner().invoke(cli, ["migrate", "--db", sqlite_url])
+    assert result.exit_code == 0 and "revision 0002" in result.output

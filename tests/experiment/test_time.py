@@ -1,0 +1,119 @@
+"""Server-enforced limits: 60 s per trial (time-outs recorded), 30 min per session."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from experiment.db import make_engine, session_factory
+from experiment.models import Event, ParticipantSession, Presentation
+from experiment.sessions import expire_sessions
+
+
+def fetch(url, query):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(query).all()
+    finally:
+        engine.dispose()
+
+
+def test_unanswered_trial_times_out_at_60_s(participant, clock, study):
+    p = participant()
+    p.ready()
+    state = p.present()
+    assert state["trial"]["remaining_ms"] == 60_000
+    clock.advance(30)
+    assert p.state()["trial"]["remaining_ms"] == 30_000
+    clock.advance(31.01)  # 61.01 s: past the limit and the 1-s grace
+    state = p.state()
+    assert state["trial"]["id"] == "p2" and not state["trial"]["presented"]
+    assert state["progress"]["practice_done"] == 1
+    (row,) = fetch(study.url, sa.select(Presentation).where(Presentation.timed_out.is_(True)))
+    assert row.answer is None and row.correct is False and row.order_index == 1 and row.practice
+    assert fetch(study.url, sa.select(Event.kind).where(Event.kind == "timeout"))
+
+
+def test_audio_of_a_timed_out_trial_is_gone(participant, clock):
+    p = participant()
+    p.ready()
+    urls = p.present()["trial"]["audio"]
+    clock.advance(62)
+    assert p.client.get(urls["x"]).status_code == 404
+
+
+def test_unpresented_trials_do_not_time_out(participant, clock):
+    p = participant()
+    p.ready()
+    clock.advance(300)
+    assert p.state()["trial"]["id"] == "p1"
+
+
+def test_last_trial_timing_out_completes_the_trials(participant, clock, study):
+    p = participant()
+    p.ready()
+    state = p.state()
+    for _ in range(27):
+        state = p.do_trial()["state"]
+    assert state["trial"]["id"] == "t24"
+    p.present()
+    clock.advance(70)
+    assert p.state()["redirect"].endswith("/questionnaire")
+    (s,) = fetch(study.url, sa.select(ParticipantSession))
+    assert s.status == "completed"
+
+
+def test_session_cap_of_30_minutes(participant, clock, study):
+    p = participant()
+    p.ready()
+    for _ in range(6):
+        p.do_trial()
+        clock.advance(55)
+    clock.advance(30 * 60 - 7 * 55)
+    p.present()  # 55 s before the cap the participant is still working
+    clock.advance(56)  # the cap passes while they are on a trial
+    state = p.state()
+    assert state["stage"] == "done" and state["redirect"].endswith("/time-up")
+    assert p.answer("A", "t3").status_code == 409
+    page = p.page("time-up")
+    assert page.status_code == 200 and "time limit has passed" in page.get_data(as_text=True)
+    assert p.page("task").headers["Location"].endswith("/time-up")
+    (s,) = fetch(study.url, sa.select(ParticipantSession))
+    assert s.status == "timed_out" and s.stage == "done"
+    assert s.finished_utc == s.started_utc + __import__("datetime").timedelta(minutes=30)
+
+
+def test_cap_counts_from_consent_also_before_the_task(participant, clock, study):
+    p = participant()
+    p.start()
+    clock.advance(31 * 60)
+    assert p.page("headphones").headers["Location"].endswith("/time-up")
+    (s,) = fetch(study.url, sa.select(ParticipantSession))
+    assert s.status == "abandoned"  # last seen long before the cap
+
+
+def test_expire_sessions_marks_abandoned(participant, clock, study):
+    p = participant()
+    p.ready()
+    clock.advance(45 * 60)
+    engine = make_engine(study.url)
+    try:
+        with session_factory(engine)() as db:
+            assert expire_sessions(db, study.experiment_id, clock.now) == 1
+            db.commit()
+            assert expire_sessions(db, study.experiment_id, clock.now) == 0
+    finally:
+        engine.dispose()
+    (s,) = fetch(study.url, sa.select(ParticipantSession))
+    assert s.status == "abandoned"
+
+
+def test_timestamps_are_server_utc(participant, clock, study):
+    p = participant()
+    p.ready()
+    p.present()
+    clock.advance(2.5)
+    p.answer("B", "p1")
+    (row,) = fetch(study.url, sa.select(Presentation).where(Presentation.answer.is_not(None)))
+    assert row.presented_utc == clock.now - __import__("datetime").timedelta(seconds=2.5)
+    assert row.answered_utc == clock.now and row.answered_utc.utcoffset().total_seconds() == 0
