@@ -18,7 +18,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -254,7 +253,7 @@ def main() -> None:
             for label, think in (("paced", (args.think_min, args.think_max)), ("flat_out", (0.0, 0.0))):
                 clients = [Client(server.base, eid, think) for _ in range(args.participants)]
                 t0 = time.perf_counter()
-                errors = run_threads(args.participants, lambda i: (clients[i].prepare(), clients[i].trials()))
+                errors = run_threads(args.participants, lambda i, cs=clients: (cs[i].prepare(), cs[i].trials()))
                 wall = time.perf_counter() - t0
                 lat = {k: [x for c in clients for x in c.latency[k]] for k in ("answer", "present", "audio")}
                 c = results[f"concurrent_{label}"] = {

@@ -229,7 +229,7 @@ def _draw_block(specs: Sequence[TrialSpec], rng: random.Random, max_run: int) ->
         for members in cells.values():
             labels = [sides[i] for i in members]
             rng.shuffle(labels)
-            for i, label in zip(members, labels):
+            for i, label in zip(members, labels, strict=True):
                 sides[i] = label
         order = list(range(len(specs)))
         rng.shuffle(order)
@@ -385,7 +385,7 @@ def _balanced_sides(matches: list[ManifestClip], rng: random.Random) -> dict[str
             labels.append(extra)
             surplus += 1 if extra == "A" else -1
         rng.shuffle(labels)
-        sides.update({m.id: label for m, label in zip(members, labels)})
+        sides.update({m.id: label for m, label in zip(members, labels, strict=True)})
     return sides
 
 

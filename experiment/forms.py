@@ -44,20 +44,19 @@ class ContinueForm(FlaskForm):
 class QuestionnaireForm(FlaskForm):
     """The short end-of-study questionnaire; every question may be skipped."""
 
-    age = SelectField("Your age", choices=_choices([("", "prefer not to say"), ("18-24", "18–24"), ("25-34", "25–34"),
-                                           ("35-44", "35–44"), ("45-54", "45–54"), ("55+", "55 or over")]),
-                      validators=[Optional()])
-    hearing = RadioField("Do you have any known hearing difficulty?",
-                         choices=_choices([("no", "No"), ("yes", "Yes"), ("unsure", "Not sure")]), validators=[Optional()])
-    training = SelectField("Years of musical training (instrument or voice)",
+    age = SelectField("Your age", validators=[Optional()], choices=_choices([
+        ("", "prefer not to say"), ("18-24", "18–24"), ("25-34", "25–34"), ("35-44", "35–44"), ("45-54", "45–54"),
+        ("55+", "55 or over")]))
+    hearing = RadioField("Do you have any known hearing difficulty?", validators=[Optional()], choices=_choices([
+        ("no", "No"), ("yes", "Yes"), ("unsure", "Not sure")]))
+    training = SelectField("Years of musical training (instrument or voice)", validators=[Optional()],
                            choices=_choices([("", "prefer not to say"), ("0", "none"), ("1-2", "1–2"), ("3-5", "3–5"),
-                                    ("6-10", "6–10"), ("10+", "more than 10")]), validators=[Optional()])
-    device = RadioField("What did you listen with?",
-                        choices=_choices([("over-ear", "Over-ear headphones"), ("in-ear", "In-ear headphones / earbuds"),
-                                 ("speakers", "Loudspeakers"), ("other", "Other")]), validators=[Optional()])
-    environment = RadioField("How quiet was it around you?",
-                             choices=_choices([("quiet", "Quiet"), ("some", "Some noise"), ("noisy", "Noisy")]),
-                             validators=[Optional()])
+                                             ("6-10", "6–10"), ("10+", "more than 10")]))
+    device = RadioField("What did you listen with?", validators=[Optional()], choices=_choices([
+        ("over-ear", "Over-ear headphones"), ("in-ear", "In-ear headphones / earbuds"), ("speakers", "Loudspeakers"),
+        ("other", "Other")]))
+    environment = RadioField("How quiet was it around you?", validators=[Optional()], choices=_choices([
+        ("quiet", "Quiet"), ("some", "Some noise"), ("noisy", "Noisy")]))
     familiar = RadioField("Did you know any of the music before?",
                           choices=_choices([("none", "None of it"), ("some", "Some of it"), ("all", "All of it")]),
                           validators=[Optional()])

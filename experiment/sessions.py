@@ -389,7 +389,7 @@ def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], v
     settings = s.version.experiment.settings or {}
     n = int(settings.get("headphone_trials", 6))
     truth = headphone_answers(s, n)
-    score = sum(int(a == b) for a, b in zip(responses, truth))
+    score = sum(int(a == b) for a, b in zip(responses, truth, strict=True))
     s.headphone_score, s.headphone_trials = score, n
     s.headphone_passed = score >= int(settings.get("headphone_pass", 5))
     s.volume = volume

@@ -100,7 +100,8 @@ def version_design(db: Session, version: Version) -> VersionDesign:
             foil_song=f.song, foil_participant=f.eeg_participant, correct_side=t.correct_side,
         ))
     specs.sort(key=lambda s: s.index)
-    return VersionDesign(version.number, tuple(s for s in specs if s.practice), tuple(s for s in specs if not s.practice))
+    practice = tuple(s for s in specs if s.practice)
+    return VersionDesign(version.number, practice, tuple(s for s in specs if not s.practice))
 
 
 def get_experiment(db: Session, experiment_id: int) -> Experiment:

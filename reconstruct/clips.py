@@ -117,10 +117,20 @@ def _entry(out: Path, cid: str, y: np.ndarray, *, song: str, participant: str | 
             "duration_s": float(CHUNK_S), "role": role, "half": half, "target": target}
 
 
-def clip_log_mel(path: Path) -> np.ndarray:
-    """Log-mel [shape=(frames, 128)] of a rendered clip, as heard."""
+def clip_log_mel(path: Path, *, top_db: float = 60.0) -> np.ndarray:
+    """Log-mel [shape=(frames, 128)] of a rendered clip as heard, in dB below its peak, floored at −top_db
+    (so inaudible floors never dominate the distance)."""
     y, _ = sf.read(path, dtype="float32")
-    return spectrogram_db(y, kind="mel").T
+    db = spectrogram_db(y, kind="mel").T
+    return np.maximum(db - db.max(), -top_db)
+
+
+def _target_units(config: RunConfig, choice: Choice) -> np.ndarray:
+    """The true 5-s target [shape=(5 × 44, bins)] in [0, 1] of a chosen chunk."""
+    songs = read_summary(config, "features")["songs"]
+    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
+    first = choice.chunk * CHUNK_S
+    return np.concatenate(np.asarray(targets[songs.index(choice.song), first:first + CHUNK_S]))
 
 
 def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
@@ -135,6 +145,10 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
     x_ids = [by_id[recon_ids[m]]["target"] for m, _ in pairs]
     heard = ideal_observer([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs],
                            [mel[recon_ids[f]] for _, f in pairs])
-    result = {"dataset": manifest["dataset"], "rendered_audio": heard}
+    predicted = {cid: chunk_prediction(config, c.recording, c.chunk) for cid, c in zip(recon_ids, choices)}
+    truth = {cid: _target_units(config, c) for cid, c in zip(recon_ids, choices)}
+    spectra = ideal_observer([truth[recon_ids[m]] for m, _ in pairs], [predicted[recon_ids[m]] for m, _ in pairs],
+                             [predicted[recon_ids[f]] for _, f in pairs])
+    result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
     return result

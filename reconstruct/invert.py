@@ -77,7 +77,7 @@ def mel_to_magnitude(mel_power: torch.Tensor, *, n_iter: int, sr: int = AUDIO_SR
 
 
 class STFT:
-    """Batched STFT / inverse STFT with librosa's framing (centred, reflect padding, Hann), on torch.
+    """Batched STFT / inverse STFT with librosa's framing (centred, zero padding, Hann), on torch.
 
     torch.stft/istft are general; this fixed-hop version (unfold + rfft, overlap-add by reshaping) runs
     2–4× faster on the CPU, and Griffin-Lim spends all its time here."""
@@ -94,7 +94,7 @@ class STFT:
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Audio [shape=(batch, length)] → complex spectrogram, frames first [shape=(batch, frames, 1025)]."""
-        padded = torch.nn.functional.pad(y.unsqueeze(1), (N_FFT // 2, N_FFT // 2), mode="reflect").squeeze(1)
+        padded = torch.nn.functional.pad(y, (N_FFT // 2, N_FFT // 2))
         frames = padded.unfold(-1, N_FFT, HOP_LENGTH) * self.window
         return torch.fft.rfft(frames, dim=-1)
 

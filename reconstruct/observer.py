@@ -19,5 +19,6 @@ def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: 
     test = stats.binomtest(k, n, 0.5) if n else None
     ci = test.proportion_ci(0.95, method="exact") if n else None
     return {"n": n, "correct": k, "accuracy": k / n if n else float("nan"),
-            "ci95": [ci.low, ci.high] if ci else None, "p_two_sided": test.pvalue if n else None,
+            "ci95": [float(ci.low), float(ci.high)] if ci else None,
+            "p_two_sided": float(test.pvalue) if n else None,
             "chance_in_ci95": bool(ci.low <= 0.5 <= ci.high) if ci else None}

@@ -23,8 +23,8 @@ class TrainConfig:
     architecture: str = "small"
     lr: float = 0.0015
     batch_size: int = 64
-    max_epochs: int = 300
-    patience: int = 10
+    max_epochs: int = 40
+    patience: int = 6
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -100,6 +100,11 @@ def _epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: in
     return total / len(x)
 
 
+def _model_settings(config: dict) -> dict:
+    """Settings a checkpoint must share to be resumed (the stopping rule may change)."""
+    return {k: v for k, v in config.items() if k not in ("max_epochs", "patience", "device", "threads")}
+
+
 def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
               config: TrainConfig, out_dir: Path, log_inputs: bool, progress: bool = True) -> dict:
     """Fit the CNN; write `checkpoint.pt` every epoch and `best.pt`; resume from `checkpoint.pt` if present."""
@@ -119,11 +124,12 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
     ckpt_path = out_dir / "checkpoint.pt"
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ckpt["config"] != config.to_dict():
+        if _model_settings(ckpt["config"]) != _model_settings(config.to_dict()):
             raise ParameterError(f"{ckpt_path} was made with other settings; use a new run dir or --force")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
         state = ckpt["state"]
     bar = tqdm(total=config.max_epochs, initial=state["epoch"], desc="training", unit="epoch", disable=not progress)
     while state["epoch"] < config.max_epochs and state["epoch"] - state["best_epoch"] < config.patience:
@@ -139,7 +145,7 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
             state["best_val"], state["best_epoch"] = val_loss, state["epoch"]
             torch.save(payload, out_dir / "best.pt")
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                    "state": state, "config": config.to_dict()}, ckpt_path)
+                    "torch_rng": torch.get_rng_state(), "state": state, "config": config.to_dict()}, ckpt_path)
         bar.update(1)
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=state["best_epoch"])
     bar.close()

@@ -9,8 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   python3 -m venv .venv
 fi
+target="."
+[ "$want_test" = 1 ] && target=".[test]"
 echo "==> installing tuneback into .venv (torch==2.13.0 CPU wheel)"
-.venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]' 2> >(grep -v "is ignored: it is neither" >&2)
+.venv/bin/pip install --quiet --disable-pip-version-check -e "$target" 2> >(grep -v "is ignored: it is neither" >&2)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -33,6 +33,12 @@ def build_cli() -> click.Group:
 
     for group in _groups():
         tuneback.add_command(group)
+    try:
+        from analysis.cli import analyze_command
+    except ImportError:
+        pass
+    else:
+        tuneback.add_command(analyze_command, name="analyze")
     return tuneback
 
 

@@ -31,7 +31,7 @@ PRESETS = {
     # Table 1 exactly: 63×125 → (8, 16, 32, 64 @ stride 1, 128 @ stride 2) → 32×63×128 → pool → 17×32×128.
     "paper": CNNConfig(),
     # CPU demo: the same kinds of layer, strided early so an epoch takes seconds on two cores.
-    "small": CNNConfig(convs=((8, 2), (16, 2), (32, 2)), dense=128),
+    "small": CNNConfig(convs=((4, 2), (8, 2), (16, 2)), dense=128),
 }
 
 

@@ -126,7 +126,7 @@ class Participant:
     def do_trial(self, side: str = "A") -> dict:
         state = self.present()
         trial = state["trial"]["id"]
-        for slot, url in state["trial"]["audio"].items():
+        for url in state["trial"]["audio"].values():
             assert self.client.get(url).status_code == 200
         played = [{"kind": "play", "slot": s, "trial": trial, "t": 1.0} for s in ("x", "a", "b")]
         assert self.api("POST", "events", {"events": played}).status_code == 200

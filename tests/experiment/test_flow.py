@@ -147,7 +147,8 @@ def test_bad_prolific_ids_are_ignored(participant, study):
 
 def test_root_redirects_to_the_open_study(app, study):
     response = app.test_client().get("/?PROLIFIC_PID=abc")
-    assert response.status_code == 302 and f"/study/{study.experiment_id}/?PROLIFIC_PID=abc" in response.headers["Location"]
+    assert response.status_code == 302
+    assert f"/study/{study.experiment_id}/?PROLIFIC_PID=abc" in response.headers["Location"]
 
 
 def test_unknown_study_is_404(app):

@@ -47,3 +47,23 @@ def test_factory_defaults_to_sqlite_in_instance(monkeypatch, tmp_path):
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'tuneback.sqlite'}"
     assert app.config["EXTRA_SETTING"] == 1 and (tmp_path / "tuneback.sqlite").exists()
     assert app.test_client().get("/").status_code == 200
+
+
+def test_bad_page_posts_are_4xx(participant):
+    p = participant()
+    p.start()
+    p.page("headphones")
+    for volume in ("loud", "nan", "7"):
+        assert p.post("headphones", {"volume": volume, **{f"t{k}": "1" for k in range(1, 7)}}).status_code == 400
+    assert p.post("headphones", {"volume": "0.5", **{f"t{k}": "1" for k in range(1, 7)}}).status_code == 302
+    p.instructions()
+    p.finish_trials()
+    p.page("questionnaire")
+    response = p.post("questionnaire", {"age": "'; drop table session; --"})
+    assert response.status_code == 400 and "age" in response.get_data(as_text=True)
+    assert p.client.post(f"/study/{p.eid}/questionnaire", data={"strategy": "x" * 100_000}).status_code == 413
+
+
+def test_trailing_slash_redirect_survives_the_error_handlers(app, study):
+    response = app.test_client().get(f"/study/{study.experiment_id}")
+    assert response.status_code == 308 and response.headers["Location"].endswith(f"/study/{study.experiment_id}/")

@@ -1,0 +1,109 @@
+"""`tuneback reconstruct …`: one verb per pipeline stage, plus `run` for all of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reconstruct.config import DEFAULT_SNR, RunConfig
+from reconstruct.errors import ParameterError
+from reconstruct.invert import InversionConfig
+from reconstruct.pipeline import STAGES
+from reconstruct.simulate import SimulationConfig
+from reconstruct.train import TrainConfig
+
+
+def _ref_db(value: str) -> tuple[float, ...] | None:
+    if value == "auto":
+        return None
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise ParameterError(f"--ref-db={value!r} must be 'auto' or comma-separated dB values, one per song") from None
+
+
+def run_options(func):
+    """The options every stage shares, so each verb sees the same configuration."""
+    options = [
+        click.option("--run-dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+                     help="Where the artefacts of this run live."),
+        click.option("--dataset", type=click.Choice(["simulated", "nmedt", "nmedh", "folder"]), default="simulated",
+                     show_default=True),
+        click.option("--eeg", "eeg_path", help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder)."),
+        click.option("--audio", "audio_path", help="Folder with the songs' audio (default: the EEG folder)."),
+        click.option("--shape", type=click.Choice(["nmedh", "nmedt"]), default="nmedh", show_default=True,
+                     help="Simulated set's shape: nmedh = 4 songs × 12 participants, nmedt = 10 × 20."),
+        click.option("--snr", type=float, default=DEFAULT_SNR, show_default=True,
+                     help="Simulated signal-to-noise power ratio; 0 is the noise-only control."),
+        click.option("--sim-seed", type=int, default=0, show_default=True),
+        click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default="psd", show_default=True),
+        click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
+                     show_default=True),
+        click.option("--decoder", type=click.Choice(["cnn", "ridge"]), default="cnn", show_default=True),
+        click.option("--ridge-alpha", type=float, default=10.0, show_default=True),
+        click.option("--arch", type=click.Choice(["small", "paper"]), default="small", show_default=True,
+                     help="CNN preset: paper = Table 1 exactly; small = CPU demo."),
+        click.option("--epochs", type=int, default=TrainConfig.max_epochs, show_default=True),
+        click.option("--patience", type=int, default=TrainConfig.patience, show_default=True),
+        click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True),
+        click.option("--train-seed", type=int, default=0, show_default=True),
+        click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda."),
+        click.option("--split-seed", type=int, default=0, show_default=True),
+        click.option("--select-seed", type=int, default=0, show_default=True),
+        click.option("--ref-db", default="auto", show_default=True,
+                     help="Per-song ref_dB for Eq. 1, comma-separated in song order (paper NMED-H: 46,46,52,43)."),
+        click.option("--n-iter", type=int, default=InversionConfig.n_iter, show_default=True,
+                     help="Griffin-Lim iterations."),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_config(**o) -> RunConfig:
+    """CLI options → RunConfig (the one place options become configuration)."""
+    return RunConfig(
+        run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
+        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"]),
+        input_kind=o["input_kind"], target_kind=o["target_kind"], decoder=o["decoder"],
+        ridge_alpha=o["ridge_alpha"],
+        train=TrainConfig(architecture=o["arch"], max_epochs=o["epochs"], patience=o["patience"],
+                          batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
+        split_seed=o["split_seed"], select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
+        inversion=InversionConfig(n_iter=o["n_iter"]))
+
+
+@click.group("reconstruct")
+def cli() -> None:
+    """Turn EEG + songs into the study's 48 five-second clips and manifest.json."""
+
+
+def _stage_command(stage: str) -> click.Command:
+    @click.command(stage, help=f"Run the '{stage}' stage (earlier stages must be done).")
+    @click.option("--force", is_flag=True, help="Redo even if up to date.")
+    @run_options
+    def command(force: bool, quiet: bool, **options) -> None:
+        from reconstruct.run import run_stage
+        summary = run_stage(build_config(**options), stage, force=force, progress=not quiet)
+        click.echo(json.dumps(summary, indent=2, default=str))
+    return command
+
+
+for _stage in STAGES:
+    cli.add_command(_stage_command(_stage))
+
+
+@cli.command("run")
+@click.option("--force-from", type=click.Choice(STAGES), help="Redo this stage and all after it.")
+@click.option("--until", type=click.Choice(STAGES), default="observe", show_default=True)
+@run_options
+def run_command(force_from: str | None, until: str, quiet: bool, **options) -> None:
+    """Run every stage (resuming from what is already done) and print a summary."""
+    from reconstruct.run import run_all
+    from reconstruct.summary import format_summary
+    config = build_config(**options)
+    results = run_all(config, until=until, force_from=force_from, progress=not quiet)
+    click.echo(format_summary(config, results))

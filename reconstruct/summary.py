@@ -1,0 +1,31 @@
+"""A short human summary of a run, printed at the end of `tuneback reconstruct run` and the demo."""
+
+from __future__ import annotations
+
+from reconstruct.config import RunConfig
+
+
+def format_summary(config: RunConfig, results: dict[str, dict]) -> str:
+    """Where the clips are, what data made them, and how recognisable they are."""
+    lines = []
+    load = results.get("load", {})
+    label = "SIMULATED data set" if load.get("simulated") else "data set"
+    lines.append(f"{label}: {load.get('name')} ({load.get('n_recordings')} recordings, "
+                 f"{len(load.get('songs', []))} songs)")
+    if "train" in results:
+        t = results["train"]
+        lines.append(f"decoder: {t['decoder']} trained on {t['n_train']} 1-s examples "
+                     f"(val {t['n_val']}), best val MSE {t.get('best_val_loss', t.get('val_loss')):.4f}")
+    if "predict" in results:
+        lines.append(f"test MSE on {results['predict']['n_test_examples']} held-out seconds: "
+                     f"{results['predict']['test_mse']:.4f}")
+    if "render" in results:
+        r = results["render"]
+        lines.append(f"clips: {r['n_clips']} WAVs at {r['loudness_lufs']:.1f} LUFS; manifest: {r['manifest']}")
+    if "observe" in results:
+        for key, what in (("rendered_audio", "as heard"), ("predicted_spectra", "predicted spectra")):
+            o = results["observe"].get(key)
+            if o:
+                lines.append(f"ideal observer ({what}): {o['correct']}/{o['n']} = {o['accuracy']:.1%} "
+                             f"(95% CI {o['ci95'][0]:.1%}–{o['ci95'][1]:.1%}, chance 50%)")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""`tuneback demo`: the README's first command — reconstruct the simulated clips, build the study, serve it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+
+import click
+
+from reconstruct.cli import build_config, run_options
+
+
+def find_or_create_study(url: str, manifest_path: Path) -> int:
+    """The demo study for this exact manifest: reuse it if it exists, else create it (open, quota 8)."""
+    import sqlalchemy as sa
+
+    from experiment.db import make_engine, upgrade
+    from experiment.models import Experiment
+    from experiment.study import create_experiment
+
+    name = f"tuneback demo (SIMULATED data) {hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:10]}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.select(Experiment.id).where(Experiment.name == name)).scalar()
+    finally:
+        engine.dispose()
+    return found if found is not None else create_experiment(url, manifest_path, name=name)
+
+
+def ensure_admin(url: str, username: str = "admin") -> str | None:
+    """Create (or reset) the demo admin account with a fresh random password; None if the admin panel is absent."""
+    try:
+        from experiment.auth import set_admin_password
+    except ImportError:
+        return None
+    password = secrets.token_urlsafe(12)
+    set_admin_password(url, username, password)
+    return password
+
+
+@click.command("demo")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the study when the clips are ready.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--db", "db_url", default=None, help="Database URL (default: $DATABASE_URL, else SQLite in instance/).")
+@run_options
+def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **options) -> None:
+    """Run everything on the embedded SIMULATED data set: train, render 48 clips, build and serve the study."""
+    from experiment.config import default_database_url
+    from reconstruct.run import run_all
+    from reconstruct.summary import format_summary
+
+    config = build_config(**options)
+    results = run_all(config, progress=not quiet)
+    click.echo("\n" + format_summary(config, results))
+    manifest = Path(results["render"]["manifest"])
+    url = db_url or default_database_url()
+    study = find_or_create_study(url, manifest)
+    password = ensure_admin(url)
+    click.echo(f"\nstudy {study} built from {manifest} in {url}")
+    if not serve:
+        return
+    from experiment import create_app
+
+    base = f"http://{host}:{port}"
+    click.echo(f"participant link: {base}/study/{study}/")
+    if password:
+        click.echo(f"admin panel:      {base}/admin/   user: admin   password: {password}")
+    click.echo("(Ctrl-C stops the server; production serving: see README, gunicorn)")
+    create_app({"DATABASE_URL": url}).run(host=host, port=port, threaded=True, use_reloader=False)
