@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-BLUEPRINT_MODULES: tuple[str, ...] = ("experiment.participant", "experiment.api")
+BLUEPRINT_MODULES: tuple[str, ...] = ("experiment.participant", "experiment.api", "experiment.admin")
 """Modules each holding a blueprint `bp` and optionally `init_app(app)`; add the admin panel's here."""
 
 

@@ -70,3 +70,66 @@ def serve(db_url: str | None, host: str, port: int) -> None:
     app = create_app({"DATABASE_URL": url})
     click.echo(f"participant link: http://{host}:{port}/   (or /study/<id>/ for one study)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command("export")
+@click.option("--study", "experiment_id", required=True, type=int, help="Study (experiment) id.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="File format of the tables (the data dictionary is always CSV).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write into (created if missing; files of the same name are replaced).")
+@DB_OPTION
+def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | None) -> None:
+    """Write a study's trials, events, questionnaire, data dictionary and export.json into a folder."""
+    from experiment.auth import record_audit
+    from experiment.config import utc_clock
+    from experiment.db import make_engine, session_factory
+    from experiment.export import write_export
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        when = utc_clock()
+        paths = write_export(engine, experiment_id, out_dir, fmt, now=when)
+        with session_factory(engine)() as db:
+            record_audit(db, None, "export", f"experiment:{experiment_id}",
+                         {"table": "all", "format": fmt, "via": "cli", "out": str(out_dir)}, when)
+            db.commit()
+    finally:
+        engine.dispose()
+    for path in paths.values():
+        click.echo(path)
+
+
+@cli.group("admin")
+def admin_cli() -> None:
+    """Experimenter accounts of the admin panel (/admin)."""
+
+
+@admin_cli.command("create-user")
+@click.argument("username")
+@DB_OPTION
+@click.option("--reset", is_flag=True, help="Set a new password for an existing user (and lift any lock-out).")
+def create_user_command(username: str, db_url: str | None, reset: bool) -> None:
+    """Create an admin account; the password is asked twice and never echoed.
+
+    For scripts, the password may come from $TUNEBACK_ADMIN_PASSWORD instead of the prompt.
+    """
+    import os
+
+    from experiment.auth import create_user
+    from experiment.config import utc_clock
+    from experiment.db import make_engine, session_factory, upgrade
+
+    password = os.environ.get("TUNEBACK_ADMIN_PASSWORD")
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    url = db_url or default_database_url()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            user = create_user(db, username, password, now=utc_clock(), reset=reset)
+            db.commit()
+            click.echo(f"admin user {user.username!r} {'updated' if reset else 'created'}; log in at /admin/login")
+    finally:
+        engine.dispose()

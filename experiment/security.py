@@ -45,7 +45,7 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 def _headers(response: Response) -> Response:
     """Security headers on every response; nothing the server sends may be cached or framed."""
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers.setdefault("Content-Security-Policy", CSP)  # a view may set a stricter or special one
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -21,6 +21,7 @@ from reconstruct.recording import AUDIO_SR, EEG_FS, Dataset, Recording
 from reconstruct.synth import song_specs, synthesize_song
 
 SHAPES = {"nmedh": (4, 12), "nmedt": (10, 20)}
+ENVELOPE_SCALE = 3.0  # typical std of a log-mel band envelope, in natural-log units
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,16 @@ class SimulationConfig:
 
 
 def band_envelopes(y: np.ndarray, *, sr: int, n_bands: int, fs: int = EEG_FS) -> np.ndarray:
-    """Log band envelopes of audio at the EEG rate, z-scored per band [shape=(n_bands, samples)]."""
+    """Log band envelopes of audio at the EEG rate [shape=(n_bands, samples)], centred per band.
+
+    Bands are not scaled one by one: how strongly a band fluctuates (drums vs pads) is part of a song's
+    identity, and the EEG should carry it as cortical envelope tracking does."""
     hop = 441  # 50 Hz frames at 22 050 Hz
     mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=1024, hop_length=hop, n_mels=n_bands, fmax=8000)
     env = np.log(mel + 1e-6)
     env = signal.resample_poly(env, fs, sr // hop, axis=1)
     env -= env.mean(axis=1, keepdims=True)
-    env /= env.std(axis=1, keepdims=True) + 1e-9
-    return env.astype(np.float32)
+    return (env / ENVELOPE_SCALE).astype(np.float32)
 
 
 def _pink(rng: np.random.Generator, n_sources: int, n: int) -> np.ndarray:

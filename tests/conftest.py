@@ -55,7 +55,7 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'tuneback.sqlite'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request) -> str:
     """Run a test once per supported database engine."""
     return request.getfixturevalue(f"{request.param}_url")

@@ -13,11 +13,6 @@ from experiment_client import FakeClock, Participant, Study, make_app
 from experiment_factory import make_manifest
 
 
-@pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    """Alias: tests/conftest.py's `database_url` asks for `postgresql_url`, the fixture is `postgres_url`."""
-    return postgres_url
-
 
 @pytest.fixture(scope="session")
 def manifest_path(tmp_path_factory) -> Path:

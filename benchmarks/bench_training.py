@@ -1,0 +1,112 @@
+"""Training throughput of the paper's Table-1 CNN: examples/s, and the share of the machine's measured
+conv/matmul FLOP rate it achieves (target ≥ 70%). Run: .venv/bin/python benchmarks/bench_training.py
+[--device cuda] [--batch-size 64] [--nmedh-epoch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from reconstruct.models.cnn import EEG2MelCNN, preset
+
+
+def forward_flops(model: nn.Module, in_shape: tuple[int, int]) -> int:
+    """Multiply-adds ×2 of one forward pass, counted from the conv and linear layers' real output sizes."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels
+            total += 2 * k * output[0].numel()
+        elif isinstance(module, nn.Linear):
+            total += 2 * module.in_features * module.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *in_shape))
+    for h in handles:
+        h.remove()
+    return total
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_rate(device: torch.device, repeats: int = 5) -> dict[str, float]:
+    """Measured FLOP/s of a large matmul and of a large 4×4 convolution like the model's, in float32."""
+    a = torch.randn(2048, 2048, device=device)
+    x = torch.randn(64, 32, 63, 125, device=device)
+    conv = nn.Conv2d(32, 64, 4, padding="same").to(device)
+    rates = {}
+    for name, op, flops in (("matmul", lambda: a @ a, 2 * 2048**3),
+                            ("conv", lambda: conv(x), 2 * 32 * 16 * 64 * 63 * 125 * 64)):
+        op()
+        _sync(device)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            op()
+            _sync(device)
+            times.append(time.perf_counter() - started)
+        rates[name] = flops / statistics.median(times)
+    return rates
+
+
+def train_rate(device: torch.device, batch_size: int, steps: int) -> float:
+    """Examples/s of Adam steps on the Table-1 CNN (PSD → mel)."""
+    model = EEG2MelCNN((63, 125), (44, 128), preset("paper")).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.0015)
+    x = torch.randn(batch_size, 63, 125, device=device)
+    y = torch.rand(batch_size, 44, 128, device=device)
+    times = []
+    for step in range(steps + 1):
+        started = time.perf_counter()
+        loss = nn.functional.mse_loss(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        _sync(device)
+        if step:
+            times.append(time.perf_counter() - started)
+    return batch_size / statistics.median(times)
+
+
+def main() -> None:
+    """Print examples/s, achieved FLOP/s and its share of the measured peak; optionally one NMED-H-scale epoch."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--nmedh-epoch", action="store_true",
+                        help="Also time one epoch at NMED-H scale (48 participants × 180 s of training examples).")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    model = EEG2MelCNN((63, 125), (44, 128), preset("paper"))
+    per_example = 3 * forward_flops(model, (63, 125))  # forward + backward ≈ 3 × forward
+    rate = train_rate(device, args.batch_size, args.steps)
+    peaks = peak_rate(device)
+    achieved = rate * per_example
+    print(f"device: {device}, threads: {torch.get_num_threads()}, batch {args.batch_size}")
+    print(f"Table-1 CNN: {forward_flops(model, (63, 125)) / 1e9:.3f} GFLOP forward, ~{per_example / 1e9:.3f} GFLOP per "
+          f"training example")
+    print(f"training throughput: {rate:.1f} examples/s = {achieved / 1e9:.1f} GFLOP/s")
+    for name, peak in peaks.items():
+        print(f"measured {name} rate: {peak / 1e9:.1f} GFLOP/s -> model achieves {achieved / peak:.0%} of it")
+    best = max(peaks.values())
+    print(f"fraction of best measured rate: {achieved / best:.0%} (target >= 70%)")
+    if args.nmedh_epoch:
+        n = 48 * 180
+        print(f"one NMED-H-scale epoch ({n} examples): ~{n / rate:.0f} s at this rate")
+
+
+if __name__ == "__main__":
+    main()
