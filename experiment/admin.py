@@ -256,7 +256,7 @@ def logout() -> Response:
 @bp.get("/")
 def studies() -> str:
     """List the studies with their state and how far recruitment has got."""
-    return render_template("admin/studies.html", studies=study_summaries(get_db(), now()), form=ActionForm())
+    return render_template("admin/studies.html", studies=study_summaries(get_db(), now()))
 
 
 @bp.route("/studies/new", methods=["GET", "POST"])
@@ -388,8 +388,7 @@ def study(experiment_id: int) -> str:
     """One study: state, quotas, preview, live progress per version, participants, per-clip accuracy."""
     experiment = _study(experiment_id)
     data = progress_payload(get_db(), experiment, now())
-    return render_template("admin/study.html", experiment=experiment, data=data, form=ActionForm(),
-                           states=ExperimentState)
+    return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState)
 
 
 @bp.post("/studies/<int:experiment_id>/open")
@@ -710,6 +709,7 @@ def _report_folder(experiment_id: int) -> Path:
         raise ExperimentError(f"the analysis package is not available on this server ({exc})") from exc
     if table.empty:
         raise ExperimentError("no trials have been shown yet: the report appears once participants have answered")
+    table.attrs["source"] = {"kind": "database", "experiment_id": int(experiment_id), "via": "admin panel"}
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     try:
@@ -718,6 +718,11 @@ def _report_folder(experiment_id: int) -> Path:
     except AnalysisError as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise ExperimentError(str(exc)) from exc
+    except Exception as exc:  # a bug in the analysis must not take the panel down: log it, say so
+        shutil.rmtree(work, ignore_errors=True)
+        log.exception("analysis of study %s failed", experiment_id)
+        raise ExperimentError(f"the analysis failed on these data ({exc.__class__.__name__}: {exc}); the server "
+                              "log has the details") from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -732,9 +737,7 @@ def _replace_dir(new: Path, current: Path) -> None:
     old = current.with_name(f"old-{secrets.token_hex(4)}")
     try:
         os.replace(current, old)
-    except FileNotFoundError:
-        old = None  # type: ignore[assignment]
-    except OSError:
+    except OSError:  # no report yet (or another request just moved it)
         old = None  # type: ignore[assignment]
     try:
         os.replace(new, current)

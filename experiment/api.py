@@ -221,7 +221,10 @@ def _session(experiment_id: int, *, lock: bool = False) -> ParticipantSession:
 
 def _json() -> dict[str, Any]:
     """The request's JSON object, or 400."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # "[[[[…" nested past the parser's recursion limit fits in 64 KB; silent= misses it
+        abort(400, "the JSON body is nested too deeply")
     if not isinstance(body, dict):
         abort(400, "the body must be a JSON object (Content-Type: application/json)")
     return body

@@ -219,8 +219,8 @@ def authenticate(db: Session, ip: str, username: str, password: str, now: dateti
         user.last_login_utc = now
         record_audit(db, user.id, "login", f"admin_user:{user.username}", {"ip": ip}, now)
         return user
-    record_audit(db, user.id if user else None, "login_failed", f"login:{name}",
-                 {"ip": ip, "known_user": user is not None}, now)
+    # no admin_user_id: whoever failed is not (yet) that user; the username tried is the target
+    record_audit(db, None, "login_failed", f"login:{name}", {"ip": ip, "known_user": user is not None}, now)
     if user is not None:
         _, _, _, account_max, lock = _limits()
         db.execute(sa.update(AdminUser).where(AdminUser.id == user.id)
@@ -229,7 +229,7 @@ def authenticate(db: Session, ip: str, username: str, password: str, now: dateti
         if account_max > 0 and user.failed_logins >= account_max:
             user.locked_until = now + lock
             user.failed_logins = 0
-            record_audit(db, user.id, "account_locked", f"admin_user:{user.username}",
+            record_audit(db, None, "account_locked", f"admin_user:{user.username}",
                          {"ip": ip, "until": user.locked_until.isoformat()}, now)
     return None
 

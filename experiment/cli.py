@@ -72,6 +72,53 @@ def serve(db_url: str | None, host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+@cli.command("simulate")
+@click.option("--url", required=True, help="Base URL of the running app, e.g. http://127.0.0.1:5000.")
+@click.option("--n", "n", default=10, show_default=True, type=click.IntRange(1, 10_000),
+              help="Simulated listeners, all at once (each its own cookie jar, in its own thread).")
+@click.option("--accuracy", default=0.85, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Chance of answering what the listener's 'ear' heard (50% where the sounds carry nothing).")
+@click.option("--study", "experiment_id", default=None, type=click.IntRange(min=1),
+              help="Study id (default: the newest open study).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every listener's choices.")
+@click.option("--pace", default=1.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="1 = a person's pace (a 5-s clip takes 5 s); 0.1 = ten times faster; 0 = no waiting.")
+@click.option("--ramp", "ramp_s", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="Spread the arrivals over this many seconds.")
+@click.option("--reload-rate", "reload_p", default=0.03, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Chance per trial of reloading the task page mid-trial.")
+@click.option("--replay-rate", "replay_p", default=0.3, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Chance per trial of replaying one of X, A, B.")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the summary and every listener's confirmed answer ids as JSON here.")
+def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | None, seed: int, pace: float,
+                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None) -> None:
+    """Drive the real HTTP API with N simulated listeners (load tests; filling a demo study).
+
+    Their Prolific ids start with 'sim-', so the admin panel and the exports show them as simulated.
+    """
+    import json
+
+    from tqdm import tqdm
+
+    from experiment.errors import ExperimentError
+    from experiment.simulate import SimulationConfig, simulate
+
+    config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
+                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)
+    with tqdm(total=n, unit="listener", desc="simulated listeners") as bar:
+        report = simulate(config, on_done=lambda _result: bar.update(1))
+    summary = report.summary()
+    if report_path:
+        with open(report_path, "w") as handle:
+            json.dump(report.as_dict(), handle, indent=1)
+    click.echo(json.dumps({k: v for k, v in summary.items() if k != "errors"}, indent=1))
+    failed = [r for r in report.listeners if r.outcome == "failed" or r.errors]
+    if failed:
+        raise ExperimentError(f"{len(failed)} of {n} simulated listeners had errors; first: "
+                              f"{(summary['errors'] or ['?'])[0]}")
+
+
 @cli.command("export")
 @click.option("--study", "experiment_id", required=True, type=int, help="Study (experiment) id.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,

@@ -65,7 +65,7 @@ def load_manifest(path: str | Path, *, check_files: bool = True) -> Manifest:
         raise ExperimentError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
     try:
         raw = json.loads(raw_bytes)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # bad bytes or absurd nesting too
         raise ExperimentError(f"manifest {path} is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise ExperimentError(f"manifest {path}: top level must be a JSON object")

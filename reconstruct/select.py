@@ -85,21 +85,31 @@ def _practice(rng: np.random.Generator, song: str, recs: list[int], recordings: 
 
 
 def default_pairs(choices: list[Choice], *, seed: int) -> list[tuple[int, int]]:
-    """AB-X (match, foil) index pairs: per half, each clip's foil is a clip of the next song, from another
-    EEG participant, every clip a foil exactly once (the experiment's default foil rule, for the observer)."""
+    """AB-X (match, foil) index pairs as the study builds them by default: version v's matches are half v,
+    its foils come from the other half, each clip is a foil exactly once, each song's trials take their
+    foils equally from every other song, and match and foil come from different EEG participants."""
     rng = np.random.default_rng(seed)
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for half in (1, 2):
-        by_song: dict[str, list[int]] = {}
-        for i, c in enumerate(choices):
-            if c.role == "reconstruction" and c.half == half:
-                by_song.setdefault(c.song, []).append(i)
-        songs = sorted(by_song)
-        for k, song in enumerate(songs):
-            matches, foils = by_song[song], by_song[songs[(k + 1) % len(songs)]]
-            for _ in range(1000):
-                order = rng.permutation(foils)
-                if all(choices[m].participant != choices[f].participant for m, f in zip(matches, order)):
-                    break
-            pairs += [(int(m), int(f)) for m, f in zip(matches, order)]
+        matches, foils = _by_song(choices, half), _by_song(choices, 3 - half)
+        songs = sorted(matches)
+        for _ in range(1000):
+            pool: dict[str, list[int]] = {s: [] for s in songs}
+            for foil_song in songs:
+                others = [s for s in songs if s != foil_song]
+                shares = np.array_split(rng.permutation(foils[foil_song]), len(others))
+                for target_song, share in zip(others, shares):
+                    pool[target_song] += [int(i) for i in share]
+            trial = [(m, f) for s in songs for m, f in zip(matches[s], rng.permutation(pool[s]))]
+            if all(choices[m].participant != choices[f].participant for m, f in trial):
+                break
+        pairs += [(int(m), int(f)) for m, f in trial]
     return pairs
+
+
+def _by_song(choices: list[Choice], half: int) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, c in enumerate(choices):
+        if c.role == "reconstruction" and c.half == half:
+            out.setdefault(c.song, []).append(i)
+    return out

@@ -28,6 +28,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0
+    mean_output_bias: bool = True
 
     def __post_init__(self) -> None:
         preset(self.architecture)
@@ -117,7 +118,14 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
     scaler = InputScaler(log_inputs).fit(x_train)
     xt, xv = (torch.from_numpy(scaler.transform(a)).to(device) for a in (x_train, x_val))
     yt, yv = torch.from_numpy(y_train).to(device), torch.from_numpy(y_val).to(device)
-    model = EEG2MelCNN(x_train.shape[1:], y_train.shape[1:], preset(config.architecture)).to(device)
+    model = EEG2MelCNN(x_train.shape[1:], y_train.shape[1:], preset(config.architecture))
+    if config.mean_output_bias:
+        # Start near the mean training spectrogram instead of He-initialised noise (outputs of std ~2 on a
+        # [0, 1] target): the first epochs then learn the EEG's contribution, not the average level.
+        with torch.no_grad():
+            model.head[-1].bias.copy_(torch.from_numpy(y_train.mean(0).reshape(-1)))
+            model.head[-1].weight.mul_(0.1)
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
     state = {"epoch": 0, "history": [], "best_val": float("inf"), "best_epoch": 0}

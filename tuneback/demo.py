@@ -30,6 +30,41 @@ def find_or_create_study(url: str, manifest_path: Path) -> int:
     return found if found is not None else create_experiment(url, manifest_path, name=name)
 
 
+def study_trials(url: str, study: int) -> list[tuple[str, str, str]]:
+    """(X, match, foil) manifest clip ids of every scored trial of both versions of a study."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import aliased
+
+    from experiment.db import make_engine
+    from experiment.models import Clip, TrialTemplate, Version
+
+    x, m, f = aliased(Clip), aliased(Clip), aliased(Clip)
+    query = (sa.select(x.key, m.key, f.key).select_from(TrialTemplate)
+             .join(Version, TrialTemplate.version_id == Version.id)
+             .join(x, TrialTemplate.target_clip_id == x.id).join(m, TrialTemplate.match_clip_id == m.id)
+             .join(f, TrialTemplate.foil_clip_id == f.id)
+             .where(Version.experiment_id == study, TrialTemplate.practice.is_(False))
+             .order_by(Version.number, TrialTemplate.index))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+    finally:
+        engine.dispose()
+
+
+def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> dict:
+    """Ideal observer on the exact trials listeners will get (rendered audio, as heard)."""
+    import json
+
+    from reconstruct.clips import clip_log_mel
+    from reconstruct.observer import ideal_observer
+
+    files = {c["id"]: manifest_path.parent / c["file"] for c in json.loads(manifest_path.read_text())["clips"]}
+    mel = {key: clip_log_mel(files[key]) for key in {k for trial in trials for k in trial}}
+    return ideal_observer(*([mel[t[i]] for t in trials] for i in range(3)))
+
+
 def ensure_admin(url: str, username: str = "admin") -> str | None:
     """Create (or reset) the demo admin account with a fresh random password; None if the admin panel is absent."""
     try:
@@ -60,7 +95,10 @@ def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **op
     url = db_url or default_database_url()
     study = find_or_create_study(url, manifest)
     password = ensure_admin(url)
+    o = observe_study(manifest, study_trials(url, study))
     click.echo(f"\nstudy {study} built from {manifest} in {url}")
+    click.echo(f"ideal observer on the study's own {o['n']} trials (both versions): {o['correct']}/{o['n']} = "
+               f"{o['accuracy']:.1%} (95% CI {o['ci95'][0]:.1%}-{o['ci95'][1]:.1%})")
     if not serve:
         return
     from experiment import create_app

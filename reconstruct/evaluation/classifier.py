@@ -32,11 +32,12 @@ from reconstruct.split import CHUNK_S
 class ClassifierConfig:
     """Song-ID CNN settings; all are recorded in evaluation.json."""
 
-    epochs: int = 25
+    epochs: int = 15
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
     noise_sd: float = 0.3
+    mix_max: float = 0.45
     freq_cells: int = 16
     max_bins: int = 128
     seed: int = 0
@@ -143,8 +144,10 @@ def train_classifier(x: np.ndarray, labels: np.ndarray, songs: list[str], *,
                      config: ClassifierConfig = ClassifierConfig()) -> SongClassifier:
     """Fit the song-ID CNN on true spectrograms x [shape=(n, frames, bins)] with song indices `labels`.
 
-    Training adds Gaussian noise of `noise_sd` (in normalised units) to every example, so the classifier
-    relies on the broad spectral shape that a noisy reconstruction can keep, not on fine detail."""
+    Training blends every example with a random other one (up to `mix_max` of it, the label staying
+    with the larger share) and adds Gaussian noise of `noise_sd` (in normalised units), so the
+    classifier relies on what dominates a spectrum, as a blurred, noisy reconstruction keeps it, not on
+    fine detail. Only true spectra are used."""
     labels = np.asarray(labels)
     if len(x) != len(labels) or len(x) < 2:
         raise ParameterError(f"need >= 2 examples with one label each, got {len(x)} examples, {len(labels)} labels")
@@ -167,7 +170,13 @@ def train_classifier(x: np.ndarray, labels: np.ndarray, songs: list[str], *,
             idx = order[start:start + config.batch_size]
             if len(idx) < 2:
                 continue
-            xb = xt[idx] + config.noise_sd * torch.randn(xt[idx].shape, generator=generator)
+            xb = xt[idx]
+            if config.mix_max > 0:  # blend in another example, keep the label of the larger share
+                share = config.mix_max * torch.rand(len(idx), 1, 1, generator=generator)
+                partner = xt[torch.randint(0, len(xt), (len(idx),), generator=generator)]
+                xb = (1 - share) * xb + share * partner
+                xb = xb / (xb.flatten(1).std(dim=1)[:, None, None] + 1e-4)
+            xb = xb + config.noise_sd * torch.randn(xb.shape, generator=generator)
             loss = loss_fn(model(xb), yt[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from experiment.db import make_engine, session_factory
-from experiment.models import AdminUser
 from experiment_client import SECRET, FakeClock, Study
 
 PASSWORD = "correct horse battery staple"
@@ -117,7 +116,10 @@ class AdminClient:
 
     def login(self, username: str = "alice", password: str = PASSWORD):
         self.get("/admin/login")
-        return self.post("/admin/login", {"username": username, "password": password})
+        response = self.post("/admin/login", {"username": username, "password": password})
+        if response.status_code == 302:  # a login starts a fresh session, so a fresh CSRF token
+            self.get("/admin/")
+        return response
 
 
 @dataclass
@@ -191,5 +193,5 @@ def rows(url: str, query: sa.Select) -> list:
         engine.dispose()
 
 
-__all__ = ["AdminClient", "AdminUser", "FAST_HASH", "PASSWORD", "add_admin", "admin", "admin_app", "copy_study",
+__all__ = ["AdminClient", "FAST_HASH", "PASSWORD", "add_admin", "admin", "admin_app", "copy_study",
            "fill", "lite", "lite_app", "rows", "run_session", "scalar", "study_template"]

@@ -99,6 +99,8 @@ def test_login_wrong_password_then_right_then_logout(app, study):
     assert unknown.status_code == 401 and "wrong username or password" in unknown.get_data(as_text=True)
     assert client.login().status_code == 302
     assert client.get("/admin/").status_code == 200
+    audit_page = client.get("/admin/audit").get_data(as_text=True)
+    assert "anonymous (127.0.0.1)" in audit_page and "login:mallory" in audit_page
     assert client.post("/admin/logout").status_code == 302
     assert client.get("/admin/").status_code == 302
     log = rows(study.url, sa.select(AuditLog.action, AuditLog.target, AuditLog.detail).order_by(AuditLog.id))

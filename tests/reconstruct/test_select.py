@@ -39,7 +39,11 @@ def test_observer_pairs_are_valid_trials(seed):
     for m, f in pairs:
         assert choices[m].song != choices[f].song
         assert choices[m].participant != choices[f].participant
-        assert choices[m].half == choices[f].half
+        assert choices[m].half != choices[f].half
+    for half in (1, 2):
+        for song in {c.song for c in choices}:
+            foil_songs = Counter(choices[f].song for m, f in pairs if choices[m].half == half and choices[m].song == song)
+            assert song not in foil_songs and set(foil_songs.values()) == {2}
 
 
 @pytest.mark.parametrize("recordings,match", [

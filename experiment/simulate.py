@@ -1,0 +1,679 @@
+"""Simulated listeners: many participants' worth of real HTTP traffic through the study's pages and JSON API.
+
+`simulate(SimulationConfig(url=..., n=20, accuracy=0.85))` runs N listeners at once, each in its own thread
+with its own `requests.Session` (a cookie jar, like a browser), through exactly the requests a browser makes.
+`tuneback experiment simulate` calls it; so do the load benchmark (benchmarks/bench_load.py) and the tests.
+It needs nothing but the study's URL: no database access, no secret, no test hook.
+
+What one listener does, at a person's pace times `pace` (1.0 = real time, 0 = as fast as the server answers):
+
+- arrives at the study link with a Prolific-style id ``sim-<run>-<n>`` (so simulated data are recognisable in
+  the admin panel and the exports, and a consent form sent twice never opens a second session); consents;
+- plays the calibration noise and the headphone-check sounds and *hears* the Huggins pitch (the interval in
+  which the left and right channels differ), sets a volume, reads the instructions;
+- per trial: presents it, downloads X, A and B in that order (as static/js/abx.js does), listens to each for
+  the clip's duration, sometimes replays one, logs play / ended / replay events, decides, and answers with a
+  fresh client-made answer id; a request that fails (connection error, time-out, 5xx) is sent again, with the
+  same answer id, until the server confirms it or `retry_for_s` passes;
+- sometimes reloads the page mid-trial (task page, state, the same three audio URLs again) and sometimes
+  "loses" the reply to an answer and sends the same answer id again (the server must answer ``repeated``);
+- answers the questionnaire and reads the completion code.
+
+The decision: the listener's "ear" compares the log-band spectrum of A and of B with X's and picks the closer
+one; with probability `accuracy` it answers what it heard, otherwise the other side. On clips that differ
+clearly that scores `accuracy`; where the sounds carry no information (the noise-only control) it falls to
+50%, as a person's would. The server tells nobody which side is right (practice feedback aside), so the
+simulator cannot do better than its ears.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import math
+import random
+import re
+import secrets
+import threading
+import time
+import uuid
+import wave
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import numpy as np
+import requests
+
+from experiment.errors import ExperimentError
+
+SLOTS = ("x", "a", "b")
+LATENCY_KINDS = ("page", "state", "present", "audio", "answer", "answer_e2e", "events")
+"""What the latency figures are kept for; `answer_e2e` runs from the first try to the confirmation."""
+
+CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+HEADPHONE_RE = re.compile(r'data-play="(cal|hp\d+)" data-url="([^"]+)"')
+CODE_RE = re.compile(r'id="completion-code">([^<]*)<')
+STUDY_PATH_RE = re.compile(r"^/study/(\d+)/(consent|headphones|instructions|task|questionnaire|debrief|time-up)?$")
+QUESTIONNAIRE_CHOICES = {
+    "age": ("18-24", "25-34", "35-44", "45-54", "55+", ""),
+    "hearing": ("no", "no", "no", "unsure"),
+    "training": ("0", "1-2", "3-5", "6-10", "10+", ""),
+    "device": ("over-ear", "in-ear", "over-ear"),
+    "environment": ("quiet", "quiet", "some"),
+    "familiar": ("none", "none", "some"),
+}
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How many listeners, how good, how fast, and how often they misbehave like real browsers do."""
+
+    url: str
+    """Base URL of the app (``http://127.0.0.1:8000``); the study link is ``/study/<id>/`` below it."""
+    n: int = 10
+    accuracy: float = 0.85
+    """Probability of answering what the ear heard (see the module docstring)."""
+    experiment_id: int | None = None
+    """The study; None: the newest open study (where ``/`` redirects)."""
+    seed: int = 0
+    pace: float = 1.0
+    """Multiplies every human delay: 1.0 listens to each clip for its full duration, 0 does not wait at all."""
+    ramp_s: float = 0.0
+    """Arrivals spread evenly over this many seconds (0: all at once, like a Prolific launch)."""
+    replay_p: float = 0.3
+    """Chance per trial of replaying one of X, A, B."""
+    reload_p: float = 0.03
+    """Chance per trial of reloading the task page mid-trial."""
+    lost_reply_p: float = 0.03
+    """Chance per answer of sending it again with the same id, as after a reply lost on the way back."""
+    retry_for_s: float = 120.0
+    """How long one request is retried (connection errors, time-outs, 5xx) before the listener gives up."""
+    request_timeout_s: float = 30.0
+    prolific: bool = True
+    """Arrive with PROLIFIC_PID=sim-<run>-<n> (recognisable, and a retried consent resumes the same session)."""
+    run_id: str | None = None
+    """Part of the Prolific ids; default: random, so a second run in the same study gets new listeners."""
+    max_steps: int = 500
+    """Bound on pages + trials one listener goes through (a safety net: a normal session needs about 40)."""
+
+    def check(self) -> None:
+        """Refuse impossible settings with a message that names them."""
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ExperimentError(f"url={self.url!r} must be an http(s) URL such as http://127.0.0.1:8000")
+        if not 1 <= self.n <= 10_000:
+            raise ExperimentError(f"n={self.n} must be between 1 and 10000")
+        for name in ("accuracy", "replay_p", "reload_p", "lost_reply_p"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ExperimentError(f"{name}={value} must be between 0 and 1")
+        for name in ("pace", "ramp_s", "retry_for_s", "request_timeout_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ExperimentError(f"{name}={value} must be a finite number >= 0")
+        if self.experiment_id is not None and self.experiment_id < 1:
+            raise ExperimentError(f"experiment_id={self.experiment_id} must be a positive study id")
+
+
+@dataclass
+class ListenerResult:
+    """What one simulated listener did and saw."""
+
+    index: int
+    pid: str | None
+    experiment_id: int | None = None
+    outcome: str = "unfinished"
+    """completed | timed_out | full | closed | already | failed | unfinished"""
+    completion_code: str | None = None
+    acked: dict[str, str] = field(default_factory=dict)
+    """Answer id → trial, for every answer the server confirmed (first or repeated)."""
+    repeats_confirmed: int = 0
+    """Answers sent again on purpose with the same id that the server answered as `repeated`."""
+    recovered: int = 0
+    """Answers whose first reply was lost to a fault and whose retry came back `repeated` (committed once)."""
+    practice_feedback: list[bool] = field(default_factory=list)
+    ear_on_practice: list[bool] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    connection_errors: int = 0
+    unavailable: int = 0
+    server_errors: int = 0
+    conflicts: int = 0
+    reloads: int = 0
+    replays: int = 0
+    timed_out_trials: int = 0
+    errors: list[str] = field(default_factory=list)
+    latency: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCY_KINDS})
+    started_s: float = 0.0
+    finished_s: float = 0.0
+
+
+@dataclass
+class SimulationReport:
+    """All listeners of one run, and the figures over them."""
+
+    config: SimulationConfig
+    listeners: list[ListenerResult]
+    wall_s: float
+
+    @property
+    def acked(self) -> dict[str, str]:
+        """Every confirmed answer id of the run (ids are per session, so prefixed by the listener's index)."""
+        return {f"{r.index}:{k}": v for r in self.listeners for k, v in r.acked.items()}
+
+    def latencies(self, kind: str) -> list[float]:
+        """Every latency of one kind, in seconds."""
+        return [x for r in self.listeners for x in r.latency[kind]]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and latency percentiles (ms) over the run: what the CLI prints and the benchmark checks."""
+        rs = self.listeners
+        practice = [x for r in rs for x in r.practice_feedback]
+        ear = [x for r in rs for x in r.ear_on_practice]
+        out: dict[str, Any] = {
+            "listeners": len(rs), "wall_s": round(self.wall_s, 2),
+            "outcomes": dict(Counter(r.outcome for r in rs)),
+            "completed": sum(r.outcome == "completed" for r in rs),
+            "listeners_with_errors": sum(bool(r.errors) for r in rs),
+            "errors": [f"listener {r.index}: {e}" for r in rs for e in r.errors][:20],
+            "answers_acked": sum(len(r.acked) for r in rs),
+            "repeats_confirmed": sum(r.repeats_confirmed for r in rs),
+            "recovered_after_fault": sum(r.recovered for r in rs),
+            "requests": sum(r.requests for r in rs), "retries": sum(r.retries for r in rs),
+            "connection_errors": sum(r.connection_errors for r in rs),
+            "unavailable_503": sum(r.unavailable for r in rs), "server_errors_5xx": sum(r.server_errors for r in rs),
+            "conflicts_409": sum(r.conflicts for r in rs), "reloads": sum(r.reloads for r in rs),
+            "replays": sum(r.replays for r in rs), "timed_out_trials": sum(r.timed_out_trials for r in rs),
+            "practice_accuracy": round(sum(practice) / len(practice), 3) if practice else None,
+            "ear_on_practice": round(sum(ear) / len(ear), 3) if ear else None,
+            "latency_ms": {},
+        }
+        for kind in LATENCY_KINDS:
+            values = self.latencies(kind)
+            if values:
+                out["latency_ms"][kind] = {"n": len(values), "p50": percentile_ms(values, 50),
+                                           "p99": percentile_ms(values, 99), "max": round(1000 * max(values), 1)}
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary plus one row per listener (with its confirmed answer ids), for `--report FILE`."""
+        return {"summary": self.summary(), "config": {k: v for k, v in vars(self.config).items()},
+                "listeners": [{
+                    "index": r.index, "pid": r.pid, "experiment_id": r.experiment_id, "outcome": r.outcome,
+                    "completion_code": r.completion_code, "acked": r.acked, "repeats_confirmed": r.repeats_confirmed,
+                    "recovered": r.recovered, "requests": r.requests, "retries": r.retries,
+                    "connection_errors": r.connection_errors, "unavailable": r.unavailable,
+                    "server_errors": r.server_errors, "conflicts": r.conflicts, "reloads": r.reloads,
+                    "replays": r.replays, "timed_out_trials": r.timed_out_trials, "errors": r.errors,
+                } for r in self.listeners]}
+
+
+class SimulationFailure(Exception):
+    """One listener cannot go on (the server stayed away, or answered something a browser could not use)."""
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of latencies in seconds, in ms."""
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
+    return round(1000 * ordered[k], 1)
+
+
+# ------------------------------------------------------------------------------------------------ hearing
+
+
+@functools.lru_cache(maxsize=512)
+def _band_spectrum(digest: str, data: bytes) -> np.ndarray:
+    """Log power in 40 log-spaced bands (60 Hz - 8 kHz) of a WAV, averaged over 2048-sample frames."""
+    del digest  # the cache key; the bytes themselves are hashed once by the caller
+    samples, sr = _read_wav(data)
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    n_fft = 2048
+    if mono.size < n_fft:
+        mono = np.pad(mono, (0, n_fft - mono.size))
+    frames = mono[: mono.size // n_fft * n_fft].reshape(-1, n_fft) * np.hanning(n_fft)
+    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+    edges = np.geomspace(60.0, min(8000.0, sr / 2), 41)
+    bands = np.array([power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:])])
+    return np.log10(bands + 1e-10)
+
+
+def spectrum(data: bytes) -> np.ndarray:
+    """The ear's view of a clip (cached: all listeners hear the same few clips)."""
+    return _band_spectrum(hashlib.sha1(data).hexdigest(), data)
+
+
+def hear(x: bytes, a: bytes, b: bytes, rng: random.Random) -> str:
+    """Which of A and B sounds more like X: the side whose band spectrum correlates better with X's."""
+    sx, sa, sb = spectrum(x), spectrum(a), spectrum(b)
+    ca, cb = _corr(sx, sa), _corr(sx, sb)
+    if math.isclose(ca, cb, abs_tol=1e-9):
+        return rng.choice("AB")
+    return "A" if ca > cb else "B"
+
+
+def huggins_interval(data: bytes) -> int:
+    """Which of the three noise bursts (1-3) carries the Huggins pitch: where left and right differ."""
+    samples, _ = _read_wav(data)
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        return 1
+    diff = np.abs(samples[:, 0] - samples[:, 1])
+    if not diff.any():
+        return 1
+    where = np.flatnonzero(diff > diff.max() * 0.05)
+    centre = (where[0] + where[-1]) / 2 / samples.shape[0]
+    return int(min(2, centre * 3)) + 1
+
+
+def clip_seconds(data: bytes) -> float:
+    """A WAV's duration from its header (0 if unreadable)."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return 0.0
+
+
+def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV bytes → float samples (frames, channels) or (frames,), and the sample rate."""
+    with wave.open(io.BytesIO(data)) as w:
+        channels, sr, raw = w.getnchannels(), w.getframerate(), w.readframes(w.getnframes())
+    pcm = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    return (pcm.reshape(-1, channels) if channels > 1 else pcm), sr
+
+
+def _corr(u: np.ndarray, v: np.ndarray) -> float:
+    """Pearson correlation (0 when either is constant)."""
+    u, v = u - u.mean(), v - v.mean()
+    denominator = float(np.sqrt((u * u).sum() * (v * v).sum()))
+    return float((u * v).sum() / denominator) if denominator > 0 else 0.0
+
+
+# ------------------------------------------------------------------------------------------------ one listener
+
+
+class Listener:
+    """One simulated participant's browser: walks the pages by where the server sends it."""
+
+    def __init__(self, config: SimulationConfig, index: int, run_id: str, t0: float) -> None:
+        self.cfg = config
+        self.rng = random.Random(f"tuneback-simulate:{config.seed}:{index}")
+        pid = f"sim-{run_id}-{index:04d}" if config.prolific else None
+        self.result = ListenerResult(index=index, pid=pid, experiment_id=config.experiment_id)
+        self.base = config.url.rstrip("/") + "/"
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "tuneback-simulated-listener/1 (+experiment.simulate)"
+        self.csrf = ""
+        self.t0 = t0
+        self.events: list[dict[str, Any]] = []
+
+    # -------------------------------------------------------------------------------------- http
+    def request(self, method: str, path: str, kind: str, **kwargs: Any) -> requests.Response:
+        """Send; connection errors, time-outs and 5xx are retried (same request, same body) like abx.js does."""
+        url = urljoin(self.base, path.lstrip("/")) if not path.startswith("http") else path
+        deadline = time.monotonic() + self.cfg.retry_for_s
+        delay = 0.2
+        while True:
+            self.result.requests += 1
+            t = time.perf_counter()
+            try:
+                response = self.http.request(method, url, timeout=self.cfg.request_timeout_s, **kwargs)
+            except requests.RequestException as exc:
+                self.result.connection_errors += 1
+                reason, wait = exc.__class__.__name__, delay
+            else:
+                if response.status_code < 500:
+                    self.result.latency[kind].append(time.perf_counter() - t)
+                    return response
+                if response.status_code == 503:
+                    self.result.unavailable += 1
+                else:
+                    self.result.server_errors += 1
+                    self.result.errors.append(f"{method} {urlsplit(url).path}: HTTP {response.status_code}")
+                reason = f"HTTP {response.status_code}"
+                wait = max(delay, min(5.0, _retry_after(response)))
+            if time.monotonic() + wait > deadline:
+                raise SimulationFailure(f"{method} {urlsplit(url).path}: no answer for {self.cfg.retry_for_s:.0f} s "
+                                        f"({reason})")
+            self.result.retries += 1
+            time.sleep(wait * (0.75 + 0.5 * self.rng.random()))
+            delay = min(2.0, delay * 2)
+
+    def page(self, path: str) -> requests.Response:
+        """GET a page (following redirects) and keep its CSRF token."""
+        response = self.request("GET", path, "page")
+        match = CSRF_RE.search(response.text)
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    def form(self, path: str, data: dict[str, Any]) -> requests.Response:
+        """POST a form with its CSRF token and follow the redirect to the next page, as a browser does."""
+        response = self.request("POST", path, "page", data={**data, "csrf_token": self.csrf})
+        if response.status_code == 409:  # already done (a retried post): go where the server says we are
+            return self.page(self.study_path(""))
+        if response.status_code >= 400:
+            raise SimulationFailure(f"POST {path}: HTTP {response.status_code}: {_message(response)}")
+        match = CSRF_RE.search(response.text)
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    def api(self, method: str, name: str, body: dict[str, Any] | None = None, kind: str | None = None
+            ) -> requests.Response:
+        """Call the JSON API with the CSRF header."""
+        path = f"/api/study/{self.result.experiment_id}/{name}"
+        return self.request(method, path, kind or name, json=body,
+                            headers={"X-CSRFToken": self.csrf, "Accept": "application/json"})
+
+    def study_path(self, stage: str) -> str:
+        return f"/study/{self.result.experiment_id}/{stage}"
+
+    def think(self, lo: float, hi: float) -> None:
+        """Wait like a person would, scaled by pace."""
+        if self.cfg.pace > 0:
+            time.sleep(self.rng.uniform(lo, hi) * self.cfg.pace)
+
+    def log(self, kind: str, slot: str | None = None, trial: str | None = None, detail: dict | None = None) -> None:
+        self.events.append({"kind": kind, "slot": slot, "trial": trial,
+                            "t": round(1000 * (time.monotonic() - self.t0), 1), "detail": detail})
+
+    def flush(self) -> None:
+        """Send the queued events (as the page does every few seconds and on each answer)."""
+        while self.events:
+            batch, self.events = self.events[:100], self.events[100:]
+            response = self.api("POST", "events", {"events": batch})
+            if response.status_code != 200:
+                self.result.errors.append(f"events: HTTP {response.status_code}: {_message(response)}")
+
+    # -------------------------------------------------------------------------------------- the flow
+    def run(self) -> ListenerResult:
+        """Walk the whole flow; never raises (a failure is recorded in the result)."""
+        self.result.started_s = time.monotonic() - self.t0
+        try:
+            self._walk()
+        except _Done:
+            pass  # turned away (full, closed, already): the outcome says which
+        except SimulationFailure as exc:
+            self.result.outcome = "failed"
+            self.result.errors.append(str(exc))
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:  # a reply a browser can't use
+            self.result.outcome = "failed"
+            self.result.errors.append(f"{exc.__class__.__name__}: {exc}")
+        finally:
+            self.result.finished_s = time.monotonic() - self.t0
+            self.http.close()
+        return self.result
+
+    def _walk(self) -> None:
+        query = {}
+        if self.result.pid:
+            query = {"PROLIFIC_PID": self.result.pid, "STUDY_ID": "simulated",
+                     "SESSION_ID": uuid.UUID(int=self.rng.getrandbits(128)).hex[:24]}
+        entry = self.study_path("") if self.result.experiment_id else "/"
+        response = self.page(entry + ("?" + urlencode(query) if query else ""))
+        for _ in range(self.cfg.max_steps):
+            match = STUDY_PATH_RE.match(urlsplit(response.url).path)
+            if match is None:
+                raise SimulationFailure(f"landed on {urlsplit(response.url).path} (HTTP {response.status_code})")
+            self.result.experiment_id = int(match.group(1))
+            stage = match.group(2) or "landing"
+            if stage in ("landing", "consent"):
+                outcome = _closed_outcome(response.text)
+                if outcome:
+                    self.result.outcome = outcome
+                    return
+                response = self._consent()
+            elif stage == "headphones":
+                response = self._headphones(response)
+            elif stage == "instructions":
+                self.think(5, 15)
+                response = self.form(self.study_path("instructions"), {})
+            elif stage == "task":
+                response = self._task()
+            elif stage == "questionnaire":
+                response = self._questionnaire()
+            elif stage == "debrief":
+                code = CODE_RE.search(response.text)
+                self.result.completion_code = code.group(1).strip() if code else None
+                self.result.outcome = "completed"
+                return
+            else:  # time-up
+                self.result.outcome = "timed_out"
+                return
+        raise SimulationFailure(f"still not done after {self.cfg.max_steps} steps")
+
+    def _consent(self) -> requests.Response:
+        page = self.page(self.study_path("consent"))
+        outcome = _closed_outcome(page.text)
+        if outcome or "/consent" not in urlsplit(page.url).path:
+            return page
+        self.think(10, 30)
+        response = self.form(self.study_path("consent"),
+                             {"read_info": "y", "voluntary": "y", "data_use": "y", "agree": "agree"})
+        outcome = _closed_outcome(response.text)
+        if outcome:  # full / already: the page is shown in place of a redirect
+            self.result.outcome = outcome
+            raise _Done
+        return response
+
+    def _headphones(self, page: requests.Response) -> requests.Response:
+        urls = dict(HEADPHONE_RE.findall(page.text))
+        if "cal" not in urls:
+            raise SimulationFailure("the headphone page has no calibration sound")
+        self.think(3, 8)
+        noise = self.request("GET", urls["cal"], "audio")
+        self.log("play", "cal")
+        self.think(clip_seconds(noise.content), clip_seconds(noise.content) * 2)
+        volume = round(self.rng.uniform(0.4, 0.9), 2)
+        self.log("volume", None, detail={"value": volume})
+        answers = {}
+        for slot in sorted((s for s in urls if s != "cal"), key=lambda s: int(s[2:])):
+            sound = self.request("GET", urls[slot], "audio")
+            if sound.status_code != 200:
+                raise SimulationFailure(f"headphone sound {slot}: HTTP {sound.status_code}")
+            self.log("play", slot)
+            self.think(clip_seconds(sound.content), clip_seconds(sound.content) + 2)
+            answers[f"t{slot[2:]}"] = str(huggins_interval(sound.content))
+        self.flush()
+        return self.form(self.study_path("headphones"), {"volume": str(volume), **answers})
+
+    def _questionnaire(self) -> requests.Response:
+        self.page(self.study_path("questionnaire"))
+        self.think(20, 60)
+        data = {name: self.rng.choice(values) for name, values in QUESTIONNAIRE_CHOICES.items()}
+        data["strategy"] = "simulated listener: compared the spectra"
+        data["problems"] = ""
+        return self.form(self.study_path("questionnaire"), data)
+
+    def _task(self) -> requests.Response:
+        """The trial loop of static/js/abx.js, through the JSON API, until the server sends us on."""
+        self.log("reload")
+        self.think(2, 5)
+        self.log("unlock")
+        state = self._state()
+        reloaded: set[str] = set()
+        for _ in range(self.cfg.max_steps):
+            trial = state.get("trial")
+            if state.get("redirect") or trial is None:
+                self.flush()
+                return self.page(state.get("redirect") or self.study_path(""))
+            key = trial["id"]
+            if not trial["presented"]:
+                if state.get("intermission"):
+                    self.think(3, 8)
+                response = self.api("POST", "present", {"trial": key})
+                if response.status_code == 409:
+                    self.result.conflicts += 1
+                    state = response.json().get("state") or self._state()
+                    continue
+                if response.status_code != 200:
+                    raise SimulationFailure(f"present {key}: HTTP {response.status_code}: {_message(response)}")
+                state = response.json()
+                trial = state["trial"]
+            if trial["remaining_ms"] is not None and trial["remaining_ms"] <= 0:
+                time.sleep(1.2)  # the page waits for the server to record the time-out, then asks again
+                state = self._state()
+                continue
+            clips = self._load(trial["audio"])
+            if clips is None:
+                state = self._state()
+                continue
+            self.log("ready", trial=key)
+            if key not in reloaded and self.rng.random() < self.cfg.reload_p:
+                reloaded.add(key)
+                self.result.reloads += 1
+                self.flush()
+                self.page(self.study_path("task"))
+                self.log("reload")
+                state = self._state()
+                continue
+            heard = self._listen(key, clips)
+            side = heard if self.rng.random() < self.cfg.accuracy else ("B" if heard == "A" else "A")
+            self.think(1, 4)
+            state = self._answer(key, side, heard, bool(trial["practice"]))
+            if trial["practice"] and state.get("trial") is not None:
+                self.think(1, 3)  # reading the feedback
+        raise SimulationFailure(f"still in the task after {self.cfg.max_steps} steps")
+
+    def _state(self) -> dict[str, Any]:
+        response = self.api("GET", "state")
+        if response.status_code != 200:
+            raise SimulationFailure(f"state: HTTP {response.status_code}: {_message(response)}")
+        return response.json()
+
+    def _load(self, urls: dict[str, str]) -> dict[str, bytes] | None:
+        """Download X, A, B in that order (so the order of requests tells nothing); None if the trial moved on."""
+        clips = {}
+        for slot in SLOTS:
+            response = self.request("GET", urls[slot], "audio")
+            if response.status_code == 404:  # timed out meanwhile: its sounds are gone
+                return None
+            if response.status_code != 200 or not response.content:
+                raise SimulationFailure(f"audio {slot}: HTTP {response.status_code}")
+            clips[slot] = response.content
+        return clips
+
+    def _listen(self, key: str, clips: dict[str, bytes]) -> str:
+        """Play X, A, B (and maybe replay one) for their duration; return which side sounded like X."""
+        order = list(SLOTS)
+        if self.rng.random() < self.cfg.replay_p:
+            order.append(self.rng.choice(SLOTS))
+        played: set[str] = set()
+        for slot in order:
+            self.log("replay" if slot in played else "play", slot, key)
+            if slot in played:
+                self.result.replays += 1
+            played.add(slot)
+            self.think(clip_seconds(clips[slot]), clip_seconds(clips[slot]))
+            self.log("ended", slot, key)
+            self.think(0.3, 1.5)
+        return hear(clips["x"], clips["a"], clips["b"], self.rng)
+
+    def _answer(self, key: str, side: str, heard: str, practice: bool) -> dict[str, Any]:
+        """Send the answer until the server confirms it (same id every time); return the next state."""
+        self.flush()
+        answer_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
+        body = {"trial": key, "answer": side, "id": answer_id}
+        t = time.perf_counter()
+        errors_before = self.result.connection_errors + self.result.unavailable + self.result.server_errors
+        response = self.api("POST", "answer", body)
+        if response.status_code == 409:
+            self.result.conflicts += 1
+            payload = response.json()
+            if payload.get("error") == "trial_timed_out":
+                self.result.timed_out_trials += 1
+            return payload.get("state") or self._state()
+        if response.status_code != 200:
+            raise SimulationFailure(f"answer {key}: HTTP {response.status_code}: {_message(response)}")
+        payload = response.json()
+        self.result.latency["answer_e2e"].append(time.perf_counter() - t)
+        self.result.acked[answer_id] = key
+        if payload.get("answer") != side or payload.get("trial") != key:
+            self.result.errors.append(f"answer {key}: sent {side}, server stored {payload.get('answer')}")
+        if payload.get("repeated"):
+            faults = self.result.connection_errors + self.result.unavailable + self.result.server_errors
+            if faults == errors_before:
+                self.result.errors.append(f"answer {key}: first send came back as a repeat")
+            self.result.recovered += 1
+        if practice and "feedback" in payload:
+            self.result.practice_feedback.append(bool(payload["feedback"]["correct"]))
+            self.result.ear_on_practice.append(heard == payload["feedback"]["correct_side"])
+        if self.rng.random() < self.cfg.lost_reply_p:  # the reply "never arrived": send the same answer again
+            again = self.api("POST", "answer", body)
+            repeat = again.json() if again.status_code == 200 else {}
+            if repeat.get("repeated") is True and repeat.get("answer") == side:
+                self.result.repeats_confirmed += 1
+            else:
+                self.result.errors.append(f"answer {key}: the same id sent again gave HTTP {again.status_code} "
+                                          f"{repeat or _message(again)}")
+        return payload["state"]
+
+
+class _Done(SimulationFailure):
+    """The study turned the listener away (full, closed, already done): an outcome, not a failure."""
+
+
+# ------------------------------------------------------------------------------------------------ the run
+
+
+def simulate(config: SimulationConfig, *, on_done: Callable[[ListenerResult], None] | None = None
+             ) -> SimulationReport:
+    """Run `config.n` listeners at once (threads; arrivals spread over `ramp_s`); returns when all are done.
+
+    Every listener is bounded (`max_steps` pages and trials, `retry_for_s` per request), so this returns even
+    if the server goes away for good: those listeners come back as ``failed`` with the reason.
+    """
+    config.check()
+    run_id = config.run_id or secrets.token_hex(3)
+    t0 = time.monotonic()
+    results: list[ListenerResult | None] = [None] * config.n
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        delay = config.ramp_s * i / max(1, config.n - 1) if config.n > 1 else 0.0
+        time.sleep(max(0.0, t0 + delay - time.monotonic()))
+        result = Listener(config, i, run_id, t0).run()
+        results[i] = result
+        if on_done is not None:
+            with lock:
+                on_done(result)
+
+    threads = [threading.Thread(target=one, args=(i,), name=f"listener-{i}", daemon=True) for i in range(config.n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return SimulationReport(config, [r for r in results if r is not None], time.monotonic() - t0)
+
+
+def _closed_outcome(html: str) -> str | None:
+    """The study turned us away: which page is this (full, closed, already), or None."""
+    if "<h1>The study is full</h1>" in html:
+        return "full"
+    if "<h1>This study is not open</h1>" in html:
+        return "closed"
+    if "<h1>You have already taken part</h1>" in html:
+        return "already"
+    return None
+
+
+def _retry_after(response: requests.Response) -> float:
+    """The server's Retry-After in seconds (0 when absent or not a number)."""
+    try:
+        return float(response.headers.get("Retry-After", 0))
+    except ValueError:
+        return 0.0
+
+
+def _message(response: requests.Response) -> str:
+    """The reason in a JSON error, or the start of the body."""
+    try:
+        return str(response.json().get("message"))[:200]
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,93 @@
+"""A participant does the whole study in headless Chromium against gunicorn, hearing every clip."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from e2e_live import CLIP_SECONDS
+from e2e_steps import answer, events, play, presentation, session_row, wait_ready, walk_to_task
+from experiment.models import ParticipantSession, Presentation, Questionnaire
+
+pytestmark = pytest.mark.browser
+
+STRATEGY = "Listened for the beat — «ünïcode» & <script>alert(1)</script> '; DROP TABLE session; --"
+
+
+def test_a_participant_completes_the_whole_study(live_server, new_page, shot):
+    live = live_server
+    page = new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    row = walk_to_task(page, live, "main", query="PROLIFIC_PID=e2eprolific01&STUDY_ID=st1&SESSION_ID=se1",
+                       shot=shot, prefix="flow-")
+
+    page.locator("#start").click()
+    chosen: dict[str, str] = {}
+    for n in range(28):
+        key = wait_ready(page)
+        assert key == (f"p{n + 1}" if n < 4 else f"t{n - 3}")
+        keyboard = n % 2 == 1  # every other trial entirely by keyboard
+        for slot in ("x", "a", "b"):
+            play(page, slot, keyboard=keyboard)
+        if n % 7 == 3:
+            play(page, "x", keyboard=keyboard)  # a replay
+        truth = presentation(live, row.id, key).correct_side
+        side = truth if n % 3 else ("B" if truth == "A" else "A")  # right two times in three
+        chosen[key] = side
+        if n in (0, 10):
+            shot(page, f"flow-06-{'practice' if n == 0 else 'scored'}-trial")
+        if n == 27:  # before the last answer leaves the task page: what its audio clock rendered
+            rendered = [e for e in page.evaluate("window.__audio.started") if e["duration"] > 0.1]
+        answer(page, side, keyboard=keyboard)
+        if key.startswith("p"):
+            feedback = page.locator("#feedback")
+            expect(feedback).to_have_text("Correct!" if side == truth else f"Not quite — the match was {truth}.")
+            if n == 0:
+                shot(page, "flow-07-practice-feedback")
+            page.locator("#next").click()
+            if key == "p4":
+                expect(page.locator("#intermission-panel")).to_be_visible()
+                shot(page, "flow-08-intermission")
+                page.locator("#continue").click()
+
+    page.wait_for_url("**/questionnaire")
+    shot(page, "flow-09-questionnaire")
+    page.get_by_label("Your age").select_option("25-34")
+    page.get_by_label("Over-ear headphones").check()
+    page.get_by_label("Quiet", exact=True).check()
+    page.get_by_label("How did you decide between A and B?").fill(STRATEGY)
+    page.get_by_role("button", name="Submit and finish").click()
+    page.wait_for_url("**/debrief")
+    expect(page.locator("#completion-code")).to_have_text("E2EMAIN")
+    expect(page.get_by_role("link", name="Return to Prolific")).to_have_attribute("href", re.compile(r"cc=E2EMAIN$"))
+    shot(page, "flow-10-debrief")
+
+    # ---- what the server stored
+    s = live.rows(sa.select(ParticipantSession).where(ParticipantSession.id == row.id))[0]
+    assert (s.status, s.stage, s.headphone_passed, s.prolific_pid) == ("completed", "done", True, "e2eprolific01")
+    assert s.volume == pytest.approx(0.6) and s.completion_code == "E2EMAIN"
+    plan = live.rows(sa.select(Presentation).where(Presentation.session_id == row.id))
+    assert len(plan) == 28 and not any(p.timed_out for p in plan)
+    stored = {("p" if p.practice else "t") + str(p.order_index): p for p in plan}
+    assert {k: p.answer for k, p in stored.items()} == chosen
+    assert all(p.correct == (p.answer == p.correct_side) for p in plan)
+    assert sum(p.correct for p in plan if not p.practice) == 16  # right on 2 of every 3, as answered
+    log = events(live, row.id)
+    for p in plan:  # every clip of every trial was played to its end, as the page reported it
+        ended = {e.slot for e in log if e.presentation_id == p.id and e.kind == "ended"}
+        assert ended == {"x", "a", "b"}, (p.order_index, ended)
+    assert sum(e.kind == "replay" for e in log) == 4
+    answers = live.scalar(sa.select(Questionnaire.answers).where(Questionnaire.session_id == row.id))
+    assert answers["strategy"] == STRATEGY and answers["age"] == "25-34" and answers["device"] == "over-ear"
+
+    # ---- what the browser's audio clock says: 84 clips + 4 replays really rendered, start to end
+    assert len(rendered) == 88
+    for entry in rendered:
+        assert entry["duration"] == pytest.approx(CLIP_SECONDS, abs=0.01)
+        assert entry["ended"] is not None and entry["ended"] - entry["at"] >= 0.9 * entry["duration"]
+    assert dialogs == []  # the questionnaire's <script> never ran anywhere
+

@@ -1,0 +1,24 @@
+"""The demo's glue: building the study from a manifest is idempotent, on both databases."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "experiment"))
+
+from experiment_factory import make_manifest  # noqa: E402
+
+from tuneback.demo import find_or_create_study, observe_study, study_trials  # noqa: E402
+
+
+def test_study_is_built_once_per_manifest(database_url, tmp_path):
+    manifest = make_manifest(tmp_path / "clips")
+    first = find_or_create_study(database_url, manifest)
+    assert find_or_create_study(database_url, manifest) == first
+
+
+def test_observer_runs_on_the_studys_own_trials(sqlite_url, tmp_path):
+    manifest = make_manifest(tmp_path / "clips")
+    trials = study_trials(sqlite_url, find_or_create_study(sqlite_url, manifest))
+    assert len(trials) == 48 and len({t[1] for t in trials}) == 48
+    result = observe_study(manifest, trials)
+    assert result["n"] == 48 and 0 <= result["accuracy"] <= 1
