@@ -117,12 +117,10 @@ def _entry(out: Path, cid: str, y: np.ndarray, *, song: str, participant: str | 
             "duration_s": float(CHUNK_S), "role": role, "half": half, "target": target}
 
 
-def clip_log_mel(path: Path, *, top_db: float = 60.0) -> np.ndarray:
-    """Log-mel [shape=(frames, 128)] of a rendered clip as heard, in dB below its peak, floored at −top_db
-    (so inaudible floors never dominate the distance)."""
+def clip_log_mel(path: Path) -> np.ndarray:
+    """Log-mel dB [shape=(frames, 128)] of a rendered clip, as heard."""
     y, _ = sf.read(path, dtype="float32")
-    db = spectrogram_db(y, kind="mel").T
-    return np.maximum(db - db.max(), -top_db)
+    return spectrogram_db(y, kind="mel").T
 
 
 def _target_units(config: RunConfig, choice: Choice) -> np.ndarray:
@@ -144,7 +142,7 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
         list(by_id), desc="observer spectra", disable=not progress)}
     x_ids = [by_id[recon_ids[m]]["target"] for m, _ in pairs]
     heard = ideal_observer([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs],
-                           [mel[recon_ids[f]] for _, f in pairs])
+                           [mel[recon_ids[f]] for _, f in pairs], distance="correlation")
     predicted = {cid: chunk_prediction(config, c.recording, c.chunk) for cid, c in zip(recon_ids, choices)}
     truth = {cid: _target_units(config, c) for cid, c in zip(recon_ids, choices)}
     spectra = ideal_observer([truth[recon_ids[m]] for m, _ in pairs], [predicted[recon_ids[m]] for m, _ in pairs],

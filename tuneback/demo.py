@@ -62,7 +62,7 @@ def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> di
 
     files = {c["id"]: manifest_path.parent / c["file"] for c in json.loads(manifest_path.read_text())["clips"]}
     mel = {key: clip_log_mel(files[key]) for key in {k for trial in trials for k in trial}}
-    return ideal_observer(*([mel[t[i]] for t in trials] for i in range(3)))
+    return ideal_observer(*([mel[t[i]] for t in trials] for i in range(3)), distance="correlation")
 
 
 def ensure_admin(url: str, username: str = "admin") -> str | None:

@@ -36,7 +36,7 @@ class ClassifierConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    noise_sd: float = 0.3
+    noise_sd: float = 1.0
     mix_max: float = 0.45
     freq_cells: int = 16
     max_bins: int = 128
