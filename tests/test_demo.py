@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).parent / "experiment"))
 
 from experiment_factory import make_manifest  # noqa: E402
 
-from tuneback.demo import find_or_create_study, observe_study, study_trials  # noqa: E402
+from tuneback.demo import ensure_admin, find_or_create_study, observe_study, study_trials  # noqa: E402
 
 
 def test_study_is_built_once_per_manifest(database_url, tmp_path):
@@ -22,3 +22,17 @@ def test_observer_runs_on_the_studys_own_trials(sqlite_url, tmp_path):
     assert len(trials) == 48 and len({t[1] for t in trials}) == 48
     result = observe_study(manifest, trials)
     assert result["n"] == 48 and 0 <= result["accuracy"] <= 1
+
+
+def test_demo_admin_password_is_fresh_each_run_and_works(sqlite_url, tmp_path):
+    from experiment.auth import check_password
+    from experiment.db import make_engine, upgrade
+
+    upgrade(sqlite_url)
+    first, second = ensure_admin(sqlite_url), ensure_admin(sqlite_url)
+    assert first != second
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("select password_hash from admin_user where username = 'admin'").scalar()
+    engine.dispose()
+    assert check_password(stored, second) and not check_password(stored, first)

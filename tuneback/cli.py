@@ -10,17 +10,11 @@ from tuneback.errors import TunebackError
 
 
 def _groups() -> list[click.Command]:
-    """Import each package's click group; a package without one yet is simply absent."""
-    groups = []
-    for module_name in ("reconstruct.cli", "experiment.cli", "analysis.cli", "tuneback.demo"):
-        try:
-            module = __import__(module_name, fromlist=["cli"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        groups.append(module.cli)
-    return groups
+    """Each package's click group, plus the demo."""
+    import importlib
+
+    return [importlib.import_module(name).cli
+            for name in ("reconstruct.cli", "experiment.cli", "analysis.cli", "tuneback.demo")]
 
 
 def build_cli() -> click.Group:
@@ -33,12 +27,11 @@ def build_cli() -> click.Group:
 
     for group in _groups():
         tuneback.add_command(group)
-    try:
-        from analysis.cli import analyze_command
-    except ImportError:
-        pass
-    else:
-        tuneback.add_command(analyze_command, name="analyze")
+    from analysis.cli import analyze_command
+    from experiment.cli import admin_cli
+
+    tuneback.add_command(analyze_command, name="analyze")
+    tuneback.add_command(admin_cli, name="admin")
     return tuneback
 
 

@@ -65,14 +65,24 @@ def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> di
     return ideal_observer(*([mel[t[i]] for t in trials] for i in range(3)), distance="correlation")
 
 
-def ensure_admin(url: str, username: str = "admin") -> str | None:
-    """Create (or reset) the demo admin account with a fresh random password; None if the admin panel is absent."""
-    try:
-        from experiment.auth import set_admin_password
-    except ImportError:
-        return None
+def ensure_admin(url: str, username: str = "admin") -> str:
+    """Create the demo's admin account, or give it a fresh random password; return the password."""
+    import sqlalchemy as sa
+
+    from experiment.auth import create_user
+    from experiment.config import utc_clock
+    from experiment.db import make_engine, session_factory
+    from experiment.models import AdminUser
+
     password = secrets.token_urlsafe(12)
-    set_admin_password(url, username, password)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            exists = db.scalar(sa.select(AdminUser.id).where(AdminUser.username == username)) is not None
+            create_user(db, username, password, now=utc_clock(), reset=exists)
+            db.commit()
+    finally:
+        engine.dispose()
     return password
 
 
@@ -105,7 +115,6 @@ def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **op
 
     base = f"http://{host}:{port}"
     click.echo(f"participant link: {base}/study/{study}/")
-    if password:
-        click.echo(f"admin panel:      {base}/admin/   user: admin   password: {password}")
+    click.echo(f"admin panel:      {base}/admin/   user: admin   password: {password}")
     click.echo("(Ctrl-C stops the server; production serving: see README, gunicorn)")
     create_app({"DATABASE_URL": url}).run(host=host, port=port, threaded=True, use_reloader=False)
