@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import time
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,9 @@ from reconstruct import features as feat
 from reconstruct.config import RunConfig, fingerprint
 from reconstruct.errors import ReconstructError
 from reconstruct.models.ridge import RidgeDecoder
-from reconstruct.recording import AUDIO_SR, EEG_FS, Dataset
+from reconstruct.recording import EEG_FS, Dataset
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
-from reconstruct.train import load_cnn, predict_cnn, train_cnn
+from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
 
@@ -209,6 +209,8 @@ def stage_train(config: RunConfig, *, progress: bool = True) -> dict:
                  out_shape=np.array(y_tr.shape[1:]), **{f"scaler_{k}": v for k, v in scaler.state().items()})
         return {"decoder": "ridge", "alpha": config.ridge_alpha, "val_loss": val_loss,
                 "n_train": len(tr), "n_val": len(va)}
+    if not checkpoint_compatible(model_dir, config.train):
+        shutil.rmtree(model_dir)  # made with other settings: start afresh rather than resume
     summary = train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=model_dir,
                         log_inputs=config.input_kind == "psd", progress=progress)
     return {"decoder": "cnn", "n_train": len(tr), "n_val": len(va),

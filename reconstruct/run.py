@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,10 @@ STAGE_FUNCS: dict[str, Callable[..., dict]] = {
 }
 
 
+RESUMABLE = {"train": ("model",)}
+"""Artefacts a stage resumes from, cleared when the stage is forced to start over."""
+
+
 def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: bool = True,
               log: Callable[[str], None] = print) -> dict:
     """Run one stage (its predecessors must be done), unless it is already done with these parameters."""
@@ -30,6 +35,8 @@ def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: b
         log(f"[{stage}] up to date, reusing {config.run_dir}")
         return read_summary(config, stage)
     config.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in RESUMABLE.get(stage, ()) if force else ():
+        shutil.rmtree(config.run_dir / name, ignore_errors=True)
     started = time.perf_counter()
     summary = STAGE_FUNCS[stage](config, progress=progress)
     mark_done(config, stage, summary, time.perf_counter() - started)

@@ -106,6 +106,15 @@ def _model_settings(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("max_epochs", "patience", "device", "threads")}
 
 
+def checkpoint_compatible(out_dir: Path, config: TrainConfig) -> bool:
+    """Whether `out_dir` holds no checkpoint, or one that `config` can resume."""
+    path = Path(out_dir) / "checkpoint.pt"
+    if not path.exists():
+        return True
+    saved = torch.load(path, map_location="cpu", weights_only=False)["config"]
+    return _model_settings(saved) == _model_settings(config.to_dict())
+
+
 def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
               config: TrainConfig, out_dir: Path, log_inputs: bool, progress: bool = True) -> dict:
     """Fit the CNN; write `checkpoint.pt` every epoch and `best.pt`; resume from `checkpoint.pt` if present."""

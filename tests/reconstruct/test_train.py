@@ -46,3 +46,11 @@ def test_resume_refuses_other_settings(data, tmp_path):
     _train(data, tmp_path, 1)
     with pytest.raises(ParameterError, match="other settings"):
         _train(data, tmp_path, 2, lr=0.01)
+
+
+def test_other_settings_mean_a_fresh_start_for_the_stage(data, tmp_path):
+    from reconstruct.train import checkpoint_compatible
+
+    _train(data, tmp_path, 1)
+    assert checkpoint_compatible(tmp_path, TrainConfig(max_epochs=9, patience=50, batch_size=16, seed=1))
+    assert not checkpoint_compatible(tmp_path, TrainConfig(max_epochs=9, patience=50, batch_size=16, seed=2))
