@@ -18,9 +18,13 @@ STAGE_ENDPOINTS = {
 }
 
 
+MAX_ID = 2**31 - 1
+"""No row id is larger; a bigger number from the URL would overflow SQLite (500) or be refused by PostgreSQL."""
+
+
 def study_or_404(experiment_id: int) -> Experiment:
     """The study, or a 404 that says so."""
-    experiment = get_db().get(Experiment, experiment_id)
+    experiment = get_db().get(Experiment, experiment_id) if 0 < experiment_id <= MAX_ID else None
     if experiment is None:
         abort(404, f"there is no study {experiment_id}")
     return experiment

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(DataError, _bad_value)  # more specific than DBAPIError: the value, not the database
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -77,6 +78,13 @@ def _database_error(exc: Exception) -> Response:
     response = error_response(503, "database_unavailable", "the database is briefly unavailable; try again")
     response.headers["Retry-After"] = "1"
     return response
+
+
+def _bad_value(exc: Exception) -> Response:
+    """PostgreSQL refused a value the request carried (a NUL character in text, say): the request's fault, not a
+    reason to tell the client to retry as `_database_error` would."""
+    log.info("the database refused a value: %s", exc.__class__.__name__)
+    return error_response(400, "bad_value", "the request holds a value that cannot be stored (e.g. a NUL character)")
 
 
 def _unexpected(exc: Exception) -> Response:

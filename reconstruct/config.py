@@ -15,7 +15,7 @@ from reconstruct.train import TrainConfig
 
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
 DECODERS = ("cnn", "ridge")
-DEFAULT_SNR = 0.12
+DEFAULT_SNR = 0.4
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class SimulationConfig:
     n_songs: int | None = None
     n_participants: int | None = None
     duration_s: float = 245.0
-    snr: float = 0.12
+    snr: float = 0.4
     n_channels: int = 125
     n_bands: int = 16
     seed: int = 0

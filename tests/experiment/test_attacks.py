@@ -19,6 +19,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from admin_support import PASSWORD, AdminClient, add_admin, admin_app
 from experiment.db import make_engine
@@ -52,12 +53,17 @@ def clip_words(manifest_path) -> re.Pattern[str]:  # noqa: ANN001
     return re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(sorted(words, key=len, reverse=True)) + r")(?![A-Za-z0-9_-])")
 
 
-def refused(response, manifest_path, *statuses: int) -> dict | str:  # noqa: ANN001
-    """A 4xx (one of `statuses` if given) whose body names no internals, no clip and no secret."""
+def refused(response, manifest_path, *statuses: int, echo: str = "") -> dict | str:  # noqa: ANN001
+    """A 4xx (one of `statuses` if given) whose body names no internals, no clip and no secret.
+
+    `echo`: the caller's own input, which a re-rendered form may show back to them (escaped).
+    """
     assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:300])
     if statuses:
         assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:300])
     text = AUDIO_URL.sub("", response.get_data(as_text=True))
+    if echo:
+        text = text.replace(str(escape(echo)), "")
     assert not SECRET_WORDS.search(text), text[:500]
     assert not clip_words(manifest_path).search(text), text[:500]
     return response.get_json(silent=True) or text
@@ -285,7 +291,7 @@ def test_sql_injection_strings_in_every_participant_field(participant, study, ma
             p.finish_trials()
             p.page("questionnaire")
             refused(p.post("questionnaire", {"age": attack, "hearing": attack}), manifest_path, 400)
-            text = "\n".join(a for a in INJECTIONS if "\u0000" not in a)
+            text = "\n".join(INJECTIONS)
             assert p.post("questionnaire", {"strategy": text, "problems": text}).status_code == 302
             (answers,) = rows(study.url, sa.select(Questionnaire.answers))[0]
             assert answers["strategy"] == answers["problems"] == text
@@ -303,7 +309,7 @@ def test_sql_injection_strings_in_the_url(app, study, manifest_path):
     for attack in ("1 OR 1=1", "1'", "1;DROP TABLE session", "-1", "0x1", "1e3", "99999999999999999999"):
         for path in (f"/study/{attack}/", f"/api/study/{attack}/state", f"/admin/studies/{attack}"):
             response = client.get(path)
-            assert response.status_code in (302, 404), (path, response.status_code)  # admin: login first
+            assert response.status_code in (302, 401, 404), (path, response.status_code)  # 302: admin login first
     assert count(study.url, ParticipantSession) == 0
 
 
@@ -311,14 +317,26 @@ def test_sql_injection_strings_at_the_admin_login(study, clock, tmp_path, manife
     add_admin(study.url)
     app = admin_app(study.url, clock, tmp_path)
     try:
-        for k, attack in enumerate(INJECTIONS[:6]):
+        for k, attack in enumerate(INJECTIONS):
             client = AdminClient(app, REMOTE_ADDR=f"10.9.0.{k}")
-            refused(client.post("/admin/login", {"username": attack, "password": attack}), manifest_path, 401)
+            # 400: PostgreSQL cannot hold a NUL character in text, and says so (not a 503 "try again")
+            refused(client.post("/admin/login", {"username": attack, "password": attack}), manifest_path, 400, 401,
+                    echo=attack)
             refused(client.post("/admin/login", {"username": "alice", "password": attack}), manifest_path, 401)
             assert client.get("/admin/").status_code == 302  # still anonymous
         assert count(study.url, AdminUser) == 1
     finally:
         engine_of(app).dispose()
+
+
+def test_a_nul_character_in_a_stored_header_is_a_4xx(participant, study, manifest_path):
+    p = participant()
+    p.page("")
+    p.page("consent")
+    response = p.client.post(f"/study/{p.eid}/consent", headers={"User-Agent": "evil\x00agent"}, data={
+        "read_info": "y", "voluntary": "y", "data_use": "y", "agree": "agree", "csrf_token": p.csrf})
+    assert response.status_code in (302, 400), response.status_code  # SQLite stores it; PostgreSQL refuses it
+    assert count(study.url, ParticipantSession) == (1 if response.status_code == 302 else 0)
 
 
 # ------------------------------------------------------------------------------------------------ CSRF
@@ -370,7 +388,7 @@ def test_a_thousand_wrong_admin_passwords(study, clock, tmp_path, manifest_path)
 
         sprayer = AdminClient(app, REMOTE_ADDR="10.1.1.2")
         sprayed = [sprayer.post("/admin/login", {"username": f"user{k}", "password": "x"}).status_code
-                   for k in range(1000)]
+                   for k in range(100)]
         assert set(sprayed[:30]) == {401} and set(sprayed[30:]) == {429}
 
         elsewhere = AdminClient(app, REMOTE_ADDR="10.1.1.3")  # the real admin, from her own address

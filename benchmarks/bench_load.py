@@ -1,0 +1,303 @@
+"""Load, faults and integrity: N simulated participants against gunicorn + PostgreSQL, with crashes on the way.
+
+    .venv/bin/python benchmarks/bench_load.py [--n 200] [--pace 0.25] [--workers 4] [--threads 8] [--no-faults]
+
+1. A fresh PostgreSQL database; a study from the synthetic manifest with contract-sized clips (5 s, 22 050 Hz,
+   16-bit mono: 220 kB each); gunicorn (gthread) in its own process group on a free loopback port.
+2. N listeners (experiment.simulate: real HTTP, realistic behaviour scaled by --pace, replays, reloads,
+   answers re-sent with the same id) arrive over --ramp seconds and each does the whole study.
+3. Faults while they run (unless --no-faults): at --kill-at of the expected duration one gunicorn worker gets
+   SIGKILL (the master starts a new one); at --restart-at PostgreSQL is restarted (--pg-restart) while
+   sessions are mid-trial. The clients retry with the same answer ids.
+4. Afterwards, counted from both sides: every answer a client saw confirmed is in the database exactly once,
+   the database holds no answer the clients did not send, every listener finished, no 5xx but the 503s of
+   the restart, no unhandled error in the server log; p50/p99 of answer and audio requests.
+
+Everything is bounded (a deadline for the whole run, per-request retry limits) and stays on 127.0.0.1.
+Restarting PostgreSQL interrupts anything else using that server; the run lists other databases with open
+connections first. Writes benchmarks/results/bench_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment")]
+
+from experiment.db import make_engine  # noqa: E402
+from experiment.models import ParticipantSession, Presentation  # noqa: E402
+from experiment.simulate import SimulationConfig, percentile_ms, simulate  # noqa: E402
+from experiment.study import create_experiment  # noqa: E402
+from experiment_factory import make_manifest  # noqa: E402
+
+PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
+
+
+def free_port() -> int:
+    """An unused loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn on the app factory, in its own process group, logging to a file."""
+
+    def __init__(self, url: str, folder: Path, workers: int, threads: int) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = folder / "gunicorn.log"
+        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-load-secret",
+                    "TUNEBACK_INSTANCE_PATH": str(folder / "instance")}
+        self.cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind",
+                    f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread", "--threads",
+                    str(threads), "--log-level", "warning", "--chdir", str(ROOT), "--timeout", "60",
+                    "--backlog", "2048"]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60.0) -> float:
+        t0 = time.perf_counter()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        while time.perf_counter() - t0 < timeout_s:
+            try:
+                if requests.get(self.base + "/", timeout=2).status_code < 500:
+                    return time.perf_counter() - t0
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn did not come up")
+
+    def workers(self) -> list[int]:
+        """The master's child processes (the workers)."""
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def expected_duration_s(pace: float, clip_s: float = 5.0) -> float:
+    """Rough length of one simulated session at `pace` (the midpoints of experiment.simulate's delays)."""
+    before = 20 + 5.5 + 1.5 * 3 + 6 * (3.5 + 1) + 10  # consent, headphones (noise + 6 sounds), instructions
+    trial = 3 * (clip_s + 0.9) + 0.3 * clip_s + 2.5 + 0.5  # X, A, B, a replay now and then, deciding, feedback
+    return pace * (before + 28 * trial + 40 + 3.5)
+
+
+def other_databases(admin: sa.Engine, ours: str) -> dict[str, int]:
+    """Other databases with client connections right now (a restart will interrupt them)."""
+    with admin.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT datname, count(*) FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> :ours "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY datname"), {"ours": ours})
+        return {name: n for name, n in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("TUNEBACK_TEST_POSTGRES_URL",
+                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--n", type=int, default=200, help="Simulated participants.")
+    parser.add_argument("--pace", type=float, default=0.25,
+                        help="Human delays × this (1 = real time: a 5-s clip is listened to for 5 s).")
+    parser.add_argument("--ramp", type=float, default=20.0, help="Arrivals spread over this many seconds.")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--accuracy", type=float, default=0.85)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-faults", action="store_true", help="No worker kill, no database restart.")
+    parser.add_argument("--kill-at", type=float, default=0.3, help="Fraction of the expected run: SIGKILL a worker.")
+    parser.add_argument("--restart-at", type=float, default=0.55, help="Fraction of the run: restart PostgreSQL.")
+    parser.add_argument("--pg-restart", default=PG_RESTART, help="Command that restarts the PostgreSQL server.")
+    parser.add_argument("--deadline", type=float, default=1500.0, help="Give up on the whole run after this, s.")
+    args = parser.parse_args()
+
+    name = f"tuneback_load_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(args.pg).set(database=name).render_as_string(hide_password=False)
+    expected = expected_duration_s(args.pace) + args.ramp
+    results: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()},
+                     "settings": {**vars(args), "expected_session_s": round(expected_duration_s(args.pace), 1)},
+                     "faults": {}}
+    print(f"[setup] database {name}; {args.n} listeners at pace {args.pace} "
+          f"(~{expected_duration_s(args.pace):.0f} s each, arrivals over {args.ramp:.0f} s)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        manifest = make_manifest(folder / "clips", duration_s=5.0)
+        eid = create_experiment(url, manifest, quota=100_000, seed=args.seed)
+        server = Server(url, folder, args.workers, args.threads)
+        engine = make_engine(url)
+        try:
+            results["startup_s"] = round(server.start(), 2)
+            config = SimulationConfig(url=server.base, n=args.n, accuracy=args.accuracy, experiment_id=eid,
+                                      seed=args.seed, pace=args.pace, ramp_s=args.ramp, retry_for_s=180.0)
+            holder: dict = {}
+            finished = Counter()
+            runner = threading.Thread(target=lambda: holder.setdefault("report", simulate(
+                config, on_done=lambda r: finished.update([r.outcome]))), daemon=True)
+            t0 = time.monotonic()
+            runner.start()
+            if not args.no_faults:
+                _faults(args, server, admin, engine, eid, name, t0, expected, results["faults"])
+            runner.join(timeout=max(1.0, args.deadline - (time.monotonic() - t0)))
+            if runner.is_alive():
+                raise SystemExit(f"the run passed its {args.deadline:.0f}-s deadline ({dict(finished)} finished)")
+            report = holder["report"]
+            results.update(_figures(report, engine, eid, server))
+        finally:
+            server.stop()
+            engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    results["machine"]["loadavg_after"] = os.getloadavg()
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_load.json").write_text(json.dumps(results, indent=2, default=str))
+    _print(results)
+    ok = results["integrity"]["ok"] and results["errors"]["ok"]
+    sys.exit(0 if ok else 1)
+
+
+def _faults(args, server: Server, admin: sa.Engine, engine: sa.Engine, eid: int, name: str, t0: float,  # noqa: ANN001
+            expected: float, out: dict) -> None:
+    """Kill a worker, then restart PostgreSQL, at their moments; record what happened."""
+    def wait_until(fraction: float) -> None:
+        time.sleep(max(0.0, t0 + fraction * expected - time.monotonic()))
+
+    def in_task() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(ParticipantSession).where(
+                ParticipantSession.experiment_id == eid, ParticipantSession.stage == "task")).scalar()
+
+    wait_until(args.kill_at)
+    before = server.workers()
+    victim = before[len(before) // 2]
+    at_kill = in_task()
+    os.kill(victim, signal.SIGKILL)
+    t_kill = time.monotonic()
+    replaced = None
+    while time.monotonic() - t_kill < 30:
+        now = server.workers()
+        if victim not in now and len(now) == len(before):
+            replaced = round(time.monotonic() - t_kill, 2)
+            break
+        time.sleep(0.05)
+    out["worker_sigkill"] = {"at_s": round(t_kill - t0, 1), "pid": victim, "workers": len(before),
+                             "sessions_in_task": at_kill, "replaced_after_s": replaced}
+    print(f"[fault] SIGKILL worker {victim} at {t_kill - t0:.0f} s with {at_kill} sessions in the task; "
+          f"replaced after {replaced} s", flush=True)
+
+    wait_until(args.restart_at)
+    others = other_databases(admin, name)
+    if others:
+        print(f"[fault] note: other databases have connections and will be interrupted too: {others}", flush=True)
+    at_restart = in_task()
+    t_restart = time.monotonic()
+    admin.dispose()
+    done = subprocess.run(args.pg_restart, shell=True, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - t_restart
+    out["postgres_restart"] = {"at_s": round(t_restart - t0, 1), "command": args.pg_restart,
+                               "exit_code": done.returncode, "took_s": round(took, 2),
+                               "sessions_in_task": at_restart, "other_databases_connected": others,
+                               "stderr": done.stderr.strip()[-300:]}
+    print(f"[fault] PostgreSQL restarted at {t_restart - t0:.0f} s with {at_restart} sessions in the task "
+          f"({took:.1f} s, exit {done.returncode})", flush=True)
+
+
+def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # noqa: ANN001
+    """Client-side and database-side counts, their comparison, latencies."""
+    summary = report.summary()
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(ParticipantSession.prolific_pid, Presentation.client_answer_id, Presentation.practice,
+                      Presentation.order_index)
+            .join(Presentation, Presentation.session_id == ParticipantSession.id)
+            .where(ParticipantSession.experiment_id == eid, Presentation.answer.is_not(None))).all()
+        statuses = dict(conn.execute(sa.select(ParticipantSession.status, sa.func.count())
+                                     .where(ParticipantSession.experiment_id == eid)
+                                     .group_by(ParticipantSession.status)).all())
+        timed_out = conn.execute(sa.select(sa.func.count()).select_from(Presentation).join(ParticipantSession).where(
+            ParticipantSession.experiment_id == eid, Presentation.timed_out.is_(True))).scalar()
+    in_db = Counter((pid, answer_id) for pid, answer_id, _, _ in stored)
+    trial_of = {(pid, answer_id): f"{'p' if practice else 't'}{index}" for pid, answer_id, practice, index in stored}
+    acked = {(r.pid, answer_id): trial for r in report.listeners for answer_id, trial in r.acked.items()}
+    lost = [k for k in acked if k not in in_db]
+    duplicated = sum(n - 1 for n in in_db.values() if n > 1) + sum(
+        1 for k, trial in acked.items() if k in trial_of and trial_of[k] != trial)
+    phantom = [k for k in in_db if k not in acked]
+    log_text = server.log_path.read_text(errors="replace")
+    unhandled = log_text.count("unhandled error")
+    integrity = {
+        "answers_acknowledged_by_clients": len(acked), "answers_in_database": len(stored),
+        "lost": len(lost), "duplicated": duplicated, "in_database_not_acknowledged": len(phantom),
+        "listeners": len(report.listeners), "listeners_finished": summary["completed"],
+        "sessions_by_status": statuses, "trials_timed_out": timed_out,
+        "repeats_confirmed": summary["repeats_confirmed"], "recovered_after_fault": summary["recovered_after_fault"],
+    }
+    integrity["ok"] = (len(acked) == len(stored) and not lost and not duplicated and not phantom
+                       and summary["completed"] == len(report.listeners))
+    errors = {"listeners_with_errors": summary["listeners_with_errors"], "http_500": summary["server_errors_5xx"],
+              "unhandled_errors_in_server_log": unhandled, "unavailable_503_retried": summary["unavailable_503"],
+              "connection_errors_retried": summary["connection_errors"], "retries": summary["retries"],
+              "conflicts_409": summary["conflicts_409"], "first_errors": summary["errors"][:5]}
+    errors["ok"] = not (errors["listeners_with_errors"] or errors["http_500"] or unhandled)
+    latency = {}
+    for kind in ("answer", "answer_e2e", "audio", "present", "page", "events", "state"):
+        values = report.latencies(kind)
+        if values:
+            latency[kind] = {"n": len(values), "p50_ms": percentile_ms(values, 50),
+                             "p99_ms": percentile_ms(values, 99), "max_ms": round(1000 * max(values), 1)}
+    return {"wall_s": round(report.wall_s, 1), "requests": summary["requests"],
+            "requests_per_s": round(summary["requests"] / report.wall_s, 1), "integrity": integrity,
+            "errors": errors, "latency": latency, "reloads": summary["reloads"], "replays": summary["replays"]}
+
+
+def _print(r: dict) -> None:
+    i, e, lat = r["integrity"], r["errors"], r["latency"]
+    print(f"[run] {i['listeners']} listeners, {r['requests']} requests in {r['wall_s']} s "
+          f"({r['requests_per_s']}/s); finished {i['listeners_finished']}; reloads {r['reloads']}")
+    for kind in ("answer", "audio", "present"):
+        if kind in lat:
+            print(f"[latency] {kind:7s} n={lat[kind]['n']:6d}  p50 {lat[kind]['p50_ms']:7.1f} ms  "
+                  f"p99 {lat[kind]['p99_ms']:8.1f} ms  max {lat[kind]['max_ms']:8.1f} ms")
+    print(f"[integrity] acknowledged {i['answers_acknowledged_by_clients']}, in database {i['answers_in_database']}, "
+          f"lost {i['lost']}, duplicated {i['duplicated']}, unacknowledged {i['in_database_not_acknowledged']}, "
+          f"sessions {i['sessions_by_status']}, repeats confirmed {i['repeats_confirmed']}, recovered after a fault "
+          f"{i['recovered_after_fault']} -> {'OK' if i['ok'] else 'FAILED'}")
+    print(f"[errors] listeners with errors {e['listeners_with_errors']}, HTTP 500 {e['http_500']}, unhandled in log "
+          f"{e['unhandled_errors_in_server_log']}; retried: 503 {e['unavailable_503_retried']}, connection errors "
+          f"{e['connection_errors_retried']} -> {'OK' if e['ok'] else 'FAILED'}")
+    for key, fault in r["faults"].items():
+        print(f"[fault] {key}: {fault}")
+
+
+if __name__ == "__main__":
+    main()
