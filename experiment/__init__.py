@@ -32,6 +32,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 static_folder=str(root / "static"))
     app.config.update(settings.as_dict())
     app.config.update({k: v for k, v in (config or {}).items() if k not in Config.names()})
+    if settings.PROXY_HOPS > 0:  # client address and scheme from the proxy's X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     webdb.init_app(app)
     security.init_app(app)
     for name in BLUEPRINT_MODULES:

@@ -106,6 +106,7 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
 
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
                               ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)
+    config.check()
     with tqdm(total=n, unit="listener", desc="simulated listeners") as bar:
         report = simulate(config, on_done=lambda _result: bar.update(1))
     summary = report.summary()

@@ -73,6 +73,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT: int | None = None
     MAX_CONTENT_LENGTH: int = 64 * 1024
     MIGRATE_ON_START: bool = False
+    PROXY_HOPS: int = 0
+    """Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix trusts this
+    many); 0 trusts none. Behind one proxy set TUNEBACK_PROXY_HOPS=1, else every login looks like the proxy's."""
     TESTING: bool = False
     CLOCK: Callable[[], datetime] = utc_clock
 

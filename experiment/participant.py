@@ -194,7 +194,7 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
     timed_out = s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
     if timed_out or s.stage != stage.value:
         get_db().commit()
-        if request.method == "POST":
+        if request.method == "POST" and not timed_out:  # out of time: the time-up page, not an error page
             abort(409, "this step is already done or not yet reached")
         return s, redirect(stage_url(s))
     return s, None

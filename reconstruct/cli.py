@@ -107,3 +107,6 @@ def run_command(force_from: str | None, until: str, quiet: bool, **options) -> N
     config = build_config(**options)
     results = run_all(config, until=until, force_from=force_from, progress=not quiet)
     click.echo(format_summary(config, results))
+
+from reconstruct.evaluation.cli import evaluate_command  # noqa: E402
+cli.add_command(evaluate_command)

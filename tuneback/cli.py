@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from tuneback.errors import TunebackError
+from tuneback.clirun import run_click
 
 
 def _groups() -> list[click.Command]:
@@ -37,19 +35,7 @@ def build_cli() -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning any TunebackError into a one-line message and exit status 2."""
-    try:
-        build_cli()(args=argv, standalone_mode=False)
-    except TunebackError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    run_click(build_cli(), argv, prog_name="tuneback")
 
 
 if __name__ == "__main__":

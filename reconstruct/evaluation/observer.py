@@ -88,10 +88,10 @@ def file_trials(config: RunConfig, path: Path) -> list[dict]:
             key = (c["eeg_participant"], c["song"])
             if key not in rec_of:
                 raise ReconstructError(f"{path}: clip {c['id']} comes from no recording of this run")
-            return rec_of[key], int(round(c["onset_s"] / CHUNK_S))
+            return rec_of[key], round(c["onset_s"] / CHUNK_S)
 
         trials.append({"version": t.get("version"), "song": m["song"], "foil_song": f["song"],
-                       "x": (x["song"], int(round(x["onset_s"] / CHUNK_S))), "match": locate(m),
+                       "x": (x["song"], round(x["onset_s"] / CHUNK_S)), "match": locate(m),
                        "foil": locate(f)})
     if not trials:
         raise ReconstructError(f"{path} holds no scored (non-practice) trials")

@@ -11,6 +11,7 @@ training split) stay the same at every point, so points differ only in the decod
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 import time
@@ -24,11 +25,20 @@ from tqdm.auto import tqdm
 from reconstruct import features as feat
 from reconstruct.config import fingerprint
 from reconstruct.errors import ParameterError
-from reconstruct.evaluation.classifier import ClassifierConfig, score_reconstructions, train_classifier
+from reconstruct.evaluation.classifier import (
+    ClassifierConfig,
+    score_reconstructions,
+    train_classifier,
+)
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, psnr_batch, ssim_batch
 from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import AUDIO_SR, EEG_FS
-from reconstruct.simulate import SimulationConfig, background_eeg, band_envelopes, draw_head
+from reconstruct.simulate import (
+    SimulationConfig,
+    background_eeg,
+    band_envelopes,
+    draw_head,
+)
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
 from reconstruct.synth import song_specs, synthesize_song
 from reconstruct.train import InputScaler, TrainConfig, predict_cnn, train_cnn
@@ -110,7 +120,7 @@ def training_subset(train_idx: np.ndarray, minutes: float | None) -> np.ndarray:
     """Keep `minutes` of training chunks per recording, spread evenly over its training chunks."""
     if minutes is None:
         return train_idx
-    keep_chunks = max(1, int(round(minutes * 60 / CHUNK_S)))
+    keep_chunks = max(1, round(minutes * 60 / CHUNK_S))
     chunk_of = train_idx // CHUNK_S
     rec_of = train_idx // USED_S
     kept = []
@@ -144,17 +154,18 @@ def _point_key(config: SweepConfig, snr: float, minutes: float | None) -> str:
 
 
 def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: bool = True,
-              log: Callable[[str], None] = lambda _: None) -> dict:
+              log: Callable[[str], None] = lambda _: None, components: SimulatedComponents | None = None) -> dict:
     """Every (SNR, minutes) point's song-ID accuracy (per example and per chunk, exact CIs), SSIM and PSNR.
 
-    With `out_dir`, finished points are kept in ``sweep_points.json`` and reused on a rerun."""
+    With `out_dir`, finished points are kept in ``sweep_points.json`` and reused on a rerun;
+    `components` (of ``config.simulation``) skips the simulation."""
     started = time.perf_counter()
     cache_path = Path(out_dir) / "sweep_points.json" if out_dir else None
     cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
     grid = [(s, m) for m in config.minutes for s in config.snrs]
     todo = [(s, m) for s, m in grid if _point_key(config, s, m) not in cache]
     if todo:
-        comps = simulate_components(replace(config.simulation, snr=0.0), progress=progress)
+        comps = components or simulate_components(replace(config.simulation, snr=0.0), progress=progress)
         songs = sorted(comps.audio)
         refs = {s: feat.auto_ref_db(comps.audio[s], kind=config.target_kind) for s in songs}
         targets = np.stack([feat.audio_targets(comps.audio[s], kind=config.target_kind, n_seconds=USED_S,
@@ -188,7 +199,7 @@ def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: boo
                 score = score_reconstructions(clf, recon, labels, chunk_ids=chunk_ids)
                 point = {"snr": snr, "minutes_per_recording": minutes if minutes is not None else
                          round(len(np.unique(tr // CHUNK_S)) * CHUNK_S / 60 / len(comps.table), 3),
-                         "all_training_chunks": minutes is None, "n_train_examples": int(len(tr)),
+                         "all_training_chunks": minutes is None, "n_train_examples": len(tr),
                          "train_minutes_total": round(len(tr) / 60, 2),
                          "per_example": score["per_example"], "per_chunk": score["per_chunk"],
                          "ssim_mean": float(ssim_batch(y_te, recon, axes=(1, 2)).mean()),
@@ -217,7 +228,7 @@ def snr_for_accuracy(points: list[dict], target: float, *, key: str = "per_examp
     """The SNR at which accuracy (all training chunks) first reaches `target`, by linear interpolation in
     SNR between the bracketing points; None when no point reaches it."""
     full = sorted((p for p in points if p["all_training_chunks"]), key=lambda p: p["snr"])
-    for lo, hi in zip(full, full[1:]):
+    for lo, hi in itertools.pairwise(full):
         a, b = lo[key]["accuracy"], hi[key]["accuracy"]
         if a < target <= b:
             snr = lo["snr"] + (target - a) / (b - a) * (hi["snr"] - lo["snr"])

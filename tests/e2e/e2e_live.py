@@ -93,7 +93,7 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
     try:
         with session_factory(engine)() as db:
             # created oldest first: "/" sends visitors to the newest open study, which is "main"
-            for name, settings in (("capped", {"session_cap_s": 8, "trial_limit_s": 2}),
+            for name, settings in (("capped", {"session_cap_s": 12, "trial_limit_s": 2}),
                                    ("short", {"trial_limit_s": 3}), ("main", {})):
                 experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}", settings=settings,
                                             completion_code=f"E2E{name.upper()}")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from e2e_live import CLIP_SECONDS
-from e2e_steps import answer, events, play, presentation, session_row, wait_ready, walk_to_task
+from e2e_steps import answer, events, play, presentation, wait_ready, walk_to_task
 from experiment.models import ParticipantSession, Presentation, Questionnaire
 
 pytestmark = pytest.mark.browser

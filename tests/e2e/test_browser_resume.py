@@ -124,7 +124,7 @@ def test_an_idle_trial_times_out(live_server, new_page, shot):
     row = walk_to_task(page, live, "short")
     page.locator("#start").click()
     assert wait_ready(page) == "p1"
-    expect(page.locator("#countdown")).to_have_text("3 s")
+    assert 0 <= int(page.locator("#countdown").inner_text().rstrip(" s")) <= 3  # the study's 3-s limit, counting
     urls = seen[-3:]
     expect(page.locator("#status")).to_have_text("Time is up for this trial.", timeout=8_000)
     expect(page.locator(".answer").first).to_be_disabled()
@@ -138,7 +138,7 @@ def test_an_idle_trial_times_out(live_server, new_page, shot):
 
 
 def test_the_session_cap_ends_on_the_time_up_page(live_server, new_page, shot):
-    """Study 'capped' ends sessions 8 s after consent: the task page hands over to the time-up page."""
+    """Study 'capped' ends sessions 12 s after consent: the task page hands over to the time-up page."""
     live = live_server
     page = new_page()
     row = walk_to_task(page, live, "capped")

@@ -117,3 +117,14 @@ def test_timestamps_are_server_utc(participant, clock, study):
     (row,) = fetch(study.url, sa.select(Presentation).where(Presentation.answer.is_not(None)))
     assert row.presented_utc == clock.now - __import__("datetime").timedelta(seconds=2.5)
     assert row.answered_utc == clock.now and row.answered_utc.utcoffset().total_seconds() == 0
+
+
+def test_a_form_sent_after_the_cap_leads_to_the_time_up_page(participant, clock, study):
+    p = participant()
+    p.start()
+    p.page("headphones")
+    clock.advance(31 * 60)  # the participant left the headphone page open past the cap, then pressed Continue
+    response = p.post("headphones", {"volume": "0.5", **{f"t{k}": "1" for k in range(1, 7)}})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/time-up")
+    (s,) = fetch(study.url, sa.select(ParticipantSession))
+    assert s.stage == "done" and s.headphone_score is None  # nothing recorded after the cap

@@ -1,0 +1,147 @@
+"""The report's plots (matplotlib, Agg backend), each returned as PNG bytes to embed in the HTML."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from reconstruct.evaluation.metrics import PSNR_CAP_DB
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def metric_boxplots(sets: dict[str, dict[str, np.ndarray]]) -> bytes:
+    """Paper Fig. 3: SSIM and PSNR per test example, one box per result set, means marked.
+
+    `sets` maps a label (e.g. "PSD→mel (cnn)") to ``{"ssim": [n], "psnr": [n]}``."""
+    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.3 * len(sets), 4))
+    labels = list(sets)
+    for ax, key, title in ((axes[0], "ssim", "SSIM"), (axes[1], "psnr", "PSNR (dB)")):
+        data = [np.minimum(np.asarray(sets[k][key], float), PSNR_CAP_DB) for k in labels]
+        ax.boxplot(data, showmeans=True, showfliers=False)
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right")
+        for i, d in enumerate(data, start=1):
+            ax.annotate(f"{np.mean(d):.3g}", (i, np.mean(d)), textcoords="offset points", xytext=(8, 0), fontsize=8)
+        ax.set_title(f"{title} per test example")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def per_bin_plot(ssim: np.ndarray, psnr: np.ndarray, *, label: str) -> bytes:
+    """Paper Fig. 4: SSIM and PSNR of every example's every bin; box per bin (mel) or median + IQR band."""
+    fig, axes = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
+    n_bins = ssim.shape[1]
+    for ax, values, title in ((axes[0], ssim, "SSIM"), (axes[1], np.minimum(psnr, PSNR_CAP_DB), "PSNR (dB)")):
+        if n_bins <= 128:
+            ax.boxplot(values, showfliers=False, widths=0.6, medianprops={"linewidth": 0.8},
+                       boxprops={"linewidth": 0.5}, whiskerprops={"linewidth": 0.5}, capprops={"linewidth": 0.5})
+            ax.set_xticks(range(1, n_bins + 1, 8), range(0, n_bins, 8))
+        else:
+            q1, med, q3 = np.percentile(values, [25, 50, 75], axis=0)
+            x = np.arange(n_bins)
+            ax.fill_between(x, q1, q3, alpha=0.3)
+            ax.plot(x, med, lw=1)
+        ax.plot(np.arange(1, n_bins + 1) if n_bins <= 128 else np.arange(n_bins), values.mean(axis=0), lw=1,
+                color="tab:red", label="mean")
+        ax.set_ylabel(title)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0].set_title(f"{label}: per-bin scores over all test examples")
+    axes[1].set_xlabel("frequency bin")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def spectrogram_pairs(examples: list[dict]) -> bytes:
+    """Paper Fig. 5: the 5-s target (left) and its reconstruction (right), one row per chosen clip.
+
+    Each example: ``{"title", "target": [frames, bins], "reconstruction": [frames, bins]}`` in [0, 1]."""
+    fig, axes = plt.subplots(len(examples), 2, figsize=(10, 2.4 * len(examples)), squeeze=False,
+                             layout="constrained")
+    for row, ex in zip(axes, examples):
+        for ax, key in zip(row, ("target", "reconstruction")):
+            im = ax.imshow(np.asarray(ex[key]).T, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="magma",
+                           extent=(0, len(ex[key]) / 44, 0, ex[key].shape[1]))
+            ax.set_title(f"{ex['title']}: {key}", fontsize=9)
+            ax.set_ylabel("bin")
+        row[1].set_yticks([])
+    axes[-1][0].set_xlabel("time (s)")
+    axes[-1][1].set_xlabel("time (s)")
+    fig.colorbar(im, ax=axes, shrink=0.6, label="t (0–1)")
+    return _png(fig)
+
+
+def confusion_plot(cm: np.ndarray, songs: list[str], *, title: str) -> bytes:
+    """Row-normalised confusion matrix (true song × predicted song) with counts."""
+    cm = np.asarray(cm)
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    size = 2.5 + 0.45 * len(songs)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
+    for i in range(len(songs)):
+        for j in range(len(songs)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(songs)), songs, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(songs)), songs, fontsize=8)
+    ax.set_xlabel("predicted song")
+    ax.set_ylabel("true song")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def accuracy_bars(rows: list[dict], *, chance: float, title: str) -> bytes:
+    """Accuracy with its exact 95% CI per labelled result (``{"label", "accuracy", "ci"}``), chance dashed."""
+    fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(rows), 3.6))
+    x = np.arange(len(rows))
+    acc = np.array([r["accuracy"] for r in rows])
+    err = np.array([[r["accuracy"] - r["ci"][0], r["ci"][1] - r["accuracy"]] for r in rows]).T
+    ax.bar(x, acc, color=["tab:blue" if r.get("kind") != "control" else "tab:gray" for r in rows])
+    ax.errorbar(x, acc, yerr=err, fmt="none", color="black", capsize=3)
+    ax.axhline(chance, ls="--", color="tab:red", label=f"chance {chance:.0%}")
+    ax.set_xticks(x, [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("song-ID accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def sweep_plot(sweep: dict, *, default_snr: float | None = None, key: str = "per_example") -> bytes:
+    """Song-ID accuracy against SNR, one line per amount of training data, with exact 95% CIs."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    groups: dict[str, list[dict]] = {}
+    for p in sweep["points"]:
+        name = "all training chunks" if p["all_training_chunks"] else f"{p['minutes_per_recording']:g} min"
+        groups.setdefault(f"{name} / recording ({p['train_minutes_total']:g} min in all)"
+                          if p["all_training_chunks"] else f"{name} / recording", []).append(p)
+    for name, pts in groups.items():
+        pts = sorted(pts, key=lambda p: p["snr"])
+        snr = np.array([p["snr"] for p in pts])
+        acc = np.array([p[key]["accuracy"] for p in pts])
+        lo = acc - np.array([p[key]["ci"][0] for p in pts])
+        hi = np.array([p[key]["ci"][1] for p in pts]) - acc
+        ax.errorbar(snr, acc, yerr=[lo, hi], marker="o", capsize=3, label=name)
+    ax.axhline(sweep["chance"], ls="--", color="tab:red", label=f"chance {sweep['chance']:.0%}")
+    ax.axhline(0.8, ls=":", color="gray", label="paper PSD→mel 80.8%")
+    if default_snr is not None:
+        ax.axvline(default_snr, ls="-.", color="tab:green", label=f"default SNR {default_snr:g}")
+    ax.set_xlabel("simulated SNR (signal / noise power)")
+    ax.set_ylabel("song-ID accuracy (" + key.replace("per_", "per ") + ")")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{sweep['dataset']}: {sweep['n_songs']} songs × {sweep['n_participants']} participants, "
+                 f"{sweep['decoder']} decoder", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,202 @@
+"""evaluation.json (every figure) and evaluation.html (tables + embedded plots) from an evaluation result."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from reconstruct.evaluation import figures
+from reconstruct.evaluation.evaluate import EvaluationResult
+
+
+def _clean(value):
+    """JSON-safe copy: numpy → Python, non-finite floats → None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(result: dict, path: Path) -> Path:
+    """Write evaluation.json (strict JSON: no NaN/inf)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(result), indent=2, allow_nan=False))
+    return path
+
+
+def _pct(acc: dict | None) -> str:
+    if not acc:
+        return "–"
+    return f"{acc['accuracy']:.1%} [{acc['ci'][0]:.1%}, {acc['ci'][1]:.1%}]"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _verdict(acc: dict) -> str:
+    if acc["at_chance"]:
+        return "at chance (chance inside the 95% CI)"
+    return "ABOVE chance" if acc["accuracy"] > acc["chance"] else "below chance"
+
+
+def render_html(res: EvaluationResult) -> str:
+    """The HTML report: what was evaluated, the tables, the plots."""
+    r, a = res.json, res.arrays
+    ds = r["dataset"]
+    chance = r["chance"]
+    parts = [f"<h1>Reconstruction evaluation: {html.escape(ds['name'])}</h1>"]
+    if ds["simulated"]:
+        parts.append(f"<p class=warn><b>SIMULATED data set</b> (SNR {ds['snr']:g}; default {ds['default_snr']:g}). "
+                     "These numbers describe the method on synthetic EEG, not brains.</p>")
+    parts.append(f"<p>{ds['n_songs']} songs, {ds['n_participants']} participants, {ds['n_recordings']} recordings; "
+                 f"chance = 1/{ds['n_songs']} = {chance:.1%}. Run dir <code>{html.escape(r['run_dir'])}</code>; "
+                 f"made {r['created_utc']} in {r['seconds']:.0f} s.</p>")
+
+    main = r["main"]
+    rows = [main] + ([r["baseline"]] if "baseline" in r else [])
+    parts.append("<h2>Song identification (paper Table 2 method)</h2>")
+    parts.append("<p>A CNN trained on the <i>true</i> 1-s spectra of the training chunks classifies the "
+                 "reconstructions of the test chunks. Per second as in the paper; per 5-s chunk (summed "
+                 "log-probabilities) counts fewer, more independent units. Exact (Clopper–Pearson) 95% CIs; "
+                 "p is the one-sided exact binomial test against chance. Neighbouring seconds are not "
+                 "independent, so the per-second CI is too narrow; prefer the per-chunk one.</p>")
+    parts.append(_table(
+        ["result", "per second [95% CI]", "p", "per 5-s chunk [95% CI]", "p", "SSIM mean", "PSNR mean (dB)",
+         "test MSE"],
+        [[x["label"], _pct(x["song_id"]["per_example"]), f"{x['song_id']['per_example']['p_greater']:.2g}",
+          _pct(x["song_id"]["per_chunk"]), f"{x['song_id']['per_chunk']['p_greater']:.2g}",
+          f"{x['ssim']['mean']:.3f}", f"{x['psnr_db']['mean']:.2f}", f"{x['test_mse']:.4f}"] for x in rows]))
+    c = main["classifier"]
+    parts.append(f"<p>Classifier: {c['n_train_examples']} true 1-s spectra; it scores "
+                 f"{c['accuracy_on_true_test_spectra']:.1%} on the true spectra of the test seconds "
+                 f"({c['seen_test_seconds']:.0%} of which it saw in training through other recordings' "
+                 "training chunks: it knows the songs, never the EEG).</p>")
+    parts.append(_img(figures.confusion_plot(np.array(main["song_id"]["confusion"]), main["song_id"]["songs"],
+                                             title=f"{main['label']}: confusion (per second)"), "confusion"))
+
+    if "table2" in r:
+        parts.append("<h2>Table 2: the four input/target pairs</h2>")
+        parts.append(_table(["input → target", "decoder", "per second [95% CI]", "per chunk [95% CI]",
+                             "SSIM", "PSNR (dB)", "paper (NMED-T)"],
+                            [[f"{x['input']} → {x['target']}", x["decoder"], _pct(x["song_id"]["per_example"]),
+                              _pct(x["song_id"]["per_chunk"]), f"{x['ssim']['mean']:.3f}",
+                              f"{x['psnr_db']['mean']:.2f}", f"{x['paper_accuracy']:.2%}"] for x in r["table2"]]))
+        parts.append(_img(figures.accuracy_bars(
+            [{"label": x["label"], **x["song_id"]["per_example"]} for x in r["table2"]], chance=chance,
+            title="Table 2 pairs: song-ID accuracy per second"), "table 2"))
+
+    parts.append("<h2>SSIM and PSNR (paper Figs 3–4)</h2>")
+    sets = {main["label"]: a["main"]}
+    if "baseline" in r:
+        sets[r["baseline"]["label"]] = a["baseline"]
+    for label, arr in a.get("table2", {}).items():
+        sets.setdefault(label, arr)
+    parts.append(_img(figures.metric_boxplots(sets), "SSIM and PSNR box plots"))
+    parts.append(_table(["result", "SSIM mean ± SD", "SSIM median", "PSNR mean ± SD (dB)", "PSNR median"],
+                        [[k, f"{x['ssim']['mean']:.3f} ± {x['ssim']['sd']:.3f}", f"{x['ssim']['median']:.3f}",
+                          f"{x['psnr_db']['mean']:.2f} ± {x['psnr_db']['sd']:.2f}",
+                          f"{x['psnr_db']['median']:.2f}"]
+                         for k, x in [(m["label"], m) for m in rows + r.get("table2", [])]]))
+    if "bin_ssim" in a["main"]:
+        parts.append(_img(figures.per_bin_plot(a["main"]["bin_ssim"], a["main"]["bin_psnr"], label=main["label"]),
+                          "per-bin SSIM and PSNR"))
+    parts.append("<p>PSNR of identical images is infinite; values are capped at 100 dB for means and plots.</p>")
+
+    if a.get("pictures"):
+        parts.append("<h2>Target vs reconstruction (paper Fig. 5)</h2>")
+        parts.append(_img(figures.spectrogram_pairs(a["pictures"]), "spectrograms"))
+
+    obs = r.get("observer", {})
+    parts.append("<h2>Ideal observer (AB-X)</h2>")
+    if "skipped" in obs:
+        parts.append(f"<p>Skipped: {html.escape(obs['skipped'])}</p>")
+    elif obs:
+        parts.append(f"<p>Trials: {html.escape(obs['source'])}. The observer picks the reconstruction whose "
+                     "spectrogram is closer to X's true spectrogram; chance 50%. This is a ceiling for listeners "
+                     "only in the sense of what the spectra carry; the audio adds inversion loss.</p>")
+        obs_rows = []
+        for measure in ("distance", "ssim"):
+            o = obs[measure]
+            obs_rows.append([measure, "all", _pct(o), f"{o['p_two_sided']:.2g}"])
+            obs_rows += [[measure, f"version {v}", _pct(x), f"{x['p_two_sided']:.2g}"]
+                         for v, x in o["per_version"].items()]
+        parts.append(_table(["measure", "trials", "accuracy [95% CI]", "p (two-sided)"], obs_rows))
+
+    if "controls" in r:
+        ctl = r["controls"]
+        parts.append("<h2>Controls</h2>")
+        parts.append("<ul>" + "".join(f"<li><b>{html.escape(k.replace('_', ' '))}</b>: {html.escape(v)}</li>"
+                                      for k, v in ctl["notes"].items()) + "</ul>")
+        crow, bars = [], []
+        for name, group in (("noise only", ctl["noise_only"]), ("chunks shuffled", ctl["shuffled_chunks"]),
+                            ("songs shuffled (diagnostic)", ctl["shuffled_songs"])):
+            if "skipped" in group:
+                crow.append([name, "–", group["skipped"], "", "", ""])
+                continue
+            for decoder, x in group.items():
+                crow.append([name, decoder, _pct(x["song_id"]["per_example"]), _pct(x["song_id"]["per_chunk"]),
+                             f"{x['ssim']['mean']:.3f} / {x['psnr_db']['mean']:.2f}",
+                             _verdict(x["song_id"]["per_example"]) + "; per chunk "
+                             + _verdict(x["song_id"]["per_chunk"])
+                             + (f"; vs the songs heard {x['accuracy_vs_heard_song']['accuracy']:.1%}"
+                                if "accuracy_vs_heard_song" in x else "")])
+                bars.append({"label": f"{name} ({decoder})", "kind": "control", **x["song_id"]["per_example"]})
+        parts.append(_table(["control", "decoder", "per second [95% CI]", "per chunk [95% CI]", "SSIM / PSNR",
+                             "verdict"], crow))
+        verdict = ("both null controls (noise only, chunks shuffled) are at chance" if ctl["all_at_chance"] else
+                   "NOT every null control is at chance: look for a leak before trusting the main result")
+        parts.append(f"<p class={'ok' if ctl['all_at_chance'] else 'warn'}><b>{verdict}.</b></p>")
+        main_bars = [{"label": x["label"], **x["song_id"]["per_example"]} for x in rows]
+        parts.append(_img(figures.accuracy_bars(main_bars + bars, chance=chance,
+                                                title="Main, baseline and controls (per second)"), "controls"))
+
+    if "sweep" in r:
+        sw = r["sweep"]
+        parts.append("<h2>Scale sweep (simulated)</h2>")
+        cal = sw.get("snr_for_80pct")
+        parts.append(f"<p>{sw['n_songs']} songs × {sw['n_participants']} participants, {sw['decoder']} decoder. "
+                     + (f"80% song ID (per second) is reached near SNR {cal['snr']:g}." if cal else
+                        "No point reached 80%.") + "</p>")
+        parts.append(_img(figures.sweep_plot(sw, default_snr=ds.get("default_snr")), "sweep"))
+        parts.append(_table(["SNR", "training min / recording", "min in all", "per second [95% CI]",
+                             "per chunk [95% CI]", "SSIM", "PSNR (dB)"],
+                            [[f"{p['snr']:g}", f"{p['minutes_per_recording']:g}", f"{p['train_minutes_total']:g}",
+                              _pct(p["per_example"]), _pct(p["per_chunk"]), f"{p['ssim_mean']:.3f}",
+                              f"{p['psnr_mean_db']:.2f}"] for p in sw["points"]]))
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;"
+             "padding:4px 8px;text-align:left}th{background:#f3f3f3}img{max-width:100%;display:block;"
+             "margin:1em 0}.warn{background:#fff4e0;padding:.5em}.ok{background:#e8f6e8;padding:.5em}")
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>tuneback evaluation</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write_report(res: EvaluationResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write evaluation.json and evaluation.html into `out_dir`."""
+    out_dir = Path(out_dir)
+    json_path = write_json(res.json, out_dir / "evaluation.json")
+    html_path = out_dir / "evaluation.html"
+    html_path.write_text(render_html(res))
+    return json_path, html_path

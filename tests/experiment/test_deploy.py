@@ -1,0 +1,117 @@
+"""Deployment: the app behind a proxy (PROXY_HOPS), `python -m experiment`, and a Dockerfile that still fits the code.
+
+Docker itself cannot run here (no engine): these tests keep the image's file list and package list honest.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as md
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiment import create_app
+from experiment_client import SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def _app(tmp_path, **extra):  # noqa: ANN001, ANN202
+    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "SECRET_KEY": SECRET, "TESTING": True,
+                       "MIGRATE_ON_START": True, "INSTANCE_PATH": str(tmp_path / "instance"), **extra})
+
+
+def test_behind_one_proxy_the_client_address_and_scheme_come_from_it(tmp_path):
+    app = _app(tmp_path, PROXY_HOPS=1)
+
+    @app.get("/_whoami")
+    def whoami() -> dict:
+        from flask import request
+
+        return {"addr": request.remote_addr, "secure": request.is_secure}
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    body = app.test_client().get("/_whoami", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.2"}).get_json()
+    assert body == {"addr": "203.0.113.7", "secure": True}
+
+
+def test_without_proxy_hops_forwarded_headers_are_ignored(tmp_path):
+    app = _app(tmp_path)
+
+    @app.get("/_whoami")
+    def whoami() -> dict:
+        from flask import request
+
+        return {"addr": request.remote_addr, "secure": request.is_secure}
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    body = app.test_client().get("/_whoami", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.2"}).get_json()
+    assert body == {"addr": "10.0.0.2", "secure": False}  # a client cannot claim another address
+
+
+def test_python_m_experiment_runs_the_commands(sqlite_url):
+    done = subprocess.run([sys.executable, "-m", "experiment", "migrate", "--db", sqlite_url], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "database at revision" in done.stdout, done.stderr
+    bad = subprocess.run([sys.executable, "-m", "experiment", "create", "--manifest", __file__, "--db", sqlite_url],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_dockerfile_copies_files_that_exist():
+    sources = [s for line in DOCKERFILE.splitlines() if line.startswith("COPY")
+               for s in line.split()[1:-1] if not s.startswith("--")]
+    assert sources and all((ROOT / s).exists() for s in sources), sources
+
+
+def _imports(folder: Path) -> set[str]:
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "tuneback", "__future__"}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _closure(names: set[str]) -> set[str]:
+    """The distributions and everything they require (as installed here)."""
+    seen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = md.requires(name) or []
+        except md.PackageNotFoundError:
+            continue
+        for req in requires:
+            if "extra ==" in req:
+                continue
+            todo.append(_normal(re.split(r"[ ;<>=!~\[(]", req, maxsplit=1)[0]))
+    return seen
+
+
+@pytest.mark.parametrize("package", ["experiment", "analysis"])
+def test_the_image_installs_every_package_the_app_imports(package):
+    """Adding an import to experiment/ or analysis/ without adding it to the Dockerfile breaks the image."""
+    pinned = {_normal(m.group(1)) for m in re.finditer(r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==[^"]+"', DOCKERFILE)}
+    installed = _closure(pinned)
+    distributions = md.packages_distributions()
+    missing = {}
+    for module in _imports(ROOT / package):
+        dists = {_normal(d) for d in distributions.get(module, [module])}
+        if not dists & installed:
+            missing[module] = sorted(dists)
+    assert not missing, f"imported by {package}/ but not installed in the image: {missing}"
