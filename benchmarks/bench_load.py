@@ -8,7 +8,8 @@
    answers re-sent with the same id) arrive over --ramp seconds and each does the whole study.
 3. Faults while they run (unless --no-faults): at --kill-at of the expected duration one gunicorn worker gets
    SIGKILL (the master starts a new one); at --restart-at PostgreSQL is restarted (--pg-restart) while
-   sessions are mid-trial. The clients retry with the same answer ids.
+   sessions are mid-trial (--pg-down S: stopped for S seconds, then started). The clients retry with the
+   same answer ids.
 4. Afterwards, counted from both sides: every answer a client saw confirmed is in the database exactly once,
    the database holds no answer the clients did not send, every listener finished, no 5xx but the 503s of
    the restart, no unhandled error in the server log; p50/p99 of answer and audio requests.
@@ -47,6 +48,8 @@ from experiment.study import create_experiment  # noqa: E402
 from experiment_factory import make_manifest  # noqa: E402
 
 PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
+PG_STOP = "pg_ctlcluster --skip-systemctl-redirect 15 main stop"
+PG_START = "pg_ctlcluster --skip-systemctl-redirect 15 main start"
 
 
 def free_port() -> int:
@@ -134,6 +137,11 @@ def main() -> None:
     parser.add_argument("--kill-at", type=float, default=0.3, help="Fraction of the expected run: SIGKILL a worker.")
     parser.add_argument("--restart-at", type=float, default=0.55, help="Fraction of the run: restart PostgreSQL.")
     parser.add_argument("--pg-restart", default=PG_RESTART, help="Command that restarts the PostgreSQL server.")
+    parser.add_argument("--pg-down", type=float, default=0.0,
+                        help="Instead of the restart command: stop PostgreSQL (--pg-stop), wait this many seconds, "
+                             "start it (--pg-start); a plain restart is down for well under a second.")
+    parser.add_argument("--pg-stop", default=PG_STOP)
+    parser.add_argument("--pg-start", default=PG_START)
     parser.add_argument("--deadline", type=float, default=1500.0, help="Give up on the whole run after this, s.")
     args = parser.parse_args()
 
@@ -222,9 +230,13 @@ def _faults(args, server: Server, admin: sa.Engine, engine: sa.Engine, eid: int,
     at_restart = in_task()
     t_restart = time.monotonic()
     admin.dispose()
-    done = subprocess.run(args.pg_restart, shell=True, capture_output=True, text=True, timeout=120)
+    if args.pg_down > 0:
+        command = f"{args.pg_stop} && sleep {args.pg_down} && {args.pg_start}"
+    else:
+        command = args.pg_restart
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
     took = time.monotonic() - t_restart
-    out["postgres_restart"] = {"at_s": round(t_restart - t0, 1), "command": args.pg_restart,
+    out["postgres_restart"] = {"at_s": round(t_restart - t0, 1), "command": command,
                                "exit_code": done.returncode, "took_s": round(took, 2),
                                "sessions_in_task": at_restart, "other_databases_connected": others,
                                "stderr": done.stderr.strip()[-300:]}
@@ -255,6 +267,7 @@ def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # no
     phantom = [k for k in in_db if k not in acked]
     log_text = server.log_path.read_text(errors="replace")
     unhandled = log_text.count("unhandled error")
+    database_errors = log_text.count("database error")  # each one a 503 + Retry-After while PostgreSQL was away
     integrity = {
         "answers_acknowledged_by_clients": len(acked), "answers_in_database": len(stored),
         "lost": len(lost), "duplicated": duplicated, "in_database_not_acknowledged": len(phantom),
@@ -266,6 +279,7 @@ def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # no
                        and summary["completed"] == len(report.listeners))
     errors = {"listeners_with_errors": summary["listeners_with_errors"], "http_500": summary["server_errors_5xx"],
               "unhandled_errors_in_server_log": unhandled, "unavailable_503_retried": summary["unavailable_503"],
+              "database_errors_in_server_log": database_errors,
               "connection_errors_retried": summary["connection_errors"], "retries": summary["retries"],
               "conflicts_409": summary["conflicts_409"], "first_errors": summary["errors"][:5]}
     errors["ok"] = not (errors["listeners_with_errors"] or errors["http_500"] or unhandled)
@@ -293,7 +307,8 @@ def _print(r: dict) -> None:
           f"sessions {i['sessions_by_status']}, repeats confirmed {i['repeats_confirmed']}, recovered after a fault "
           f"{i['recovered_after_fault']} -> {'OK' if i['ok'] else 'FAILED'}")
     print(f"[errors] listeners with errors {e['listeners_with_errors']}, HTTP 500 {e['http_500']}, unhandled in log "
-          f"{e['unhandled_errors_in_server_log']}; retried: 503 {e['unavailable_503_retried']}, connection errors "
+          f"{e['unhandled_errors_in_server_log']}; retried: 503 {e['unavailable_503_retried']} (server logged "
+          f"{e['database_errors_in_server_log']} database errors), connection errors "
           f"{e['connection_errors_retried']} -> {'OK' if e['ok'] else 'FAILED'}")
     for key, fault in r["faults"].items():
         print(f"[fault] {key}: {fault}")

@@ -355,8 +355,12 @@ class Listener:
     def form(self, path: str, data: dict[str, Any]) -> requests.Response:
         """POST a form with its CSRF token and follow the redirect to the next page, as a browser does."""
         response = self.request("POST", path, "page", data={**data, "csrf_token": self.csrf})
-        if response.status_code == 409:  # already done (a retried post): go where the server says we are
-            return self.page(self.study_path(""))
+        if response.status_code == 409:
+            outcome = _closed_outcome(response.text)
+            if outcome:  # "you have already taken part" comes as a 409 page
+                self.result.outcome = outcome
+                raise _Done
+            return self.page(self.study_path(""))  # a step already done (a retried post): go where we belong
         if response.status_code >= 400:
             raise SimulationFailure(f"POST {path}: HTTP {response.status_code}: {_message(response)}")
         match = CSRF_RE.search(response.text)

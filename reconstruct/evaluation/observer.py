@@ -7,15 +7,18 @@ and SSIM (higher is closer). X is the true target of the match's 5-s span.
 Trials come from
 
 * a JSON file (``--trials``): the experiment's design, ``dataclasses.asdict(build_design(...))`` with
-  ``versions[].trials[]`` holding ``target``/``match``/``foil`` clip ids of ``clips/manifest.json``, or a
-  plain list of such objects (optional ``version``); practice trials are left out. This is the way to
+  ``versions[].trials[]`` holding ``target``/``match``/``foil`` clip ids of ``clips/manifest.json``, a
+  plain list of such objects (optional ``version``), or a list of ``[target, match, foil]`` id triples
+  (what the study's trial_template rows give); practice trials are left out. This is the way to
   score exactly the trials listeners get::
 
       python -c "import json, dataclasses; from experiment.manifest import load_manifest; \\
       from experiment.design import build_design; m = load_manifest('RUN/clips/manifest.json'); \\
       print(json.dumps(dataclasses.asdict(build_design(m.clips, seed=0))))" > trials.json
 
-* otherwise the run's own ``selection.json`` pairs (`reconstruct.select.default_pairs`, version = half).
+* otherwise the run's own ``selection.json`` pairs (`reconstruct.select.default_pairs`, which follows the
+  study's default cross-half foil rule; version = the match's half). The experiment draws its own
+  pairing with its own seed, so only a design file gives exactly the trials listeners get.
 """
 
 from __future__ import annotations
@@ -69,13 +72,16 @@ def file_trials(config: RunConfig, path: Path) -> list[dict]:
         raw = [{**t, "version": t.get("version", v.get("number"))} for v in design["versions"]
                for t in v.get("trials", [])]
     elif isinstance(design, list):
-        raw = design
+        raw = [dict(zip(("target", "match", "foil"), t)) if isinstance(t, (list, tuple)) and len(t) == 3 else t
+               for t in design]
     else:
         raise ReconstructError(f"{path}: expected a design with 'versions' or a list of trials")
     clips = {c["id"]: c for c in json.loads(manifest_path.read_text())["clips"]}
     rec_of = {pair: i for i, pair in enumerate(recordings_table(config))}
     trials = []
     for t in raw:
+        if not isinstance(t, dict):
+            raise ReconstructError(f"{path}: a trial must be an object or a [target, match, foil] triple, got {t!r}")
         if t.get("practice"):
             continue
         try:
@@ -126,5 +132,6 @@ def ideal_observer_report(config: RunConfig, *, trials_path: Path | None = None)
     """Score the trials of a design file, or the run's selection pairs, and say which were used."""
     if trials_path is not None:
         return {"source": str(trials_path), **score_trials(config, file_trials(config, trials_path))}
-    return {"source": "selection.json pairs (reconstruct.select.default_pairs; version = half)",
+    return {"source": "selection.json pairs (reconstruct.select.default_pairs, the study's cross-half foil "
+                      "rule; version = the match's half)",
             **score_trials(config, selection_trials(config))}

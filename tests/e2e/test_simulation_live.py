@@ -94,3 +94,11 @@ def test_an_unreachable_server_fails_cleanly_and_quickly():
     assert [r.outcome for r in report.listeners] == ["failed", "failed"]
     assert all("no answer for" in r.errors[-1] for r in report.listeners)
     assert report.summary()["connection_errors"] >= 2
+
+
+def test_a_prolific_id_that_finished_is_turned_away(live_server):
+    config = SimulationConfig(url=live_server.base, n=1, pace=0, experiment_id=live_server.studies["main"],
+                              run_id="again1", seed=9)
+    assert simulate(config).listeners[0].outcome == "completed"
+    second = simulate(config).listeners[0]  # the same Prolific id comes back
+    assert second.outcome == "already" and not second.errors
