@@ -79,3 +79,12 @@ def test_admin_logs_in_watches_live_and_exports(live_server, new_page, shot, tmp
         admin.get_by_role("link", name="Data dictionary").click()
     dictionary = pd.read_csv(download.value.path())
     assert {"listener", "answer", "correct", "rt_ms"} <= set(dictionary.loc[dictionary["table"] == "trials", "column"])
+
+    # one participant's page and the audit log (the logins and exports above are in it)
+    admin.get_by_role("link", name=row.listener).click()
+    expect(admin.locator("h1")).to_contain_text(row.listener)
+    shot(admin, "admin-05-participant")
+    admin.get_by_role("link", name="Audit log").click()
+    expect(admin.locator("body")).to_contain_text("login_failed")
+    expect(admin.locator("body")).to_contain_text("export")
+    shot(admin, "admin-06-audit")

@@ -91,3 +91,57 @@ def test_a_participant_completes_the_whole_study(live_server, new_page, shot):
         assert entry["ended"] is not None and entry["ended"] - entry["at"] >= 0.9 * entry["duration"]
     assert dialogs == []  # the questionnaire's <script> never ran anywhere
 
+
+
+def test_the_pages_that_turn_people_away(live_server, new_page, shot):
+    """Declined, already taken part, study closed, study full, an unknown page: each says so, no error."""
+    from experiment.db import make_engine, session_factory
+    from experiment.models import Experiment, Version
+    from experiment.simulate import SimulationConfig, simulate
+
+    live = live_server
+    page = new_page()
+    page.goto(live.study_url("short", "consent"))
+    page.get_by_role("button", name="I do not agree").click()
+    expect(page.locator("h1")).to_have_text("Thank you")
+    shot(page, "away-01-declined")
+
+    done = simulate(SimulationConfig(url=live.base, n=1, pace=0, experiment_id=live.studies["short"], seed=5))
+    pid = done.listeners[0].pid
+    page = new_page()  # the same Prolific id in a fresh browser
+    page.goto(live.study_url("short", f"?PROLIFIC_PID={pid}"))
+    page.get_by_role("link", name="Continue").click()
+    for box in page.locator("input[type=checkbox]").all():
+        box.check()
+    page.get_by_role("button", name="I agree, start").click()
+    expect(page.locator("h1")).to_have_text("You have already taken part")
+    shot(page, "away-02-already")
+
+    engine = make_engine(live.db_url)
+    try:
+        with session_factory(engine)() as db:
+            study = db.get(Experiment, live.studies["short"])
+            quotas = {v.id: v.quota for v in study.versions}
+            for v in study.versions:
+                v.quota = 0
+            db.commit()
+        page = new_page()
+        page.goto(live.study_url("short"))
+        expect(page.locator("h1")).to_have_text("The study is full")
+        shot(page, "away-03-full")
+        with session_factory(engine)() as db:
+            for vid, quota in quotas.items():
+                db.get(Version, vid).quota = quota
+            db.get(Experiment, live.studies["short"]).state = "closed"
+            db.commit()
+        page.goto(live.study_url("short"))
+        expect(page.locator("h1")).to_have_text("This study is not open")
+        shot(page, "away-04-closed")
+    finally:
+        with session_factory(engine)() as db:
+            db.get(Experiment, live.studies["short"]).state = "open"
+            db.commit()
+        engine.dispose()
+    page.goto(live.url("/no/such/page"))
+    expect(page.locator("body")).to_contain_text("not found")
+    shot(page, "away-05-not-found")

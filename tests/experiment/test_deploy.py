@@ -69,6 +69,19 @@ def test_dockerfile_copies_files_that_exist():
     assert sources and all((ROOT / s).exists() for s in sources), sources
 
 
+def test_the_image_copies_every_tuneback_module_the_app_imports():
+    """The image copies only a few files of tuneback/: the ones experiment/ and analysis/ import must be among them."""
+    copied = {s for line in DOCKERFILE.splitlines() if line.startswith("COPY") for s in line.split()[1:-1]}
+    needed = set()
+    for folder in ("experiment", "analysis"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                needed |= {n for n in names if n.startswith("tuneback.")}
+    assert needed and {f"{n.replace('.', '/')}.py" for n in needed} <= copied, needed
+
+
 def _imports(folder: Path) -> set[str]:
     names = set()
     for path in folder.rglob("*.py"):
