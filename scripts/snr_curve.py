@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> dict:
     for p in sweep["points"]:
         print(f"snr {p['snr']:>5g}  {p['minutes_per_recording']:>5g} min/recording  "
               f"per second {p['per_example']['accuracy']:6.1%}  per chunk {p['per_chunk']['accuracy']:6.1%}")
-    cal = sweep["snr_for_80pct"]
-    print(f"80% (per second) near SNR {cal['snr']:g}" if cal else "no point reached 80%")
+    for key, unit in (("snr_for_80pct", "second"), ("snr_for_80pct_per_chunk", "5-s chunk")):
+        cal = sweep[key]
+        print(f"80% per {unit} near SNR {cal['snr']:g}" if cal else f"no point reached 80% per {unit}")
     print(f"wrote {args.out / 'snr_curve.json'} and {args.out / 'snr_curve.png'}")
     return sweep
 

@@ -67,7 +67,7 @@ def _build() -> click.Command:
     @click.option("--clf-epochs", type=int, default=ClassifierConfig.epochs, show_default=True,
                   help="Epochs of the song-ID classifier.")
     @click.option("--clf-seed", type=int, default=0, show_default=True)
-    @click.option("--sweep-snrs", default="0,0.02,0.05,0.1,0.2,0.4", show_default=True)
+    @click.option("--sweep-snrs", default="0,0.1,0.2,0.4,0.8,1.6", show_default=True)
     @click.option("--sweep-minutes", default="all", show_default=True,
                   help="Training minutes per recording, comma-separated; 'all' = every training chunk.")
     @click.option("--sweep-decoder", type=click.Choice(["ridge", "cnn"]), default="ridge", show_default=True)

@@ -59,7 +59,7 @@ class EvaluationOptions:
     trials_path: Path | None = None
     shuffle_seed: int = 0
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
-    sweep_snrs: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
+    sweep_snrs: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4, 0.8, 1.6)
     sweep_minutes: tuple[float | None, ...] = (None,)
     sweep_decoder: str = "ridge"
     sweep_participants: int | None = None

@@ -118,30 +118,38 @@ def accuracy_bars(rows: list[dict], *, chance: float, title: str) -> bytes:
     return _png(fig)
 
 
-def sweep_plot(sweep: dict, *, default_snr: float | None = None, key: str = "per_example") -> bytes:
-    """Song-ID accuracy against SNR, one line per amount of training data, with exact 95% CIs."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+def sweep_plot(sweep: dict, *, default_snr: float | None = None) -> bytes:
+    """Song-ID accuracy against SNR, one colour per amount of training data; per 1-s example solid, per
+    5-s chunk dashed; exact 95% CIs; SNR axis linear up to 0.1, logarithmic above."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
     groups: dict[str, list[dict]] = {}
     for p in sweep["points"]:
-        name = "all training chunks" if p["all_training_chunks"] else f"{p['minutes_per_recording']:g} min"
-        groups.setdefault(f"{name} / recording ({p['train_minutes_total']:g} min in all)"
-                          if p["all_training_chunks"] else f"{name} / recording", []).append(p)
-    for name, pts in groups.items():
+        minutes = f"{p['minutes_per_recording']:g} min / recording"
+        name = f"all training chunks ({minutes})" if p["all_training_chunks"] else minutes
+        groups.setdefault(name, []).append(p)
+    for colour, (name, pts) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], groups.items()):
         pts = sorted(pts, key=lambda p: p["snr"])
         snr = np.array([p["snr"] for p in pts])
-        acc = np.array([p[key]["accuracy"] for p in pts])
-        lo = acc - np.array([p[key]["ci"][0] for p in pts])
-        hi = np.array([p[key]["ci"][1] for p in pts]) - acc
-        ax.errorbar(snr, acc, yerr=[lo, hi], marker="o", capsize=3, label=name)
-    ax.axhline(sweep["chance"], ls="--", color="tab:red", label=f"chance {sweep['chance']:.0%}")
-    ax.axhline(0.8, ls=":", color="gray", label="paper PSD→mel 80.8%")
+        for key, style in (("per_example", "-"), ("per_chunk", "--")):
+            acc = np.array([p[key]["accuracy"] for p in pts])
+            lo = acc - np.array([p[key]["ci"][0] for p in pts])
+            hi = np.array([p[key]["ci"][1] for p in pts]) - acc
+            ax.errorbar(snr, acc, yerr=[lo, hi], marker="o", ms=4, capsize=3, ls=style, color=colour,
+                        label=f"{name}, per {'second' if key == 'per_example' else '5-s chunk'}")
+    ax.axhline(sweep["chance"], ls="--", color="tab:red", lw=1, label=f"chance {sweep['chance']:.0%}")
+    ax.axhline(0.808, ls=":", color="gray", label="paper PSD→mel 80.8%")
     if default_snr is not None:
         ax.axvline(default_snr, ls="-.", color="tab:green", label=f"default SNR {default_snr:g}")
-    ax.set_xlabel("simulated SNR (signal / noise power)")
-    ax.set_ylabel("song-ID accuracy (" + key.replace("per_", "per ") + ")")
+    ax.set_xscale("symlog", linthresh=0.1)
+    snrs = sorted({p["snr"] for p in sweep["points"]})
+    ax.set_xlim(-0.005, max(snrs) * 1.2 if max(snrs) > 0 else 1)
+    ax.set_xticks(snrs, [f"{s:g}" for s in snrs], fontsize=8)
+    ax.minorticks_off()
+    ax.set_xlabel("simulated SNR (signal / noise power; linear below 0.1, log above)")
+    ax.set_ylabel("song-ID accuracy")
     ax.set_ylim(0, 1)
-    ax.set_title(f"{sweep['dataset']}: {sweep['n_songs']} songs × {sweep['n_participants']} participants, "
-                 f"{sweep['decoder']} decoder", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(f"{sweep['dataset']} (SIMULATED): {sweep['n_songs']} songs × {sweep['n_participants']} "
+                 f"participants, {sweep['decoder']} decoder", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _png(fig)

@@ -221,6 +221,7 @@ def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: boo
             "n_songs": n_songs, "n_participants": config.simulation.participants, "chance": 1 / n_songs,
             "decoder": config.decoder, "points": points,
             "snr_for_80pct": snr_for_accuracy(points, 0.8),
+            "snr_for_80pct_per_chunk": snr_for_accuracy(points, 0.8, key="per_chunk"),
             "seconds": round(time.perf_counter() - started, 1)}
 
 
