@@ -60,6 +60,8 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
     practice = table["practice"]
     unanswered = ~practice & table["answer"].isna() & ~table["timed_out"]
     shown = table[~practice & ~unanswered]
+    if shown.empty:
+        raise AnalysisError("no scored trials: nobody has answered a main (non-practice) trial yet")
     excluded = _excluded_listeners(shown, rules)
     kept = shown[~shown["listener"].isin(excluded["listener"])]
     timed_out = kept["timed_out"]

@@ -73,6 +73,7 @@ def test_rules_stated_in_words():
     lambda: score(tidy(hand_table({"gone": ALL}, withdrawn=("gone",)))),
     lambda: score(tidy(hand_table({"slow": [1, 1]}, timed_out={"slow": [0, 1]})), Rules(timeouts="exclude")),
     lambda: Rules(timeouts="ignore"),
+    lambda: score(tidy(hand_table({"new": ALL}, unanswered={"new": list(range(6))}))),
 ])
 def test_nothing_left_or_bad_rule(make):
     with pytest.raises(AnalysisError):
