@@ -1,6 +1,6 @@
 """Publish the SNR → song-ID accuracy curve of the NMED-T-shaped simulated set (docs/snr_curve.png + .json).
 
-    .venv/bin/python scripts/snr_curve.py [--participants 4] [--snrs 0,0.1,0.2,0.4,0.8,1.6]
+    .venv/bin/python scripts/snr_curve.py [--participants 4] [--snrs 0,0.1,0.2,0.4,0.8,1.6,3.2,6.4]
                                           [--minutes 1,all] [--decoder ridge|cnn] [--out docs]
 
 The set is 10 songs (NMED-T's count) × --participants simulated listeners (NMED-T has 20; fewer keep the
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Run (or resume) the sweep and write the curve; returns the JSON written."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--participants", type=int, default=4, help="simulated participants (NMED-T: 20)")
-    ap.add_argument("--snrs", default="0,0.1,0.2,0.4,0.8,1.6")
+    ap.add_argument("--snrs", default="0,0.1,0.2,0.4,0.8,1.6,3.2,6.4")
     ap.add_argument("--minutes", default="1,all", help="training minutes per recording; 'all' = every chunk")
     ap.add_argument("--decoder", choices=["ridge", "cnn"], default="ridge")
     ap.add_argument("--epochs", type=int, default=TrainConfig.max_epochs, help="CNN decoder epochs")
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
                          train=replace(TrainConfig(), max_epochs=args.epochs))
     started = time.perf_counter()
     sweep = run_sweep(config, out_dir=args.cache, progress=not args.quiet, log=print)
-    sweep.update(default_snr=DEFAULT_SNR, wall_seconds=round(time.perf_counter() - started, 1),
+    sweep.update(default_snr=DEFAULT_SNR, wall_seconds_this_call=round(time.perf_counter() - started, 1),
+                 point_seconds_total=round(sum(p["seconds"] for p in sweep["points"]), 1),
                  machine=f"{platform.machine()}, {platform.system()}; CPU only",
                  command="scripts/snr_curve.py " + " ".join(argv if argv is not None else sys.argv[1:]),
                  note=(f"SIMULATED data: 10 songs × {args.participants} participants (NMED-T has 20), "

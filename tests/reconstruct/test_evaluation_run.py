@@ -21,6 +21,7 @@ from reconstruct.evaluation.controls import (
     noise_only_config,
 )
 from reconstruct.evaluation.evaluate import score_run
+from reconstruct.evaluation.figures import sweep_plot
 from reconstruct.evaluation.observer import file_trials, score_trials, selection_trials
 from reconstruct.evaluation.runs import (
     derived_config,
@@ -121,6 +122,7 @@ def test_sweep_reproduces_the_pipeline_simulation_and_orders_snrs(run, tmp_path)
     assert sweep["chance"] == pytest.approx(1 / 3)
     again = run_sweep(config, out_dir=tmp_path, progress=False)  # from sweep_points.json, no simulation
     assert again["points"] == sweep["points"]
+    assert sweep_plot(sweep, default_snr=0.4).startswith(b"\x89PNG")
 
 
 def test_training_minutes_keep_whole_chunks_spread_over_each_recording(run):
