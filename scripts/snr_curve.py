@@ -1,6 +1,6 @@
 """Publish the SNR → song-ID accuracy curve of the NMED-T-shaped simulated set (docs/snr_curve.png + .json).
 
-    .venv/bin/python scripts/snr_curve.py [--participants 4] [--snrs 0,0.1,0.2,0.4,0.8,1.6,3.2,6.4]
+    .venv/bin/python scripts/snr_curve.py [--participants 4] [--snrs 0,0.1,0.2,0.4,0.8,1.6,3.2,6.4,12.8,25.6]
                                           [--minutes 1,all] [--decoder ridge|cnn] [--out docs]
 
 The set is 10 songs (NMED-T's count) × --participants simulated listeners (NMED-T has 20; fewer keep the
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Run (or resume) the sweep and write the curve; returns the JSON written."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--participants", type=int, default=4, help="simulated participants (NMED-T: 20)")
-    ap.add_argument("--snrs", default="0,0.1,0.2,0.4,0.8,1.6,3.2,6.4")
+    ap.add_argument("--snrs", default="0,0.1,0.2,0.4,0.8,1.6,3.2,6.4,12.8,25.6")
     ap.add_argument("--minutes", default="1,all", help="training minutes per recording; 'all' = every chunk")
     ap.add_argument("--decoder", choices=["ridge", "cnn"], default="ridge")
     ap.add_argument("--epochs", type=int, default=TrainConfig.max_epochs, help="CNN decoder epochs")

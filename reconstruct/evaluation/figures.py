@@ -150,6 +150,6 @@ def sweep_plot(sweep: dict, *, default_snr: float | None = None) -> bytes:
     ax.set_ylim(0, 1)
     ax.set_title(f"{sweep['dataset']} (SIMULATED): {sweep['n_songs']} songs × {sweep['n_participants']} "
                  f"participants, {sweep['decoder']} decoder", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return _png(fig)
