@@ -8,6 +8,7 @@ import librosa
 import numpy as np
 import torch
 
+from reconstruct.errors import ParameterError
 from reconstruct.features import HOP_LENGTH, N_FFT, N_MELS, unit_to_db
 from reconstruct.recording import AUDIO_SR
 
@@ -20,6 +21,12 @@ class InversionConfig:
     momentum: float = 0.99
     nnls_iter: int = 50
     seed: int = 0
+    chunk: int = 2  # clips solved together: small enough that one chunk's STFTs stay in cache
+
+    def __post_init__(self) -> None:
+        if self.chunk < 1 or self.n_iter < 0 or self.nnls_iter < 0:
+            raise ParameterError(f"inversion chunk={self.chunk}, n_iter={self.n_iter}, nnls_iter={self.nnls_iter}: "
+                                 "chunk must be ≥ 1 and the iteration counts ≥ 0")
 
     def to_dict(self) -> dict:
         """Plain dict for manifests."""
@@ -114,12 +121,12 @@ class STFT:
 
 
 def griffin_lim(magnitude: torch.Tensor, *, length: int, n_iter: int, momentum: float,
-                generator: torch.Generator) -> torch.Tensor:
-    """Fast Griffin-Lim (Perraudin et al. 2013) on a batch of magnitudes [shape=(batch, 1025, frames)]."""
+                phase: torch.Tensor) -> torch.Tensor:
+    """Fast Griffin-Lim (Perraudin et al. 2013) on a batch of magnitudes [shape=(batch, 1025, frames)],
+    starting from the given phases in [0, 1) turns [shape=(batch, frames, 1025)]."""
     transform = STFT(length, dtype=magnitude.dtype)
     magnitude = magnitude.transpose(1, 2).contiguous()
-    phase = torch.rand(magnitude.shape, generator=generator, dtype=magnitude.dtype) * 2 * torch.pi
-    angles = torch.polar(torch.ones_like(magnitude), phase)
+    angles = torch.polar(torch.ones_like(magnitude), phase * 2 * torch.pi)
     rebuilt = torch.zeros_like(angles)
     beta = momentum / (1 + momentum)
     for _ in range(n_iter):
@@ -141,13 +148,22 @@ def fit_frames(t: np.ndarray, frames: int) -> np.ndarray:
 
 
 def invert_batch(t: np.ndarray, ref_db: np.ndarray, *, kind: str, length: int, config: InversionConfig) -> np.ndarray:
-    """Turn predicted targets [shape=(batch, frames, bins)] in [0, 1] into audio [shape=(batch, length)]."""
+    """Turn predicted targets [shape=(batch, frames, bins)] in [0, 1] into audio [shape=(batch, length)].
+
+    Clips are solved `config.chunk` at a time (one big batch spills the cache and runs 3-6× slower); the
+    random initial phases are drawn for the whole batch first, so the audio does not depend on the chunk."""
     t = fit_frames(t, 1 + length // HOP_LENGTH)
     power = torch.from_numpy(unit_to_power(t, ref_db)).float()
-    magnitude = mel_to_magnitude(power, n_iter=config.nnls_iter) if kind == "mel" else power
     generator = torch.Generator().manual_seed(config.seed)
-    y = griffin_lim(magnitude, length=length, n_iter=config.n_iter, momentum=config.momentum, generator=generator)
-    return y.numpy().astype(np.float32)
+    phases = torch.rand((len(power), power.shape[2], power.shape[1] if kind == "linear" else N_FFT // 2 + 1),
+                        generator=generator)
+    out = []
+    for start in range(0, len(power), config.chunk):
+        part = power[start:start + config.chunk]
+        magnitude = mel_to_magnitude(part, n_iter=config.nnls_iter) if kind == "mel" else part
+        out.append(griffin_lim(magnitude, length=length, n_iter=config.n_iter, momentum=config.momentum,
+                               phase=phases[start:start + config.chunk]))
+    return torch.cat(out).numpy().astype(np.float32)
 
 
 def spectral_convergence(y: np.ndarray, mel_power: np.ndarray, *, sr: int = AUDIO_SR) -> float:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from reconstruct.errors import ParameterError
 from reconstruct.features import audio_targets, auto_ref_db
 from reconstruct.invert import (STFT, InversionConfig, MelBasis, fit_frames, invert_batch, mel_to_magnitude,
                                 spectral_convergence, unit_to_power)
@@ -66,3 +67,16 @@ def test_inversion_is_seeded(tone_mix):
     a, b = (invert_batch(t, np.array([40.0]), kind="mel", length=22050 * 5, config=InversionConfig(n_iter=4))
             for _ in range(2))
     np.testing.assert_array_equal(a, b)
+
+
+def test_audio_does_not_depend_on_the_chunk_size():
+    t = np.random.default_rng(2).random((3, 220, 128)).astype(np.float32) * 0.5
+    one, two = (invert_batch(t, np.array([40.0, 42.0, 38.0]), kind="mel", length=22050 * 5,
+                             config=InversionConfig(n_iter=3, chunk=chunk)) for chunk in (1, 3))
+    np.testing.assert_allclose(one, two, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [{"chunk": 0}, {"n_iter": -1}, {"nnls_iter": -2}])
+def test_bad_inversion_settings_are_refused(bad):
+    with pytest.raises(ParameterError, match="chunk"):
+        InversionConfig(**bad)
