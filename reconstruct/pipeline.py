@@ -21,6 +21,7 @@ from reconstruct.errors import ReconstructError
 from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS, Dataset
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
+from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
@@ -46,7 +47,10 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     keys: list[str] = []
     for name in STAGES[: STAGES.index(stage) + 1]:
         keys += upstream[name]
-    return {k: cfg[k] for k in keys}
+    params = {k: cfg[k] for k in keys}
+    if "train" in keys:
+        params["model_layout"] = MODEL_LAYOUT  # a model saved by older code is retrained, not mis-loaded
+    return params
 
 
 def is_done(config: RunConfig, stage: str) -> bool:

@@ -13,7 +13,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from reconstruct.errors import ParameterError
-from reconstruct.models.cnn import EEG2MelCNN, preset
+from reconstruct.heap import keep_large_blocks
+from reconstruct.models.cnn import MODEL_LAYOUT, EEG2MelCNN, preset
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ def checkpoint_compatible(out_dir: Path, config: TrainConfig) -> bool:
     path = Path(out_dir) / "checkpoint.pt"
     if not path.exists():
         return True
-    saved = torch.load(path, map_location="cpu", weights_only=False)["config"]
-    return _model_settings(saved) == _model_settings(config.to_dict())
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    return saved.get("layout") == MODEL_LAYOUT and _model_settings(saved["config"]) == _model_settings(config.to_dict())
 
 
 def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
@@ -123,6 +124,8 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
     if config.threads:
         torch.set_num_threads(config.threads)
     device = pick_device(config.device)
+    if device.type == "cpu":
+        keep_large_blocks()
     torch.manual_seed(config.seed)
     scaler = InputScaler(log_inputs).fit(x_train)
     xt, xv = (torch.from_numpy(scaler.transform(a)).to(device) for a in (x_train, x_val))
@@ -141,12 +144,14 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
     ckpt_path = out_dir / "checkpoint.pt"
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if _model_settings(ckpt["config"]) != _model_settings(config.to_dict()):
+        if ckpt.get("layout") != MODEL_LAYOUT or _model_settings(ckpt["config"]) != _model_settings(config.to_dict()):
             raise ParameterError(f"{ckpt_path} was made with other settings; use a new run dir or --force")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         generator.set_state(ckpt["generator"])
         torch.set_rng_state(ckpt["torch_rng"])
+        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"].cpu(), device)
         state = ckpt["state"]
     bar = tqdm(total=config.max_epochs, initial=state["epoch"], desc="training", unit="epoch", disable=not progress)
     while state["epoch"] < config.max_epochs and state["epoch"] - state["best_epoch"] < config.patience:
@@ -157,12 +162,15 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
         state["history"].append({"epoch": state["epoch"], "train_loss": train_loss, "val_loss": val_loss,
                                  "seconds": time.perf_counter() - started})
         payload = {"model_state": model.state_dict(), "scaler": scaler.state(), "config": config.to_dict(),
+                   "layout": MODEL_LAYOUT,
                    "in_shape": list(x_train.shape[1:]), "out_shape": list(y_train.shape[1:])}
         if val_loss < state["best_val"]:
             state["best_val"], state["best_epoch"] = val_loss, state["epoch"]
             torch.save(payload, out_dir / "best.pt")
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(), "state": state, "config": config.to_dict()}, ckpt_path)
+                    "torch_rng": torch.get_rng_state(), "state": state, "config": config.to_dict(),
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                    "layout": MODEL_LAYOUT}, ckpt_path)
         bar.update(1)
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=state["best_epoch"])
     bar.close()
@@ -175,6 +183,8 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
 def load_cnn(path: Path, device: str = "auto") -> tuple[EEG2MelCNN, InputScaler]:
     """Load `best.pt` written by `train_cnn`."""
     payload = torch.load(path, map_location=pick_device(device), weights_only=False)
+    if payload.get("layout") != MODEL_LAYOUT:
+        raise ParameterError(f"{path} holds a model saved by an older version of tuneback; train it again")
     config = TrainConfig(**payload["config"])
     model = EEG2MelCNN(tuple(payload["in_shape"]), tuple(payload["out_shape"]), preset(config.architecture))
     model.load_state_dict(payload["model_state"])

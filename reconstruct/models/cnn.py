@@ -8,6 +8,10 @@ import torch
 from torch import nn
 
 from reconstruct.errors import ParameterError
+from reconstruct.models.fused import ReLUDropoutPad
+
+# Bumped when the module layout (and so the state-dict keys) changes; older checkpoints are then retrained.
+MODEL_LAYOUT = 2
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,18 @@ class EEG2MelCNN(nn.Module):
         self.in_shape, self.out_shape, self.config = tuple(in_shape), tuple(out_shape), config
         layers: list[nn.Module] = []
         h, w, channels = in_shape[0], in_shape[1], 1
-        for i, (filters, stride) in enumerate(config.convs):
+        pads = []
+        for filters, stride in config.convs:
             ph, pw = _same_padding(h, config.kernel, stride), _same_padding(w, config.kernel, stride)
-            layers += [nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])),
-                       nn.Conv2d(channels, filters, config.kernel, stride=stride),
-                       nn.BatchNorm2d(filters), nn.ReLU()]
-            if i < len(config.convs) - 1:
-                layers.append(nn.Dropout(config.conv_dropout))
-            h, w, channels = -(-h // stride), -(-w // stride), filters
+            pads.append((pw[0], pw[1], ph[0], ph[1]))
+            h, w = -(-h // stride), -(-w // stride)
+        layers.append(nn.ZeroPad2d(pads[0]))
+        for i, (filters, stride) in enumerate(config.convs):
+            layers += [nn.Conv2d(channels, filters, config.kernel, stride=stride), nn.BatchNorm2d(filters)]
+            # ReLU, dropout and the next conv's 'same' padding run as one fused op (models/fused.py)
+            last = i == len(config.convs) - 1
+            layers.append(nn.ReLU() if last else ReLUDropoutPad(config.conv_dropout, pads[i + 1]))
+            channels = filters
         layers.append(nn.MaxPool2d(config.pool, stride=config.pool, padding=config.pool_padding))
         self.features = nn.Sequential(*layers)
         p = config.pool_padding
@@ -74,6 +82,8 @@ class EEG2MelCNN(nn.Module):
             nn.Flatten(), nn.Linear(self.flat_size, config.dense), nn.ReLU(), nn.BatchNorm1d(config.dense),
             nn.Dropout(config.dense_dropout), nn.Linear(config.dense, out_shape[0] * out_shape[1]))
         self.apply(_he_uniform)
+        # NHWC lets oneDNN run the 4×4 convolutions ~1.5× faster on the CPU than NCHW (and suits cuDNN too)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict targets [shape=(batch, *out_shape)] from inputs [shape=(batch, H, W)]."""

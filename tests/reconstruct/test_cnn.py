@@ -6,6 +6,7 @@ from torch import nn
 
 from reconstruct.errors import ParameterError
 from reconstruct.models.cnn import EEG2MelCNN, preset
+from reconstruct.models.fused import ReLUDropoutPad
 
 
 def test_paper_preset_matches_table_1():
@@ -15,7 +16,10 @@ def test_paper_preset_matches_table_1():
     assert all(c.kernel_size == (4, 4) for c in convs)
     assert [c.stride for c in convs] == [(1, 1)] * 4 + [(2, 2)]
     assert sum(isinstance(m, nn.BatchNorm2d) for m in model.features) == 5
-    assert [m.p for m in model.features if isinstance(m, nn.Dropout)] == [0.1] * 4
+    assert [m.p for m in model.features if isinstance(m, ReLUDropoutPad)] == [0.1] * 4
+    # Keras 'same' for a 4×4 kernel pads one row/column before and two after, for stride 1 and 2 alike here
+    assert model.features[0].padding == (1, 2, 1, 2)
+    assert [m.pad for m in model.features if isinstance(m, ReLUDropoutPad)] == [(1, 2, 1, 2)] * 4
     shapes = []
     x = torch.zeros(2, 1, 63, 125)
     for m in model.features:
