@@ -148,6 +148,20 @@ def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | Non
         click.echo(path)
 
 
+@cli.command("trials")
+@click.option("--study", "experiment_id", required=True, type=int, help="Study (experiment) id.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="JSON file to write (for `tuneback reconstruct evaluate --trials`).")
+@DB_OPTION
+def trials_command(experiment_id: int, out_path: str, db_url: str | None) -> None:
+    """Write the study's scored AB-X trials of both versions (X, match, foil clip ids) as JSON."""
+    from experiment.design_export import write_study_trials
+
+    design = write_study_trials(db_url or default_database_url(), experiment_id, out_path)
+    n = sum(len(v["trials"]) for v in design["versions"])
+    click.echo(f"{n} trials of {len(design['versions'])} versions -> {out_path}")
+
+
 @cli.group("admin")
 def admin_cli() -> None:
     """Experimenter accounts of the admin panel (/admin)."""

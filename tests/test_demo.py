@@ -7,7 +7,8 @@ sys.path.insert(0, str(Path(__file__).parent / "experiment"))
 
 from experiment_factory import make_manifest  # noqa: E402
 
-from tuneback.demo import ensure_admin, find_or_create_study, observe_study, study_trials  # noqa: E402
+from experiment.design_export import study_trials, triples  # noqa: E402
+from tuneback.demo import ensure_admin, find_or_create_study, observe_study  # noqa: E402
 
 
 def test_study_is_built_once_per_manifest(database_url, tmp_path):
@@ -18,7 +19,9 @@ def test_study_is_built_once_per_manifest(database_url, tmp_path):
 
 def test_observer_runs_on_the_studys_own_trials(sqlite_url, tmp_path):
     manifest = make_manifest(tmp_path / "clips")
-    trials = study_trials(sqlite_url, find_or_create_study(sqlite_url, manifest))
+    design = study_trials(sqlite_url, find_or_create_study(sqlite_url, manifest))
+    assert [len(v["trials"]) for v in design["versions"]] == [24, 24]
+    trials = triples(design)
     assert len(trials) == 48 and len({t[1] for t in trials}) == 48
     result = observe_study(manifest, trials)
     assert result["n"] == 48 and 0 <= result["accuracy"] <= 1

@@ -30,29 +30,6 @@ def find_or_create_study(url: str, manifest_path: Path) -> int:
     return found if found is not None else create_experiment(url, manifest_path, name=name)
 
 
-def study_trials(url: str, study: int) -> list[tuple[str, str, str]]:
-    """(X, match, foil) manifest clip ids of every scored trial of both versions of a study."""
-    import sqlalchemy as sa
-    from sqlalchemy.orm import aliased
-
-    from experiment.db import make_engine
-    from experiment.models import Clip, TrialTemplate, Version
-
-    x, m, f = aliased(Clip), aliased(Clip), aliased(Clip)
-    query = (sa.select(x.key, m.key, f.key).select_from(TrialTemplate)
-             .join(Version, TrialTemplate.version_id == Version.id)
-             .join(x, TrialTemplate.target_clip_id == x.id).join(m, TrialTemplate.match_clip_id == m.id)
-             .join(f, TrialTemplate.foil_clip_id == f.id)
-             .where(Version.experiment_id == study, TrialTemplate.practice.is_(False))
-             .order_by(Version.number, TrialTemplate.index))
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
-    finally:
-        engine.dispose()
-
-
 def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> dict:
     """Ideal observer on the exact trials listeners will get (rendered audio, as heard)."""
     import json
@@ -95,6 +72,8 @@ def ensure_admin(url: str, username: str = "admin") -> str:
 def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **options) -> None:
     """Run everything on the embedded SIMULATED data set: train, render 48 clips, build and serve the study."""
     from experiment.config import default_database_url
+    from experiment.design_export import triples, write_study_trials
+    from reconstruct.evaluation.observer import STUDY_TRIALS
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
 
@@ -105,8 +84,9 @@ def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **op
     url = db_url or default_database_url()
     study = find_or_create_study(url, manifest)
     password = ensure_admin(url)
-    o = observe_study(manifest, study_trials(url, study))
-    click.echo(f"\nstudy {study} built from {manifest} in {url}")
+    design = write_study_trials(url, study, config.run_dir / STUDY_TRIALS)
+    o = observe_study(manifest, triples(design))
+    click.echo(f"\nstudy {study} built from {manifest} in {url}; its trials: {config.run_dir / STUDY_TRIALS}")
     click.echo(f"ideal observer on the study's own {o['n']} trials (both versions): {o['correct']}/{o['n']} = "
                f"{o['accuracy']:.1%} (95% CI {o['ci95'][0]:.1%}-{o['ci95'][1]:.1%})")
     if not serve:

@@ -6,7 +6,9 @@ and SSIM (higher is closer). X is the true target of the match's 5-s span.
 
 Trials come from
 
-* a JSON file (``--trials``): the experiment's design, ``dataclasses.asdict(build_design(...))`` with
+* a JSON file (``--trials``, or ``RUN/study_trials.json`` when present): what ``tuneback experiment
+  trials --study N --out FILE`` writes from the study's database (the demo writes it for its study), or
+  the experiment's design, ``dataclasses.asdict(build_design(...))`` with
   ``versions[].trials[]`` holding ``target``/``match``/``foil`` clip ids of ``clips/manifest.json``, a
   plain list of such objects (optional ``version``), or a list of ``[target, match, foil]`` id triples
   (what the study's trial_template rows give); practice trials are left out. This is the way to
@@ -35,6 +37,8 @@ from reconstruct.evaluation.stats import accuracy_vs_chance
 from reconstruct.observer import log_mel_distance
 from reconstruct.pipeline import chunk_prediction, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
+
+STUDY_TRIALS = "study_trials.json"  # a study's exact trials, next to the run's clips (see experiment.design_export)
 
 
 def _true_span(config: RunConfig, song: str, chunk: int) -> np.ndarray:
@@ -129,7 +133,10 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ideal_observer_report(config: RunConfig, *, trials_path: Path | None = None) -> dict:
-    """Score the trials of a design file, or the run's selection pairs, and say which were used."""
+    """Score the trials of a design file (by default RUN/study_trials.json, which `tuneback demo` and
+    `tuneback experiment trials` write), else the run's selection pairs; say which were used."""
+    if trials_path is None and (Path(config.run_dir) / STUDY_TRIALS).exists():
+        trials_path = Path(config.run_dir) / STUDY_TRIALS
     if trials_path is not None:
         return {"source": str(trials_path), **score_trials(config, file_trials(config, trials_path))}
     return {"source": "selection.json pairs (reconstruct.select.default_pairs, the study's cross-half foil "

@@ -22,7 +22,8 @@ from reconstruct.evaluation.controls import (
 )
 from reconstruct.evaluation.evaluate import score_run
 from reconstruct.evaluation.figures import sweep_plot
-from reconstruct.evaluation.observer import file_trials, score_trials, selection_trials
+from reconstruct.evaluation.observer import (STUDY_TRIALS, file_trials, ideal_observer_report, score_trials,
+                                             selection_trials)
 from reconstruct.evaluation.runs import (
     derived_config,
     ensure_predictions,
@@ -179,6 +180,13 @@ def test_observer_reads_a_design_file_through_the_manifest(run, tmp_path):
         path.write_text(json.dumps([{"match": "r01", "foil": "r99"}]))
         with pytest.raises(ReconstructError, match="r99"):
             file_trials(run, path)
+        study_file = Path(run.run_dir) / STUDY_TRIALS  # what the demo writes: used without --trials
+        study_file.write_text(json.dumps(design))
+        report = ideal_observer_report(run)
+        assert report["source"] == str(study_file) and report["n_trials"] == 1
+        study_file.unlink()
+        with pytest.raises(ReconstructError, match="selection.json"):  # falls back to the selection pairs
+            ideal_observer_report(run)
     finally:
         manifest.unlink()
 
