@@ -9,6 +9,7 @@ at SNR 0 (noise only) every decoder must fall to chance.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import librosa
@@ -133,30 +134,55 @@ def background_eeg(rng: np.random.Generator, head: Head, n: int) -> np.ndarray:
     return eeg / eeg.std()
 
 
-def simulate_eeg(env: np.ndarray, *, head: Head, snr: float, rng: np.random.Generator) -> np.ndarray:
-    """EEG float32 [shape=(channels, samples)]: lagged, mixed envelopes scaled to `snr` (power ratio) in noise."""
+def lagged_signal(env: np.ndarray, head: Head) -> np.ndarray:
+    """The EEG's music-driven part [shape=(channels, samples)]: lagged band envelopes mixed by `head`, unit std."""
     n = env.shape[1]
     lagged = np.stack([np.concatenate([np.zeros(lag), band[: n - lag]]) for band, lag in zip(env, head.lags)])
     sig = head.signal_mixing @ lagged
-    sig /= sig.std() + 1e-12
-    return (np.sqrt(snr) * sig + background_eeg(rng, head, n)).astype(np.float32)
+    return sig / (sig.std() + 1e-12)
+
+
+def mix(signal_part: np.ndarray, noise: np.ndarray, snr: float) -> np.ndarray:
+    """EEG float32 at `snr` (signal-to-noise power ratio) from its unit-power parts."""
+    return (np.sqrt(snr) * signal_part + noise).astype(np.float32)
+
+
+@dataclass
+class SimulatedSongs:
+    """The synthesised songs, their audio and the band envelopes the EEG follows."""
+
+    specs: list
+    audio: dict[str, np.ndarray]
+    envelopes: dict[str, np.ndarray]
+
+
+def synthesize_songs(config: SimulationConfig, *, progress: bool = True) -> SimulatedSongs:
+    """Synthesise the set's songs and their EEG-rate band envelopes."""
+    specs = song_specs(config.songs, seed=config.seed)
+    audio, envs = {}, {}
+    for spec in tqdm(specs, desc="synthesising songs", disable=not progress):
+        audio[spec.name] = synthesize_song(spec, duration_s=config.duration_s, sr=AUDIO_SR)
+        envs[spec.name] = band_envelopes(audio[spec.name], sr=AUDIO_SR, n_bands=config.n_bands)
+    return SimulatedSongs(specs=specs, audio=audio, envelopes=envs)
+
+
+def simulate_parts(config: SimulationConfig, songs: SimulatedSongs, *,
+                   progress: bool = True) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(participant, song, signal part, background) per recording, in the data set's order and with its
+    exact random draws, so any SNR of the same set is `mix(signal, background, snr)`."""
+    rng = np.random.default_rng(config.seed + 1)
+    n_samples = int(config.duration_s * EEG_FS)
+    for p in tqdm(range(config.participants), desc="simulating EEG", disable=not progress):
+        head = draw_head(rng, n_channels=config.n_channels, n_bands=config.n_bands)
+        for spec in songs.specs:
+            env = songs.envelopes[spec.name][:, :n_samples]
+            yield f"p{p + 1:02d}", spec.name, lagged_signal(env, head), background_eeg(rng, head, env.shape[1])
 
 
 def simulate_dataset(config: SimulationConfig, *, progress: bool = True) -> Dataset:
     """Build the simulated data set (songs + one recording per participant × song), fully seeded."""
-    specs = song_specs(config.songs, seed=config.seed)
-    audio, envs = {}, {}
-    for spec in tqdm(specs, desc="synthesising songs", disable=not progress):
-        y = synthesize_song(spec, duration_s=config.duration_s, sr=AUDIO_SR)
-        audio[spec.name] = y
-        envs[spec.name] = band_envelopes(y, sr=AUDIO_SR, n_bands=config.n_bands)
-    rng = np.random.default_rng(config.seed + 1)
-    recordings = []
-    n_samples = int(config.duration_s * EEG_FS)
-    for p in tqdm(range(config.participants), desc="simulating EEG", disable=not progress):
-        head = draw_head(rng, n_channels=config.n_channels, n_bands=config.n_bands)
-        for spec in specs:
-            eeg = simulate_eeg(envs[spec.name][:, :n_samples], head=head, snr=config.snr, rng=rng)
-            recordings.append(Recording(eeg=eeg, fs=EEG_FS, participant=f"p{p + 1:02d}", song=spec.name))
-    return Dataset(name=config.name, simulated=True, recordings=recordings, audio=audio, sr=AUDIO_SR,
-                   meta={"simulation": config.to_dict(), "songs": [s.to_dict() for s in specs]})
+    songs = synthesize_songs(config, progress=progress)
+    recordings = [Recording(eeg=mix(sig, noise, config.snr), fs=EEG_FS, participant=participant, song=song)
+                  for participant, song, sig, noise in simulate_parts(config, songs, progress=progress)]
+    return Dataset(name=config.name, simulated=True, recordings=recordings, audio=songs.audio, sr=AUDIO_SR,
+                   meta={"simulation": config.to_dict(), "songs": [s.to_dict() for s in songs.specs]})

@@ -32,15 +32,9 @@ from reconstruct.evaluation.classifier import (
 )
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, psnr_batch, ssim_batch
 from reconstruct.models.ridge import RidgeDecoder
-from reconstruct.recording import AUDIO_SR, EEG_FS
-from reconstruct.simulate import (
-    SimulationConfig,
-    background_eeg,
-    band_envelopes,
-    draw_head,
-)
+from reconstruct.recording import EEG_FS
+from reconstruct.simulate import SimulationConfig, mix, simulate_parts, synthesize_songs
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
-from reconstruct.synth import song_specs, synthesize_song
 from reconstruct.train import InputScaler, TrainConfig, predict_cnn, train_cnn
 
 
@@ -87,33 +81,19 @@ class SimulatedComponents:
 
     def eeg(self, i: int, snr: float) -> np.ndarray:
         """Recording i [shape=(channels, USED_S·fs)] at `snr`, float32."""
-        return (np.sqrt(snr) * self.signal[i] + self.noise[i]).astype(np.float32)
+        return mix(self.signal[i], self.noise[i], snr)
 
 
 def simulate_components(config: SimulationConfig, *, progress: bool = True) -> SimulatedComponents:
     """Simulate signal and noise separately, with exactly `simulate_dataset`'s random draws (first 240 s)."""
-    specs = song_specs(config.songs, seed=config.seed)
-    audio, envs = {}, {}
-    for spec in tqdm(specs, desc="synthesising songs", disable=not progress):
-        y = synthesize_song(spec, duration_s=config.duration_s, sr=AUDIO_SR)
-        audio[spec.name] = y
-        envs[spec.name] = band_envelopes(y, sr=AUDIO_SR, n_bands=config.n_bands)
-    rng = np.random.default_rng(config.seed + 1)
-    n = int(config.duration_s * EEG_FS)
+    songs = synthesize_songs(config, progress=progress)
     used = USED_S * EEG_FS
     table, signal, noise = [], [], []
-    for p in tqdm(range(config.participants), desc="simulating EEG", disable=not progress):
-        head = draw_head(rng, n_channels=config.n_channels, n_bands=config.n_bands)
-        for spec in specs:
-            env = envs[spec.name][:, :n]
-            m = env.shape[1]
-            lagged = np.stack([np.concatenate([np.zeros(lag), band[: m - lag]]) for band, lag in zip(env, head.lags)])
-            sig = head.signal_mixing @ lagged
-            sig /= sig.std() + 1e-12
-            signal.append(sig[:, :used])
-            noise.append(background_eeg(rng, head, m)[:, :used])
-            table.append((f"p{p + 1:02d}", spec.name))
-    return SimulatedComponents(table=table, audio=audio, signal=signal, noise=noise)
+    for participant, song, sig, background in simulate_parts(config, songs, progress=progress):
+        table.append((participant, song))
+        signal.append(sig[:, :used])
+        noise.append(background[:, :used])
+    return SimulatedComponents(table=table, audio=songs.audio, signal=signal, noise=noise)
 
 
 def training_subset(train_idx: np.ndarray, minutes: float | None) -> np.ndarray:
