@@ -198,7 +198,7 @@ def _state(s: ParticipantSession, plan: list[Presentation]) -> dict[str, Any]:
         "intermission": st.intermission,
         "trial": None,
     }
-    if st.stage != Stage.TASK.value or st.trial is None:
+    if s.withdrawn or st.stage != Stage.TASK.value or st.trial is None:
         body["redirect"] = stage_url(s)
         return body
     p = st.trial

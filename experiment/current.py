@@ -50,7 +50,9 @@ def participant(experiment_id: int, *, lock: bool = False) -> ParticipantSession
 
 
 def stage_url(s: ParticipantSession) -> str:
-    """Where a session belongs now (the time-out page once its time ran out)."""
+    """Where a session belongs now (the withdrawn page once withdrawn, the time-out page once out of time)."""
+    if s.withdrawn:
+        return url_for("participant.withdrawn", experiment_id=s.experiment_id)
     if s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
         return url_for("participant.time_up", experiment_id=s.experiment_id)
     return url_for(STAGE_ENDPOINTS[s.stage], experiment_id=s.experiment_id)

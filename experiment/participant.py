@@ -183,6 +183,17 @@ def time_up(experiment_id: int) -> Response | str:
     return render_template("participant/time_up.html", session=s)
 
 
+@bp.get("/study/<int:experiment_id>/withdrawn")
+def withdrawn(experiment_id: int) -> Response | str:
+    """The researchers ended this participation (on the participant's request or for another reason)."""
+    s = participant(experiment_id)
+    if s is None:
+        return redirect(url_for("participant.landing", experiment_id=experiment_id))
+    if not s.withdrawn:
+        return redirect(stage_url(s))
+    return render_template("participant/withdrawn.html", session=s)
+
+
 def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:
     """Load the session, apply the time limits, and redirect anyone not at `stage` to where they belong."""
     s = participant(experiment_id, lock=request.method == "POST")
@@ -191,7 +202,7 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
     touch(get_db(), s, now())
-    timed_out = s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    timed_out = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
     if timed_out or s.stage != stage.value:
         get_db().commit()
         if request.method == "POST" and not timed_out:  # out of time: the time-up page, not an error page

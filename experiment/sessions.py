@@ -320,6 +320,8 @@ def present(db: Session, s: ParticipantSession, trial: str, now: datetime) -> li
 
 def _require_current(s: ParticipantSession, plan: list[Presentation], trial: str) -> Presentation:
     """The current trial, if `trial` names it; else a Conflict saying why not."""
+    if s.withdrawn:
+        raise Conflict("withdrawn", "this participation was ended by the researchers; no more answers are taken")
     if s.status != SessionStatus.ACTIVE.value or s.stage != Stage.TASK.value:
         raise Conflict("not_in_task", f"this session is not doing trials (stage {s.stage}, status {s.status})")
     cur = current(plan)

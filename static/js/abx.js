@@ -163,7 +163,7 @@
 
   async function submit(side, pending) {
     if (busy) return;
-    busy = true; setEnabled(false); stop();
+    busy = true; setEnabled(false); stop(); clearInterval(timerId);  /* answered: the clock must not run on into the feedback screen */
     var p = pending || { trial: trial.id, answer: side, id: uuid() };
     writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
     if (pending) log("retry");

@@ -96,3 +96,29 @@ def test_erase_deletes_their_data_and_keeps_an_audit_row(app, study, clock, part
                           {"confirm": active_listener})
     assert response.status_code == 302
     assert p.api("GET", "state").status_code == 401
+
+
+def test_a_withdrawn_participant_mid_task_is_stopped(app, study, participant):
+    p = participant()
+    p.ready()
+    first = p.do_trial("A")
+    assert first["state"]["trial"] is not None
+    session_id = scalar(study.url, sa.select(ParticipantSession.id).where(ParticipantSession.token == p.token))
+    admin = logged_in(app, study.url)
+    assert admin.post(f"/admin/studies/{study.experiment_id}/participants/{session_id}/withdraw",
+                      {"reason": "asked to stop"}).status_code == 302
+    withdrawn_url = f"/study/{study.experiment_id}/withdrawn"
+    assert p.state()["redirect"].endswith(withdrawn_url) and p.state()["trial"] is None
+    refused = p.api("POST", "present", {"trial": first["state"]["trial"]["id"]})
+    assert refused.status_code == 409 and refused.get_json()["error"] == "withdrawn"
+    before = scalar(study.url, sa.select(sa.func.count()).select_from(Presentation)
+                    .where(Presentation.session_id == session_id, Presentation.answer.is_not(None)))
+    refused = p.answer("B", trial=first["state"]["trial"]["id"])
+    assert refused.status_code == 409 and refused.get_json()["error"] == "withdrawn"
+    assert refused.get_json()["state"]["redirect"].endswith(withdrawn_url)
+    after = scalar(study.url, sa.select(sa.func.count()).select_from(Presentation)
+                   .where(Presentation.session_id == session_id, Presentation.answer.is_not(None)))
+    assert after == before == 1
+    assert p.page("task").headers["Location"].endswith(withdrawn_url)
+    page = p.page("withdrawn")
+    assert page.status_code == 200 and "participation has ended" in page.get_data(as_text=True)
