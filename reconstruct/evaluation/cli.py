@@ -14,6 +14,7 @@ import click
 
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.classifier import ClassifierConfig
+from reconstruct.evaluation.stats import p_text
 
 _built: dict[str, click.Command] = {}
 
@@ -113,7 +114,7 @@ def __getattr__(name: str):
 def summary_lines(r: dict) -> str:
     """A few lines for the terminal."""
     def pct(a: dict) -> str:
-        return f"{a['accuracy']:.1%} (95% CI {a['ci'][0]:.1%}–{a['ci'][1]:.1%}, p={a['p_greater']:.2g})"
+        return f"{a['accuracy']:.1%} (95% CI {a['ci'][0]:.1%}–{a['ci'][1]:.1%}, p{p_text(a['p_greater'], equals=True)})"
     ds = r["dataset"]
     lines = [f"{'SIMULATED ' if ds['simulated'] else ''}{ds['name']}: {ds['n_songs']} songs, chance {r['chance']:.1%}"]
     for key in ("main", "baseline"):
@@ -140,5 +141,5 @@ def summary_lines(r: dict) -> str:
         cal = r["sweep"]["snr_for_80pct"]
         lines.append("sweep: " + ", ".join(f"snr {p['snr']:g}: {p['per_example']['accuracy']:.0%}"
                                            for p in r["sweep"]["points"] if p["all_training_chunks"])
-                     + (f"; 80% near SNR {cal['snr']:g}" if cal else ""))
+                     + (f"; 80% near SNR {cal['snr']:.2g}" if cal else ""))
     return "\n".join(lines)

@@ -12,6 +12,7 @@ import numpy as np
 
 from reconstruct.evaluation import figures
 from reconstruct.evaluation.evaluate import EvaluationResult
+from reconstruct.evaluation.stats import p_text
 
 
 def _clean(value):
@@ -85,8 +86,8 @@ def render_html(res: EvaluationResult) -> str:
     parts.append(_table(
         ["result", "per second [95% CI]", "p", "per 5-s chunk [95% CI]", "p", "SSIM mean", "PSNR mean (dB)",
          "test MSE"],
-        [[x["label"], _pct(x["song_id"]["per_example"]), f"{x['song_id']['per_example']['p_greater']:.2g}",
-          _pct(x["song_id"]["per_chunk"]), f"{x['song_id']['per_chunk']['p_greater']:.2g}",
+        [[x["label"], _pct(x["song_id"]["per_example"]), p_text(x['song_id']['per_example']['p_greater']),
+          _pct(x["song_id"]["per_chunk"]), p_text(x['song_id']['per_chunk']['p_greater']),
           f"{x['ssim']['mean']:.3f}", f"{x['psnr_db']['mean']:.2f}", f"{x['test_mse']:.4f}"] for x in rows]))
     c = main["classifier"]
     parts.append(f"<p>Classifier: {c['n_train_examples']} true 1-s spectra; it scores "
@@ -118,7 +119,7 @@ def render_html(res: EvaluationResult) -> str:
                         [[k, f"{x['ssim']['mean']:.3f} ± {x['ssim']['sd']:.3f}", f"{x['ssim']['median']:.3f}",
                           f"{x['psnr_db']['mean']:.2f} ± {x['psnr_db']['sd']:.2f}",
                           f"{x['psnr_db']['median']:.2f}"]
-                         for k, x in [(m["label"], m) for m in rows + r.get("table2", [])]]))
+                         for k, x in {m["label"]: m for m in rows + r.get("table2", [])}.items()]))
     if "bin_ssim" in a["main"]:
         parts.append(_img(figures.per_bin_plot(a["main"]["bin_ssim"], a["main"]["bin_psnr"], label=main["label"]),
                           "per-bin SSIM and PSNR"))
@@ -139,8 +140,8 @@ def render_html(res: EvaluationResult) -> str:
         obs_rows = []
         for measure in ("distance", "ssim"):
             o = obs[measure]
-            obs_rows.append([measure, "all", _pct(o), f"{o['p_two_sided']:.2g}"])
-            obs_rows += [[measure, f"version {v}", _pct(x), f"{x['p_two_sided']:.2g}"]
+            obs_rows.append([measure, "all", _pct(o), p_text(o['p_two_sided'])])
+            obs_rows += [[measure, f"version {v}", _pct(x), p_text(x['p_two_sided'])]
                          for v, x in o["per_version"].items()]
         parts.append(_table(["measure", "trials", "accuracy [95% CI]", "p (two-sided)"], obs_rows))
 
@@ -177,7 +178,7 @@ def render_html(res: EvaluationResult) -> str:
         parts.append("<h2>Scale sweep (simulated)</h2>")
         cal = sw.get("snr_for_80pct")
         parts.append(f"<p>{sw['n_songs']} songs × {sw['n_participants']} participants, {sw['decoder']} decoder. "
-                     + (f"80% song ID (per second) is reached near SNR {cal['snr']:g}." if cal else
+                     + (f"80% song ID (per second) is reached near SNR {cal['snr']:.2g}." if cal else
                         "No point reached 80%.") + "</p>")
         parts.append(_img(figures.sweep_plot(sw, default_snr=ds.get("default_snr")), "sweep"))
         parts.append(_table(["SNR", "training min / recording", "min in all", "per second [95% CI]",

@@ -27,3 +27,10 @@ def accuracy_vs_chance(correct: int, n: int, chance: float, *, level: float = 0.
             "p_two_sided": float(stats.binomtest(int(correct), int(n), chance).pvalue),
             "at_chance": bool(ci.low <= chance <= ci.high),
             "above_chance": bool(test.pvalue < 1 - level)}
+
+
+def p_text(p: float, *, equals: bool = False) -> str:
+    """A p-value for people: '3.1e-07', or '< 1e-300' where the float underflowed to 0 (never 'p = 0')."""
+    if p < 1e-300:
+        return "<1e-300" if equals else "< 1e-300"
+    return f"={p:.2g}" if equals else f"{p:.2g}"

@@ -20,7 +20,7 @@ from reconstruct.evaluation.metrics import (
     summarize,
 )
 from reconstruct.evaluation.report import write_json
-from reconstruct.evaluation.stats import accuracy_vs_chance
+from reconstruct.evaluation.stats import accuracy_vs_chance, p_text
 
 C1 = 0.01 ** 2
 
@@ -126,3 +126,9 @@ def test_accuracy_vs_chance_has_exact_clopper_pearson_bounds():
 def test_accuracy_vs_chance_refuses_bad_input(correct, n, chance):
     with pytest.raises(ParameterError):
         accuracy_vs_chance(correct, n, chance)
+
+
+@pytest.mark.parametrize("p, text, equals", [(0.0, "< 1e-300", "<1e-300"), (3.14e-7, "3.1e-07", "=3.1e-07"),
+                                              (0.5, "0.5", "=0.5")])
+def test_p_values_never_read_zero(p, text, equals):
+    assert p_text(p) == text and p_text(p, equals=True) == equals
