@@ -2,7 +2,8 @@
 these memory-bound passes over 63×125 feature maps, not in its convolutions.
 
 Same maths as nn.ReLU, nn.Dropout(p) and nn.ZeroPad2d in sequence, with two changes of method:
-- one pass forward and one backward instead of five (ReLU, mask, scale, pad copy and their gradients);
+- the output is written straight into the next conv's padded input, and the backward is a single
+  multiply by the saved mask, instead of separate ReLU, mask, scale and pad-copy passes and their gradients;
 - the dropout mask comes from 16-bit lanes of 64-bit random words (four masks per draw of torch's
   generator), since torch's per-element Bernoulli draw alone took 12-16% of a training step.
   The drop probability is therefore exact to 1/65 536 (0.1 → 0.100006).
