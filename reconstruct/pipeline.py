@@ -18,10 +18,10 @@ from tqdm.auto import tqdm
 from reconstruct import features as feat
 from reconstruct.config import RunConfig, fingerprint
 from reconstruct.errors import ReconstructError
+from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS, Dataset
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
-from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")

@@ -80,3 +80,13 @@ def test_audio_does_not_depend_on_the_chunk_size():
 def test_bad_inversion_settings_are_refused(bad):
     with pytest.raises(ParameterError, match="chunk"):
         InversionConfig(**bad)
+
+
+def test_linear_targets_invert_to_their_magnitude(tone_mix):
+    ref = auto_ref_db(tone_mix, kind="linear")
+    t = np.concatenate(audio_targets(tone_mix, kind="linear", n_seconds=5, ref_db=ref))[None]
+    y = invert_batch(t, np.array([ref]), kind="linear", length=len(tone_mix), config=InversionConfig(n_iter=32))
+    assert y.shape == (1, len(tone_mix))
+    target = unit_to_power(fit_frames(t, 216), np.array([ref]))[0]  # |STFT| for linear targets
+    got = np.abs(librosa.stft(y[0], n_fft=2048, hop_length=512))[:, :216]
+    assert np.linalg.norm(got - target) / np.linalg.norm(target) < 0.5
