@@ -115,7 +115,8 @@ def main() -> None:
           f"training example")
     print(f"training throughput: {rate:.1f} examples/s = {achieved / 1e9:.1f} GFLOP/s")
     for name, peak in peaks.items():
-        print(f"measured {name:27s} {peak / 1e9:6.1f} GFLOP/s -> the model's training achieves {achieved / peak:.0%} of it")
+        print(f"measured {name:27s} {peak / 1e9:6.1f} GFLOP/s -> the model's training achieves "
+              f"{achieved / peak:.0%} of it")
     best = max(peaks.values())
     print(f"fraction of the best measured rate: {achieved / best:.0%} (target >= 70%)")
     if args.nmedh_epoch:

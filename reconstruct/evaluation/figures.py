@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 
@@ -80,9 +81,15 @@ def spectrogram_pairs(examples: list[dict]) -> bytes:
     return _png(fig)
 
 
+def natural_order(names: list[str]) -> list[int]:
+    """Indices that sort names as people do: song2 before song10."""
+    return sorted(range(len(names)), key=lambda i: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", names[i])])
+
+
 def confusion_plot(cm: np.ndarray, songs: list[str], *, title: str) -> bytes:
-    """Row-normalised confusion matrix (true song × predicted song) with counts."""
-    cm = np.asarray(cm)
+    """Row-normalised confusion matrix (true song × predicted song) with counts, songs in natural order."""
+    order = natural_order(songs)
+    cm, songs = np.asarray(cm)[np.ix_(order, order)], [songs[i] for i in order]
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     size = 2.5 + 0.45 * len(songs)
     fig, ax = plt.subplots(figsize=(size, size))

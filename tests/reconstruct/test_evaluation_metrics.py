@@ -132,3 +132,9 @@ def test_accuracy_vs_chance_refuses_bad_input(correct, n, chance):
                                               (0.5, "0.5", "=0.5")])
 def test_p_values_never_read_zero(p, text, equals):
     assert p_text(p) == text and p_text(p, equals=True) == equals
+
+
+def test_songs_are_listed_in_natural_order():
+    from reconstruct.evaluation.figures import natural_order
+    names = ["song1", "song10", "song2", "song9"]
+    assert [names[i] for i in natural_order(names)] == ["song1", "song2", "song9", "song10"]
