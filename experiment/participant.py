@@ -202,10 +202,10 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
     touch(get_db(), s, now())
-    timed_out = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
-    if timed_out or s.stage != stage.value:
+    ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    if ended or s.stage != stage.value:
         get_db().commit()
-        if request.method == "POST" and not timed_out:  # out of time: the time-up page, not an error page
+        if request.method == "POST" and not ended:  # withdrawn or out of time: their page, not an error page
             abort(409, "this step is already done or not yet reached")
         return s, redirect(stage_url(s))
     return s, None

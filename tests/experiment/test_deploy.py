@@ -72,24 +72,24 @@ def test_dockerfile_copies_files_that_exist():
 def test_the_image_copies_every_tuneback_module_the_app_imports():
     """The image copies only a few files of tuneback/: the ones experiment/ and analysis/ import must be among them."""
     copied = {s for line in DOCKERFILE.splitlines() if line.startswith("COPY") for s in line.split()[1:-1]}
-    needed = set()
-    for folder in ("experiment", "analysis"):
-        for path in (ROOT / folder).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else (
-                    [a.name for a in node.names] if isinstance(node, ast.Import) else [])
-                needed |= {n for n in names if n.startswith("tuneback.")}
+    needed = {n for folder in ("experiment", "analysis") for n in _modules(ROOT / folder) if n.startswith("tuneback.")}
     assert needed and {f"{n.replace('.', '/')}.py" for n in needed} <= copied, needed
 
 
-def _imports(folder: Path) -> set[str]:
+def _modules(folder: Path) -> set[str]:
+    """Dotted names of every absolute import in the folder's Python files."""
     names = set()
     for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                names |= {a.name.split(".")[0] for a in node.names}
+                names |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
+                names.add(node.module)
+    return names
+
+
+def _imports(folder: Path) -> set[str]:
+    names = {n.split(".")[0] for n in _modules(folder)}
     return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "tuneback", "__future__"}
 
 
