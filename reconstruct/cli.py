@@ -12,6 +12,7 @@ from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
 from reconstruct.pipeline import STAGES
 from reconstruct.simulate import SimulationConfig
+from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
 
 
@@ -51,6 +52,13 @@ def run_options(func):
         click.option("--train-seed", type=int, default=0, show_default=True),
         click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda."),
         click.option("--split-seed", type=int, default=0, show_default=True),
+        click.option("--split-scope", type=click.Choice(list(SCOPES)), default="song", show_default=True,
+                     help="One interleaving pattern per song (shared by its recordings), one for the whole "
+                          "data set, or one per recording: 'recording' LEAKS test targets through other "
+                          "recordings of the song and exists only to show that the controls catch it."),
+        click.option("--split-guard", "split_guard_s", type=click.IntRange(0, MAX_GUARD_S), default=0,
+                     show_default=True, help="Seconds of training chunks next to a test chunk left out of "
+                                             "training (the EEG lags the music by up to ~200 ms)."),
         click.option("--select-seed", type=int, default=0, show_default=True),
         click.option("--ref-db", default="auto", show_default=True,
                      help="Per-song ref_dB for Eq. 1, comma-separated in song order (paper NMED-H: 46,46,52,43)."),
@@ -72,7 +80,8 @@ def build_config(**o) -> RunConfig:
         ridge_alpha=o["ridge_alpha"],
         train=TrainConfig(architecture=o["arch"], max_epochs=o["epochs"], patience=o["patience"],
                           batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
-        split_seed=o["split_seed"], select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
+        split_seed=o["split_seed"], split_scope=o["split_scope"], split_guard_s=o["split_guard_s"],
+        select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
         inversion=InversionConfig(n_iter=o["n_iter"]))
 
 

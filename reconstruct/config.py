@@ -11,6 +11,7 @@ from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
 from reconstruct.simulate import SimulationConfig
+from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
 
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
@@ -33,6 +34,8 @@ class RunConfig:
     ridge_alpha: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
     split_seed: int = 0
+    split_scope: str = "song"
+    split_guard_s: int = 0
     select_seed: int = 0
     ref_db: tuple[float, ...] | None = None
     inversion: InversionConfig = field(default_factory=InversionConfig)
@@ -46,6 +49,10 @@ class RunConfig:
                 raise ParameterError(f"{name}={value!r} must be one of {list(allowed)}")
         if self.dataset != "simulated" and not self.eeg_path:
             raise ParameterError(f"dataset={self.dataset!r} needs --eeg PATH")
+        if self.split_scope not in SCOPES:
+            raise ParameterError(f"split_scope={self.split_scope!r} must be one of {list(SCOPES)}")
+        if not 0 <= self.split_guard_s <= MAX_GUARD_S:
+            raise ParameterError(f"split_guard_s={self.split_guard_s} must be in [0, {MAX_GUARD_S}] seconds")
         if self.ridge_alpha <= 0:
             raise ParameterError(f"ridge_alpha={self.ridge_alpha} must be > 0")
 

@@ -21,9 +21,10 @@ from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS, Dataset
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
+from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
 from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
+SPLIT_VERSION = 2  # 1: a pattern per recording (leaked test targets through other recordings); 2: per song
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
 
 
@@ -37,7 +38,7 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     upstream = {
         "load": ["dataset", "eeg_path", "audio_path", "simulation"],
         "features": ["input_kind", "target_kind", "ref_db"],
-        "split": ["split_seed"],
+        "split": ["split_seed", "split_scope", "split_guard_s"],
         "train": ["decoder", "ridge_alpha", "train"],
         "predict": [],
         "select": ["select_seed", "songs"],
@@ -48,6 +49,8 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     for name in STAGES[: STAGES.index(stage) + 1]:
         keys += upstream[name]
     params = {k: cfg[k] for k in keys}
+    if "split_seed" in keys:
+        params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
         params["model_layout"] = MODEL_LAYOUT  # a model saved by older code is retrained, not mis-loaded
     return params
@@ -178,19 +181,22 @@ def example_targets(config: RunConfig, indices: np.ndarray) -> np.ndarray:
 # ---- split ------------------------------------------------------------------------------------------
 
 def stage_split(config: RunConfig, *, progress: bool = True) -> dict:
-    """Draw the chunk-level train/val/test split and save it."""
-    split = make_split(len(recordings_table(config)), seed=config.split_seed)
+    """Draw the chunk-level train/val/test split (one pattern per song), save it, and count any overlap."""
+    songs = [s for _, s in recordings_table(config)]
+    split = make_split(songs, seed=config.split_seed, scope=config.split_scope, guard_s=config.split_guard_s)
     np.save(config.run_dir / "split.npy", split.chunk_roles)
     roles = split.chunk_roles
     return {"seed": split.seed, "test_every": split.test_every, "val_fraction": split.val_fraction,
-            "chunks": {r: int((roles == r).sum()) for r in (TRAIN, VAL, TEST)}}
+            "scope": split.scope, "guard_s": split.guard_s,
+            "chunks": {r: int((roles == r).sum()) for r in (TRAIN, VAL, TEST)},
+            "overlap": target_overlap(split, songs)}
 
 
-def load_split(config: RunConfig):
+def load_split(config: RunConfig) -> Split:
     """The saved split."""
-    from reconstruct.split import Split
     s = read_summary(config, "split")
-    return Split(np.load(config.run_dir / "split.npy"), s["seed"], s["test_every"], s["val_fraction"])
+    return Split(np.load(config.run_dir / "split.npy"), s["seed"], s["test_every"], s["val_fraction"],
+                 scope=s.get("scope", "recording"), guard_s=s.get("guard_s", 0))
 
 
 # ---- train / predict --------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
         sweep_cfg = SweepConfig(simulation=sim, snrs=options.sweep_snrs, minutes=options.sweep_minutes,
                                 decoder=options.sweep_decoder, ridge_alpha=config.ridge_alpha, train=config.train,
                                 input_kind=config.input_kind, target_kind=config.target_kind,
-                                split_seed=config.split_seed, classifier=clf)
+                                split_seed=config.split_seed, split_scope=config.split_scope, classifier=clf)
         result["sweep"] = run_sweep(sweep_cfg, out_dir=out_dir / "sweep", progress=progress, log=log)
 
     result["seconds"] = round(time.perf_counter() - started, 1)

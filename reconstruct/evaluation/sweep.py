@@ -51,6 +51,7 @@ class SweepConfig:
     input_kind: str = "psd"
     target_kind: str = "mel"
     split_seed: int = 0
+    split_scope: str = "song"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     def __post_init__(self) -> None:
@@ -151,7 +152,7 @@ def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: boo
         targets = np.stack([feat.audio_targets(comps.audio[s], kind=config.target_kind, n_seconds=USED_S,
                                                ref_db=refs[s]) for s in songs])
         song_of = np.array([songs.index(s) for _, s in comps.table])
-        split = make_split(len(comps.table), seed=config.split_seed)
+        split = make_split([s for _, s in comps.table], seed=config.split_seed, scope=config.split_scope)
         roles = split.example_roles()
         tr_all, va, te = (np.flatnonzero(roles == r) for r in (TRAIN, VAL, TEST))
 

@@ -13,7 +13,7 @@ RECORDINGS = [(f"p{p:02d}", f"song{s}") for p in range(1, 13) for s in range(1, 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_balance_rules(seed):
-    split = make_split(len(RECORDINGS), seed=seed)
+    split = make_split([s for _, s in RECORDINGS], seed=seed)
     choices = select_clips(RECORDINGS, split, seed=seed)
     main = [c for c in choices if c.role == "reconstruction"]
     assert len(main) == 48
@@ -32,7 +32,7 @@ def test_balance_rules(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_observer_pairs_are_valid_trials(seed):
-    choices = select_clips(RECORDINGS, make_split(len(RECORDINGS), seed=seed), seed=seed)
+    choices = select_clips(RECORDINGS, make_split([s for _, s in RECORDINGS], seed=seed), seed=seed)
     pairs = default_pairs(choices, seed=seed)
     assert len(pairs) == 48
     assert sorted(m for m, _ in pairs) == sorted(f for _, f in pairs)
@@ -52,4 +52,4 @@ def test_observer_pairs_are_valid_trials(seed):
 ])
 def test_impossible_selection(recordings, match):
     with pytest.raises(ParameterError, match=match):
-        select_clips(recordings, make_split(len(recordings), seed=0), seed=0)
+        select_clips(recordings, make_split([s for _, s in recordings], seed=0), seed=0)
