@@ -14,10 +14,11 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct.config import RunConfig
+from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.features import spectrogram_db
 from reconstruct.invert import invert_batch
 from reconstruct.loudness import normalize_clips
-from reconstruct.observer import ideal_observer
+from reconstruct.evaluation.observer import ideal_observer, units_to_db
 from reconstruct.pipeline import (chunk_prediction, read_summary, recordings_table, song_audio, load_split)
 from reconstruct.recording import AUDIO_SR
 from reconstruct.select import Choice, default_pairs, select_clips
@@ -145,8 +146,12 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
                            [mel[recon_ids[f]] for _, f in pairs], distance="correlation")
     predicted = {cid: chunk_prediction(config, c.recording, c.chunk) for cid, c in zip(recon_ids, choices)}
     truth = {cid: _target_units(config, c) for cid, c in zip(recon_ids, choices)}
-    spectra = ideal_observer([truth[recon_ids[m]] for m, _ in pairs], [predicted[recon_ids[m]] for m, _ in pairs],
-                             [predicted[recon_ids[f]] for _, f in pairs])
-    result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra}
+    spectra = ideal_observer([units_to_db(truth[recon_ids[m]]) for m, _ in pairs],
+                             [units_to_db(predicted[recon_ids[m]]) for m, _ in pairs],
+                             [units_to_db(predicted[recon_ids[f]]) for _, f in pairs])
+    heard["ssim"] = ideal_observer([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs],
+                                   [mel[recon_ids[f]] for _, f in pairs], distance="ssim")
+    result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra,
+              "all_test_chunks": time_specific_evidence(config, seed=config.select_seed)}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
     return result

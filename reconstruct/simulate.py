@@ -105,10 +105,11 @@ class Head:
 
 def draw_head(rng: np.random.Generator, *, n_channels: int, n_bands: int, n_sources: int = 24) -> Head:
     """Draw one participant's head model."""
+    n_occipital, n_frontal = min(30, n_channels), min(10, n_channels)
     occipital = np.zeros(n_channels)
-    occipital[-30:] = rng.uniform(0.5, 1.5, 30)
+    occipital[-n_occipital:] = rng.uniform(0.5, 1.5, n_occipital)
     frontal = np.zeros(n_channels)
-    frontal[:10] = rng.uniform(2, 5, 10)
+    frontal[:n_frontal] = rng.uniform(2, 5, n_frontal)
     return Head(
         signal_mixing=rng.standard_normal((n_channels, n_bands)),
         lags=rng.integers(int(0.08 * EEG_FS), int(0.2 * EEG_FS), n_bands),

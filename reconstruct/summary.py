@@ -26,6 +26,13 @@ def format_summary(config: RunConfig, results: dict[str, dict]) -> str:
         for key, what in (("rendered_audio", "as heard"), ("predicted_spectra", "predicted spectra")):
             o = results["observe"].get(key)
             if o:
-                lines.append(f"ideal observer ({what}): {o['correct']}/{o['n']} = {o['accuracy']:.1%} "
-                             f"(95% CI {o['ci95'][0]:.1%}–{o['ci95'][1]:.1%}, chance 50%)")
+                lines.append(f"ideal observer, the 48 study pairs, different-song foils ({what}): {o['correct']}/"
+                             f"{o['n']} = {o['accuracy']:.1%} (95% CI {o['ci95'][0]:.1%}–{o['ci95'][1]:.1%}, "
+                             "chance 50%)")
+        ev = results["observe"].get("all_test_chunks")
+        if ev:
+            from reconstruct.evaluation.time_specific import format_evidence
+            lines.append(f"every test chunk ({ev['n_test_chunks']}), predicted spectra; different-song = song "
+                         "identity, the rest = time within the song:")
+            lines += format_evidence(ev)
     return "\n".join(lines)

@@ -35,7 +35,7 @@ def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> di
     import json
 
     from reconstruct.clips import clip_log_mel
-    from reconstruct.observer import ideal_observer
+    from reconstruct.evaluation.observer import ideal_observer
 
     files = {c["id"]: manifest_path.parent / c["file"] for c in json.loads(manifest_path.read_text())["clips"]}
     mel = {key: clip_log_mel(files[key]) for key in {k for trial in trials for k in trial}}

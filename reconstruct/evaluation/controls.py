@@ -2,11 +2,13 @@
 
 * **Noise only** (``noise_only``): the simulated set regenerated at SNR 0 (same songs, heads, seeds,
   recordings table and split); there is no stimulus in the EEG. Must be at chance.
-* **Chunks shuffled across songs** (``shuffled_chunks``): the main run's EEG, split and labels, but at
-  every (participant, chunk position) the participant's recordings hand their 5-s chunks around by a
-  random permutation, so a recording of song s holds, chunk by chunk, EEG heard during random songs
-  (every song equally likely, whatever s is). The EEG is still real EEG with all its structure; only its
-  pairing with the music is broken. Must be at chance.
+* **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's
+  5-s chunks are handed around by a random permutation within their split role (training chunks among
+  training chunks, test among test), so a recording of song s holds, chunk by chunk, EEG heard during
+  random songs at random times. The EEG is still real EEG with all its structure; only its pairing with
+  the music is broken, and no test chunk's EEG becomes a training input (with one pattern per song,
+  shuffling by chunk position would feed one song's test-time EEG to another song's training). Must be
+  at chance.
 * **Recordings shuffled across songs** (``shuffled_songs``): each recording trained and tested against
   another song's targets, deranged within every participant (no recording keeps its song; each song
   still appears once per participant). A leak that lets a decoder tell recordings apart (a recording's
@@ -16,6 +18,13 @@
   the participant from the head can learn "participant p, song A → song B" from the stimulus itself.
   On the simulated set it is above chance for exactly that reason (at SNR 0 it is at chance), so the
   report shows it as a diagnostic and leaves it out of the at-chance verdict.
+* **Time-misaligned** (``time_shifted``): every recording's EEG shifted circularly by one seeded whole
+  number of chunks, then the full pipeline retrained. Song identity survives, timing does not: it must be
+  at chance on the time-specific measures (same-song observer, top-k span identification) while the
+  different-song observer and the song-mean baseline stay high.
+
+Each control is shown to *fail* (score above chance) on a deliberately leaky pipeline in the tests: a
+control that cannot fail proves nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.runs import derived_config, link_stage
 from reconstruct.pipeline import is_done, recordings_table
+from reconstruct.split import CHUNK_S, USED_S
 
 
 def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConfig:
@@ -114,38 +124,72 @@ def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = Non
     return config
 
 
-def chunk_permutation(table: list[tuple[str, str]], n_chunks: int, *, seed: int) -> np.ndarray:
-    """Source recording of every (recording, chunk) [shape=(n_recordings, n_chunks)]: a random permutation
-    of each participant's recordings at each chunk position, so every source chunk is used exactly once."""
+def chunk_permutation(table: list[tuple[str, str]], roles: np.ndarray, *, seed: int) -> np.ndarray:
+    """Source (recording, chunk) of every (recording, chunk) [shape=(n_recordings, n_chunks, 2)]: a random
+    permutation of each participant's chunks within each split role, so every source chunk is used once,
+    a test chunk's EEG never becomes a training input, and a chunk rarely keeps its own song and time."""
     rng = np.random.default_rng(seed)
-    source = np.tile(np.arange(len(table))[:, None], (1, n_chunks))
+    n_rec, n_chunks = roles.shape
+    source = np.stack(np.meshgrid(np.arange(n_rec), np.arange(n_chunks), indexing="ij"), axis=-1)
     by_participant: dict[str, list[int]] = {}
     for i, (p, _) in enumerate(table):
         by_participant.setdefault(p, []).append(i)
     for recs in by_participant.values():
-        recs = np.array(recs)
-        for k in range(n_chunks):
-            source[recs, k] = recs[rng.permutation(len(recs))]
+        for role in np.unique(roles[recs]):
+            slots = [(r, k) for r in recs for k in np.flatnonzero(roles[r] == role)]
+            order = rng.permutation(len(slots))
+            for (r, k), o in zip(slots, order):
+                source[r, k] = slots[o]
     return source
 
 
 def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
-    """Build (or reuse) the chunk-shuffled sub-run: same data, labels and split; inputs rearranged by chunk.
+    """Build (or reuse) the chunk-shuffled sub-run: same data, labels and split; inputs rearranged by chunk
+    (each participant's chunks handed around within their split role)."""
+    from reconstruct.pipeline import load_split
+    source = chunk_permutation(recordings_table(base), load_split(base).chunk_roles, seed=seed)
+    return _rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
+                              {"seed": seed, "source": source.tolist()}, decoder=decoder)
+
+
+def time_shift_chunks(seed: int, n_chunks: int = USED_S // CHUNK_S) -> int:
+    """The control's circular shift in whole chunks: seeded, never 0 or a whole turn."""
+    return int(np.random.default_rng(seed).integers(1, n_chunks))
+
+
+def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
+    """Build (or reuse) the time-misaligned sub-run: every recording's EEG shifted circularly by the same
+    whole number of chunks, so chunk k's target is paired with the EEG heard during chunk k + shift.
+
+    Song identity survives (the EEG still heard the song); timing does not. Retrained from scratch, it must
+    fall to chance on the time-specific measures while the song-mean baseline stays high. One shift for
+    all recordings, so a split that leaks a test target through another recording still leaks here."""
+    table = recordings_table(base)
+    n_chunks = USED_S // CHUNK_S
+    shift = time_shift_chunks(seed, n_chunks)
+    chunks = (np.arange(n_chunks) + shift) % n_chunks
+    source = np.stack([np.tile(np.arange(len(table))[:, None], (1, n_chunks)),
+                       np.tile(chunks, (len(table), 1))], axis=-1)
+    return _rearranged_config(base, f"time-shifted-{decoder or base.decoder}", source,
+                              {"seed": seed, "shift_chunks": shift}, decoder=decoder)
+
+
+def _rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data: dict, *,
+                       decoder: str | None) -> RunConfig:
+    """A sub-run with the main run's data, labels and split whose input chunk (rec, k) is the main run's
+    chunk source[rec, k] = (rec', k').
 
     Every feature is one second of EEG and chunks are whole seconds, so rearranging the feature rows
     chunk by chunk is the same as featurising EEG rearranged chunk by chunk (data/eeg.npy stays the
-    original; data/chunk_shuffle.json says where each chunk came from)."""
-    from reconstruct.split import CHUNK_S, USED_S
+    original; the sub-run's rearrangement.json says where each chunk came from)."""
     decoder = decoder or base.decoder
-    config = derived_config(base, f"shuffled-chunks-{decoder}", decoder=decoder)
+    config = derived_config(base, name, decoder=decoder)
     for stage in ("load", "features", "split"):
         if not is_done(base, stage):
             raise ReconstructError(f"the main run has no {stage!r} stage yet")
-    table = recordings_table(base)
-    n_chunks = USED_S // CHUNK_S
-    source = chunk_permutation(table, n_chunks, seed=seed)
-    info = Path(config.run_dir) / "chunk_shuffle.json"
-    wanted = {"seed": seed, "source": source.tolist()}
+    info = Path(config.run_dir) / "rearrangement.json"
+    wanted = {**info_data, "split": json.loads((Path(base.run_dir) / "stages" / "split.done.json").read_text())[
+        "fingerprint"]}
     if is_done(config, "split") and info.exists() and json.loads(info.read_text()) == wanted:
         return config
     link_stage(base, config, "load")
@@ -159,10 +203,10 @@ def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
     (feats / "targets.npy").symlink_to((src_feats / "targets.npy").resolve())
     inputs = np.load(src_feats / "inputs.npy", mmap_mode="r")
     out = np.lib.format.open_memmap(feats / "inputs.npy", mode="w+", dtype=inputs.dtype, shape=inputs.shape)
-    for rec in range(len(table)):
-        for k in range(n_chunks):
+    for rec in range(source.shape[0]):
+        for k in range(source.shape[1]):
             dst = rec * USED_S + k * CHUNK_S
-            src = source[rec, k] * USED_S + k * CHUNK_S
+            src = source[rec, k, 0] * USED_S + source[rec, k, 1] * CHUNK_S
             out[dst:dst + CHUNK_S] = inputs[src:src + CHUNK_S]
     out.flush()
     del out

@@ -27,6 +27,7 @@ from reconstruct.evaluation.controls import (
     chunk_shuffled_config,
     noise_only_config,
     shuffled_config,
+    time_shifted_config,
 )
 from reconstruct.evaluation.data import RunExamples, load_run_examples
 from reconstruct.evaluation.metrics import (
@@ -40,6 +41,7 @@ from reconstruct.evaluation.runs import (
     ensure_predictions,
     evaluation_dir,
 )
+from reconstruct.evaluation.time_specific import TIME_MEASURES, time_specific_evidence
 from reconstruct.pipeline import read_summary, recordings_table
 from reconstruct.split import CHUNK_S
 
@@ -95,17 +97,22 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
         "train": read_summary(config, "train"), "test_mse": read_summary(config, "predict")["test_mse"],
         "song_id": song_id,
         "classifier": {"n_train_examples": len(ex.train_x),
+                       "trained_on": "true spectra of training and validation seconds only",
                        "seen_test_seconds": ex.seen_test_seconds(),
                        "accuracy_on_true_test_spectra": on_truth["per_example"]["accuracy"]},
+        "split": {k: v for k, v in read_summary(config, "split").items() if k in ("scope", "guard_s", "overlap")},
         "ssim": summarize(ex_metrics["ssim"]), "psnr_db": summarize(ex_metrics["psnr"], cap=PSNR_CAP_DB),
+        "time_specific": time_specific_evidence(config),
     }
     if per_bin:
         bins = bin_metrics(ex.test_true, ex.test_recon)
         arrays.update(bin_ssim=bins["ssim"], bin_psnr=bins["psnr"])
         out["per_bin_mean"] = {"ssim": bins["ssim"].mean(axis=0).round(5).tolist(),
                                "psnr_db": np.minimum(bins["psnr"], PSNR_CAP_DB).mean(axis=0).round(3).tolist()}
+    ts = out["time_specific"]["decoder"]
     log(f"[evaluate] {out['label']} in {config.run_dir}: song ID {song_id['per_example']['accuracy']:.1%} "
-        f"per second, {song_id['per_chunk']['accuracy']:.1%} per chunk; SSIM {out['ssim']['mean']:.3f}, "
+        f"per second, {song_id['per_chunk']['accuracy']:.1%} per chunk; same-song observer "
+        f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; SSIM {out['ssim']['mean']:.3f}, "
         f"PSNR {out['psnr_db']['mean']:.2f} dB ({time.perf_counter() - started:.0f} s)")
     return out, arrays, ex
 
@@ -132,10 +139,15 @@ def pictures(config: RunConfig, ex: RunExamples, *, n: int, seed: int = 0) -> li
     return out
 
 
-def _control_summary(scored: dict) -> dict:
-    keep = ("label", "run_dir", "decoder", "song_id", "ssim", "psnr_db", "test_mse", "classifier")
+def _control_summary(scored: dict, *, time_only: bool = False) -> dict:
+    """A control's figures and its verdict: song ID and the time-specific measures at chance (only the
+    latter for a control that keeps song identity on purpose, the time-misaligned one)."""
+    keep = ("label", "run_dir", "decoder", "song_id", "ssim", "psnr_db", "test_mse", "classifier", "time_specific")
     out = {k: scored[k] for k in keep}
-    out["at_chance"] = bool(scored["song_id"]["per_example"]["at_chance"] and scored["song_id"]["per_chunk"]["at_chance"])
+    time_ok = all(scored["time_specific"]["at_chance"][m] for m in TIME_MEASURES)
+    song_ok = bool(scored["song_id"]["per_example"]["at_chance"] and scored["song_id"]["per_chunk"]["at_chance"])
+    out["at_chance_time_specific"] = bool(time_ok)
+    out["at_chance"] = bool(time_ok if time_only else time_ok and song_ok)
     return out
 
 
@@ -225,13 +237,13 @@ def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, 
 
 def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, progress: bool, log) -> dict:
     decoders = [config.decoder] + (["ridge"] if options.baseline and config.decoder != "ridge" else [])
-    out: dict = {"noise_only": {}, "shuffled_chunks": {}, "shuffled_songs": {}}
+    out: dict = {"noise_only": {}, "shuffled_chunks": {}, "time_shifted": {}, "shuffled_songs": {}}
     songs = read_summary(config, "features")["songs"]
     heard = np.array([songs.index(s) for _, s in recordings_table(config)])
 
-    def score(sub: RunConfig) -> tuple[dict, RunExamples]:
+    def score(sub: RunConfig, *, time_only: bool = False) -> tuple[dict, RunExamples]:
         scored, _, ex = score_run(sub, classifier=options.classifier, cache_dir=cache, per_bin=False, log=log)
-        return _control_summary(scored), ex
+        return _control_summary(scored, time_only=time_only), ex
 
     for decoder in decoders:
         if config.dataset == "simulated":
@@ -244,19 +256,26 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
         chunks = ensure_predictions(chunk_shuffled_config(config, seed=options.shuffle_seed, decoder=decoder),
                                     progress=progress, log=log)
         out["shuffled_chunks"][decoder], _ = score(chunks)
+        shifted = ensure_predictions(time_shifted_config(config, seed=options.shuffle_seed, decoder=decoder),
+                                     progress=progress, log=log)
+        out["time_shifted"][decoder], _ = score(shifted, time_only=True)
         songs_run = ensure_predictions(shuffled_config(config, seed=options.shuffle_seed, decoder=decoder),
                                        progress=progress, log=log)
         summary, sex = score(songs_run)
         summary["diagnostic"] = True
         summary["accuracy_vs_heard_song"] = _heard_accuracy(sex, heard[sex.test_recording], options, cache)
         out["shuffled_songs"][decoder] = summary
-    verdicts = [v["at_chance"] for name in ("noise_only", "shuffled_chunks") for v in out[name].values()
-                if isinstance(v, dict)]
+    verdicts = [v["at_chance"] for name in ("noise_only", "shuffled_chunks", "time_shifted")
+                for v in out[name].values() if isinstance(v, dict)]
     out["all_at_chance"] = bool(all(verdicts)) if verdicts else None
     out["notes"] = {
         "noise_only": "simulated set at SNR 0, same seeds and split: no stimulus in the EEG",
-        "shuffled_chunks": "real EEG and labels; chunks handed around within participant and chunk position, "
-                           "so a recording holds EEG of random songs: the EEG-music pairing is broken",
+        "shuffled_chunks": "real EEG and labels; chunks handed around within participant and split role, "
+                           "so a recording holds EEG of random songs at random times: the EEG-music pairing is "
+                           "broken; must be at chance on song ID and on the time-specific measures",
+        "time_shifted": "every recording's EEG shifted circularly by the same whole number of chunks, then "
+                        "retrained: song identity survives, timing does not; must be at chance on the "
+                        "time-specific measures (same-song observer, top-k span identification)",
         "shuffled_songs": "each recording trained/tested against another song (deranged within participant). "
                           "Diagnostic, not a null: a within-participant decoder can learn the remapping from the "
                           "stimulus (participant p, song A -> song B); not part of all_at_chance",

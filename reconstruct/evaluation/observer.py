@@ -1,8 +1,10 @@
 """Ideal observer on the study's AB-X trials: the ceiling that human listeners can be compared with.
 
-For every trial it picks the candidate (match or foil reconstruction) closer to X, by two measures on
-the spectrograms in training units: the mean squared difference (`reconstruct.observer.log_mel_distance`)
-and SSIM (higher is closer). X is the true target of the match's 5-s span.
+The one observer module: the distances, the AB-X ideal observer on any spectrograms, and the scoring of a
+study's exact trials. Spectrograms are compared on a **level-relative** dynamic range (the top 80 dB of
+each, `level_relative`), never on the −100 dB floor, so silent stretches cannot decide a trial: the
+distance is 1 − Pearson r there; SSIM on the same range goes alongside. X is the true target of the
+match's 5-s span.
 
 Trials come from
 
@@ -26,19 +28,85 @@ Trials come from
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from skimage.metrics import structural_similarity
 
 from reconstruct.config import RunConfig
+from reconstruct.features import MAX_DB
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.stats import accuracy_vs_chance
-from reconstruct.observer import log_mel_distance
 from reconstruct.pipeline import chunk_prediction, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
 
 STUDY_TRIALS = "study_trials.json"  # a study's exact trials, next to the run's clips (see experiment.design_export)
+
+
+RANGE_DB = 80.0  # the dynamic range compared: the top 80 dB of each spectrogram
+
+
+def level_relative(db: np.ndarray, *, range_db: float = RANGE_DB) -> np.ndarray:
+    """A dB spectrogram floored `range_db` below its own maximum: its loud part, whatever its floor."""
+    db = np.asarray(db, dtype=np.float64)
+    return np.maximum(db, db.max() - range_db)
+
+
+def units_to_db(t: np.ndarray) -> np.ndarray:
+    """Training units t in [0, 1] back to dB up to a constant (which level_relative ignores)."""
+    return np.asarray(t, dtype=np.float64) * MAX_DB
+
+
+def log_mel_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared difference of two spectrograms in the same units [shape=(frames, bins)]."""
+    frames = min(len(a), len(b))
+    return float(np.mean((np.asarray(a[:frames], np.float64) - b[:frames]) ** 2))
+
+
+def correlation_distance(a_db: np.ndarray, b_db: np.ndarray, *, range_db: float = RANGE_DB) -> float:
+    """1 − Pearson r of two dB spectrograms on their level-relative ranges: blind to overall level (which
+    loudness normalisation removes from what listeners hear) and to how deep their silences go."""
+    frames = min(len(a_db), len(b_db))
+    a = level_relative(a_db[:frames], range_db=range_db).ravel()
+    b = level_relative(b_db[:frames], range_db=range_db).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 1.0
+    return float(1.0 - np.corrcoef(a, b)[0, 1])
+
+
+def ssim_db(a_db: np.ndarray, b_db: np.ndarray, *, range_db: float = RANGE_DB) -> float:
+    """SSIM of two dB spectrograms, each on its level-relative range scaled to [0, 1] (higher is closer)."""
+    frames = min(len(a_db), len(b_db))
+    a = (level_relative(a_db[:frames], range_db=range_db) - np.max(a_db[:frames])) / range_db + 1
+    b = (level_relative(b_db[:frames], range_db=range_db) - np.max(b_db[:frames])) / range_db + 1
+    return float(structural_similarity(a, b, data_range=1.0))
+
+
+DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "mse": log_mel_distance, "correlation": correlation_distance,
+    "ssim": lambda a, b: -ssim_db(a, b)}
+
+
+def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: list[np.ndarray], *,
+                   distance: str = "correlation", seed: int = 0) -> dict:
+    """Share of trials where the match is closer to X than the foil, with an exact 95% CI and p vs 0.5.
+
+    A tie (match and foil equally close, e.g. two identical song-mean spectrograms) is a coin flip from
+    `seed`, as a listener who hears no difference must guess."""
+    d = DISTANCES[distance]
+    rng = np.random.default_rng(seed)
+    dm = np.array([d(m, x) for x, m in zip(targets, matches)])
+    df = np.array([d(f, x) for x, f in zip(targets, foils)])
+    ties = dm == df
+    wins = (dm < df) | (ties & (rng.random(len(dm)) < 0.5))
+    n, k = len(wins), int(wins.sum())
+    out = {"distance": distance, "n": n, "correct": k, "ties": int(ties.sum()), "tie_seed": seed}
+    if not n:
+        return {**out, "accuracy": float("nan"), "ci95": None, "p_two_sided": None, "chance_in_ci95": None}
+    stats = accuracy_vs_chance(k, n, 0.5)
+    return {**out, "accuracy": k / n, "ci95": stats["ci"], "p_two_sided": stats["p_two_sided"],
+            "p_greater": stats["p_greater"], "chance_in_ci95": stats["at_chance"]}
 
 
 def _true_span(config: RunConfig, song: str, chunk: int) -> np.ndarray:
@@ -113,10 +181,10 @@ def score_trials(config: RunConfig, trials: list[dict]) -> dict:
     95% CIs against 0.5, overall and per version."""
     closer = {"distance": [], "ssim": []}
     for t in trials:
-        x = _true_span(config, *t["x"])
-        m, f = chunk_prediction(config, *t["match"]), chunk_prediction(config, *t["foil"])
-        closer["distance"].append(log_mel_distance(m, x) < log_mel_distance(f, x))
-        closer["ssim"].append(_ssim(m, x) > _ssim(f, x))
+        x = units_to_db(_true_span(config, *t["x"]))
+        m, f = units_to_db(chunk_prediction(config, *t["match"])), units_to_db(chunk_prediction(config, *t["foil"]))
+        closer["distance"].append(correlation_distance(m, x) < correlation_distance(f, x))
+        closer["ssim"].append(ssim_db(m, x) > ssim_db(f, x))
     versions = sorted({t["version"] for t in trials if t["version"] is not None})
     out: dict = {"n_trials": len(trials)}
     for measure, wins in closer.items():
@@ -126,10 +194,6 @@ def score_trials(config: RunConfig, trials: list[dict]) -> dict:
             str(v): accuracy_vs_chance(int(wins[[t["version"] == v for t in trials]].sum()),
                                        sum(t["version"] == v for t in trials), 0.5) for v in versions}
     return out
-
-
-def _ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return float(structural_similarity(np.asarray(a, np.float64), np.asarray(b, np.float64), data_range=1.0))
 
 
 def ideal_observer_report(config: RunConfig, *, trials_path: Path | None = None) -> dict:

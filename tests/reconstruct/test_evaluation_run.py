@@ -94,12 +94,18 @@ def test_derangement_keeps_every_song_once_per_participant_and_none_in_place():
     assert sorted(single) == ["a", "b", "c"] and all(n != s for n, s in zip(single, "abc"))
 
 
-def test_chunk_permutation_permutes_within_participant_and_position():
+def test_chunk_permutation_permutes_within_participant_and_role():
     table = [(f"p{p}", f"s{s}") for p in range(2) for s in range(3)]
-    source = chunk_permutation(table, 48, seed=0)
-    for k in range(48):
-        assert sorted(source[:3, k]) == [0, 1, 2] and sorted(source[3:, k]) == [3, 4, 5]
-    assert (source != np.arange(6)[:, None]).any()
+    roles = np.array([["train", "test", "val", "train"] * 12] * 6)
+    roles[[0, 3], 0] = "test"
+    source = chunk_permutation(table, roles, seed=0)
+    used = {tuple(x) for x in source.reshape(-1, 2)}
+    assert len(used) == 6 * 48  # every source chunk used exactly once
+    for r in range(6):
+        for k in range(48):
+            src_r, src_k = source[r, k]
+            assert table[src_r][0] == table[r][0] and roles[src_r, src_k] == roles[r, k]
+    assert (source[..., 1] != np.arange(48)).any()
 
 
 def test_sub_runs_share_data_and_split_with_the_main_run(run):

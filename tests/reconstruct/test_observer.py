@@ -1,9 +1,15 @@
-"""The ideal observer on hand-made spectrograms with known answers."""
+"""The ideal observer on hand-made spectrograms with known answers; the floor no longer decides."""
 
 import numpy as np
 import pytest
 
-from reconstruct.observer import correlation_distance, ideal_observer, log_mel_distance
+from reconstruct.evaluation.observer import (
+    correlation_distance,
+    ideal_observer,
+    level_relative,
+    log_mel_distance,
+    ssim_db,
+)
 
 
 @pytest.fixture
@@ -15,7 +21,7 @@ def spectra():
     return x, match, foil
 
 
-@pytest.mark.parametrize("distance", ["mse", "correlation"])
+@pytest.mark.parametrize("distance", ["mse", "correlation", "ssim"])
 def test_perfect_and_reversed(spectra, distance):
     x, match, foil = spectra
     assert ideal_observer(x, match, foil, distance=distance)["accuracy"] == 1.0
@@ -27,6 +33,37 @@ def test_correlation_ignores_level_but_mse_does_not():
     a = np.arange(12.0).reshape(3, 4)
     assert correlation_distance(a, a + 20) == pytest.approx(0)
     assert log_mel_distance(a, a + 20) == pytest.approx(400)
+
+
+def _music(rng, frames=200, bins=32):
+    return -30 + 10 * rng.standard_normal((frames, bins))
+
+
+def test_silent_stretches_at_the_floor_no_longer_decide():
+    """X and its faithful match share the music but not where silence falls; the foil is other music with
+    X's exact silences. On a floored-at-−100 dB comparison the silences win; on the top 80 dB they don't."""
+    rng = np.random.default_rng(3)
+    x, other = _music(rng), _music(rng)
+    match = x + 2 * rng.standard_normal(x.shape)
+    foil = other.copy()
+    x[:80], foil[:80] = -100.0, -100.0  # the same long silence in X and the foil, at the −100 dB floor
+    match[:80] = x[:80] + 55  # quiet but not floored in the match (e.g. reverb tail of a reconstruction)
+
+    def floored_r(a, b):  # the old comparison: raw dB down to the −100 dB floor
+        return 1 - np.corrcoef(a.ravel(), b.ravel())[0, 1]
+
+    assert floored_r(foil, x) < floored_r(match, x)  # the floor picks the foil
+    assert correlation_distance(match, x) < correlation_distance(foil, x)
+    assert ssim_db(match, x) > ssim_db(foil, x)
+    assert level_relative(x).min() == pytest.approx(x.max() - 80)
+
+
+def test_ties_are_coin_flips_not_losses():
+    x = [np.arange(20.0).reshape(5, 4)] * 200
+    same = [np.ones((5, 4)) * np.arange(4)] * 200
+    result = ideal_observer(x, same, same, seed=1)
+    assert result["ties"] == 200 and result["chance_in_ci95"]
+    assert ideal_observer(x, same, same, seed=1) == result  # seeded
 
 
 def test_unrelated_candidates_score_near_chance():
