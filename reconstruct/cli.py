@@ -32,13 +32,14 @@ def run_options(func):
                      help="Where the artefacts of this run live."),
         click.option("--dataset", type=click.Choice(["simulated", "nmedt", "nmedh", "folder"]), default="simulated",
                      show_default=True),
-        click.option("--eeg", "eeg_path", help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder)."),
+        click.option("--eeg", "eeg_path",
+                     help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder); NMED-H also its zip."),
         click.option("--audio", "audio_path", help="Folder with the songs' audio (default: the EEG folder)."),
         click.option("--condition", type=click.Choice(["orig", "rev", "phase", "meas"]), default="orig",
                      show_default=True, help="NMED-H stimulus condition to load (one only; orig = songs 21-24)."),
-        click.option("--presentations", type=click.Choice(["both", "a", "b", "holdout-b"]), default="both",
-                     show_default=True, help="NMED-H: a and b as two recordings each, one of them, or b held out "
-                     "as a test presentation (saved to data/held_out/, never trained on)."),
+        click.option("--presentations", type=click.Choice(["holdout-b", "both", "a", "b"]), default="holdout-b",
+                     show_default=True, help="NMED-H: a as the recordings and b held out as a test presentation "
+                     "(saved to data/held_out/, never trained on), a and b as two recordings each, or one alone."),
         click.option("--load-songs", help="NMED-T/NMED-H songs to load, e.g. 21,22 (default: all)."),
         click.option("--eeg-pattern", help="EEG file name template in {n} (song) and {p} (presentation) "
                      "[nmedt: song{n}_Imputed.mat; nmedh: song{n}_{p}_Imputed.mat]."),

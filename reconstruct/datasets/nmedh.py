@@ -45,7 +45,7 @@ METADATA_FILES = ("stimAssignment.mat", "behaveStruct_a.mat", "behaveStruct_b.ma
 
 
 def load_nmedh(eeg_path: str | Path, audio_dir: str | Path, *, condition: str = "orig",
-               songs: Iterable[int | str] | None = None, presentations: str = "both",
+               songs: Iterable[int | str] | None = None, presentations: str = "holdout-b",
                file_pattern: str = FILE_PATTERN, data_key: str = DATA_KEY, fs_key: str | None = FS_KEY,
                participants_key: str | None = PARTICIPANTS_KEY,
                axis_order: str = "channels,samples,participants",
@@ -66,10 +66,11 @@ def load_nmedh(eeg_path: str | Path, audio_dir: str | Path, *, condition: str = 
         The one stimulus condition to load. A path named for another condition is refused.
     songs : iterable of int or str, optional
         Stimulus numbers of that condition (default: all four, e.g. 21-24 for ``orig``).
-    presentations : {"both", "a", "b", "holdout-b"}
-        ``both``: a and b each become a recording of the same participant and song (``presentation``
-        "a"/"b"); ``a`` or ``b``: only that one; ``holdout-b``: a are the recordings, b are loaded into
-        ``Dataset.held_out`` as a test presentation no model trains on.
+    presentations : {"holdout-b", "both", "a", "b"}
+        ``holdout-b`` (default): a are the recordings, b are loaded into ``Dataset.held_out`` as a test
+        presentation no model trains on (and each (participant, song) stays one recording, as later
+        stages assume); ``both``: a and b each become a recording of the same participant and song
+        (``presentation`` "a"/"b"); ``a`` or ``b``: only that one.
     file_pattern, data_key, fs_key, participants_key : str
         Templates in ``{n}`` (stimulus number) and ``{p}`` (presentation letter); defaults are the
         published names. `fs_key` None assumes 125 Hz; `participants_key` None numbers participants.
@@ -250,7 +251,8 @@ def _source(eeg_path: str | Path, condition: str) -> Iterator[_Source]:
         raise DataFormatError(f"{path}: holds condition {named!r}, not {condition!r}; pass condition={named!r} "
                               f"(--condition {named}) to load it")
     if path.is_dir():
-        for candidate in (path / ARCHIVE.format(condition=condition), path / f"{ARCHIVE.format(condition=condition)}.zip"):
+        archive = ARCHIVE.format(condition=condition)
+        for candidate in (path / archive, path / f"{archive}.zip"):
             if candidate.exists():
                 path = candidate
                 break

@@ -21,7 +21,7 @@ class LoaderConfig:
     """How to read NMED-T / NMED-H files: names, keys, axis order, condition, presentations, audio alignment."""
 
     condition: str = "orig"
-    presentations: str = "both"
+    presentations: str = "holdout-b"
     songs: tuple[int, ...] | None = None
     file_pattern: str | None = None
     data_key: str | None = None

@@ -81,7 +81,8 @@ def make_nmedh(root: Path, fmt: str, *, condition: str = "orig", form: str = "zi
 def published(request, tmp_path_factory) -> dict[str, Path]:
     """The orig condition, zipped and extracted, in one MAT format."""
     root = tmp_path_factory.mktemp(f"nmedh-{request.param}")
-    return {"zip": make_nmedh(root / "z", request.param), "folder": make_nmedh(root / "f", request.param, form="folder"),
+    return {"zip": make_nmedh(root / "z", request.param),
+            "folder": make_nmedh(root / "f", request.param, form="folder"),
             "audio": root / "z" / "audio", "fmt": request.param}
 
 
@@ -90,8 +91,9 @@ def published(request, tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("where", ["top folder", "archive", "extracted top", "extracted folder"])
 def test_nmedh_loads_as_published(published, where):
     path = {"top folder": published["zip"], "archive": published["zip"] / f"{ARCHIVE.format('orig')}.zip",
-            "extracted top": published["folder"], "extracted folder": published["folder"] / ARCHIVE.format("orig")}[where]
-    ds = load_nmedh(path, published["audio"])
+            "extracted top": published["folder"],
+            "extracted folder": published["folder"] / ARCHIVE.format("orig")}[where]
+    ds = load_nmedh(path, published["audio"], presentations="both")
     assert (ds.name, ds.simulated, ds.songs) == ("nmedh", False, [f"song{n}" for n in ORIG])
     assert [(r.song, r.presentation, r.participant) for r in ds.recordings] == [
         (f"song{n}", p, pid) for n in ORIG for p in "ab" for pid in ids_of(n)]
@@ -132,6 +134,7 @@ def test_nmedh_options(tmp_path, published):
             write_mat(folder / f"stim{n}{p}.mat", {f"eeg{n}{p}": eeg_of(n, p).transpose(2, 0, 1), "srate": 125.0}, fmt)
     ds = load_nmedh(folder, published["audio"], songs=(21, 22), file_pattern="stim{n}{p}.mat", data_key="eeg{n}{p}",
                     fs_key="srate", participants_key=None, axis_order="participants,channels,samples",
+                    presentations="both",
                     audio_files={21: "22 song.wav"}, audio_offsets={"song22": -0.5})
     assert [r.participant for r in ds.recordings[:2]] == ["song21_p01", "song21_p02"]
     assert np.array_equal(ds.recordings[-1].eeg, eeg_of(22, "b")[:, :, 1].astype(np.float32))
@@ -191,7 +194,7 @@ def test_nmedh_bad_input(tmp_path, form, changes, options, match):
 def test_nmedh_missing_presentation(tmp_path, form):
     top = make_nmedh(tmp_path, "v5", form=form, skip=("song24_b_Imputed.mat",))
     with pytest.raises(DataFormatError, match=r"no song24_b_Imputed\.mat \(presentation b of stimulus 24, needed by "
-                       r"presentations='both'; presentations='a' loads the other alone\); song files there: .*"
+                       r"presentations='holdout-b'; presentations='a' loads the other alone\); song files there: .*"
                        r"song24_a_Imputed\.mat"):
         load_nmedh(top, tmp_path / "audio")
     assert len(load_nmedh(top, tmp_path / "audio", presentations="a").recordings) == 4 * N_PART
@@ -266,8 +269,9 @@ def test_cli_reaches_every_nmedh_option(published, tmp_path):
                         "--audio-file", "22=21 song.wav", "--eeg-pattern", "song{n}_{p}_Imputed.mat",
                         "--data-key", "data{n}_{p}", "--fs-key", "fs", "--subs-key", "subs{n}_{p}",
                         "--axis-order", "channels,samples,participants", "--run-dir", str(tmp_path / "run"))
-    assert config.loader == LoaderConfig(presentations="holdout-b", songs=(21, 22), file_pattern="song{n}_{p}_Imputed.mat",
-                                         data_key="data{n}_{p}", fs_key="fs", participants_key="subs{n}_{p}",
+    assert config.loader == LoaderConfig(presentations="holdout-b", songs=(21, 22),
+                                         file_pattern="song{n}_{p}_Imputed.mat", data_key="data{n}_{p}",
+                                         fs_key="fs", participants_key="subs{n}_{p}",
                                          audio_offsets=((21, 0.1),), audio_files=((22, "21 song.wav"),))
     ds = pipeline.load_dataset(config, progress=False)
     assert ds.songs == ["song21", "song22"] and len(ds.held_out) == 2 * N_PART
@@ -299,7 +303,7 @@ def test_load_stage_keeps_held_out_presentation_apart(published, tmp_path, monke
 def test_load_fingerprint_covers_loader_options_of_real_data_only(published):
     base = RunConfig(dataset="nmedh", eeg_path=str(published["zip"]))
     other = base.with_(loader=LoaderConfig(presentations="a"))
-    assert pipeline.stage_params(base, "load")["loader"]["presentations"] == "both"
+    assert pipeline.stage_params(base, "load")["loader"]["presentations"] == "holdout-b"
     assert pipeline.stage_params(base, "load") != pipeline.stage_params(other, "load")
     assert "loader" not in pipeline.stage_params(RunConfig(), "load")  # simulated runs keep their fingerprints
 
@@ -311,7 +315,8 @@ def test_load_fingerprint_covers_loader_options_of_real_data_only(published):
      r"^error: .*no CleanEEG_aggregatedByStimulus_meas\(\.zip\) for condition 'meas'"),
     (["--dataset", "nmedh", "--eeg", "{top}/CleanEEG_aggregatedByStimulus_orig.zip"],
      r"^error: --eeg .*\.zip is not a folder: give the songs' folder with --audio DIR$"),
-    (["--dataset", "nmedt", "--eeg", "{top}", "--condition", "rev"], r"^error: --condition apply to --dataset nmedh only"),
+    (["--dataset", "nmedt", "--eeg", "{top}", "--condition", "rev"],
+     r"^error: --condition apply to --dataset nmedh only"),
     (["--eeg", "{top}", "--dataset", "folder", "--data-key", "x"], r"^error: loader options \['data_key'\] apply to"),
     (["--audio-offsets", "21:0.5"], r"^error: --audio-offsets='21:0.5' must be 'default', 'none' or SONG=SECONDS"),
     (["--audio-file", "21"], r"^error: --audio-file='21' must be SONG=FILE"),
@@ -319,7 +324,8 @@ def test_load_fingerprint_covers_loader_options_of_real_data_only(published):
         "bad offsets", "bad audio file"])
 def test_cli_bad_input_is_one_line(published, tmp_path, capsys, args, match):
     fill = {"top": str(published["zip"]), "audio": str(published["audio"])}
-    argv = ["reconstruct", "load", "--run-dir", str(tmp_path / "run"), "--quiet", *(a.replace("{top}", fill["top"]).replace("{audio}", fill["audio"]) for a in args)]
+    args = [a.replace("{top}", fill["top"]).replace("{audio}", fill["audio"]) for a in args]
+    argv = ["reconstruct", "load", "--run-dir", str(tmp_path / "run"), "--quiet", *args]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     err = capsys.readouterr().err.strip()
@@ -327,7 +333,8 @@ def test_cli_bad_input_is_one_line(published, tmp_path, capsys, args, match):
     assert re.search(match, err), err
 
 
-@pytest.mark.parametrize("text, expected", [("default", None), ("none", ()), ("21=0.54, song22=-1", ((21, 0.54), (22, -1.0)))])
+@pytest.mark.parametrize("text, expected", [
+    ("default", None), ("none", ()), ("21=0.54, song22=-1", ((21, 0.54), (22, -1.0)))])
 def test_parse_offsets(text, expected):
     assert parse_offsets(text) == expected
 
