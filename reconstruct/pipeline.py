@@ -130,7 +130,11 @@ def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> No
     """recordings.csv (index, participant, song, presentation), and with `eeg_too` samples the EEG as eeg.npy."""
     folder.mkdir(parents=True, exist_ok=True)
     if eeg_too:
-        np.save(folder / "eeg.npy", np.stack([r.eeg[:, :eeg_too] for r in recordings]))
+        eeg = np.lib.format.open_memmap(folder / "eeg.npy", mode="w+", dtype=np.float32,
+                                        shape=(len(recordings), recordings[0].eeg.shape[0], eeg_too))
+        for i, r in enumerate(recordings):
+            eeg[i] = r.eeg[:, :eeg_too]
+        eeg.flush()
     with open(folder / "recordings.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["index", "participant", "song", "presentation"])
