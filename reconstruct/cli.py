@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from reconstruct.config import DEFAULT_SNR, RunConfig
+from reconstruct.datasets.options import AXIS_ORDER, LoaderConfig, parse_audio_files, parse_offsets, parse_songs
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
 from reconstruct.pipeline import STAGES
@@ -32,8 +33,28 @@ def run_options(func):
                      help="Where the artefacts of this run live."),
         click.option("--dataset", type=click.Choice(["simulated", "nmedt", "nmedh", "folder"]), default="simulated",
                      show_default=True),
-        click.option("--eeg", "eeg_path", help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder)."),
+        click.option("--eeg", "eeg_path",
+                     help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder); NMED-H also its zip."),
         click.option("--audio", "audio_path", help="Folder with the songs' audio (default: the EEG folder)."),
+        click.option("--condition", type=click.Choice(["orig", "rev", "phase", "meas"]), default="orig",
+                     show_default=True, help="NMED-H stimulus condition to load (one only; orig = songs 21-24)."),
+        click.option("--presentations", type=click.Choice(["holdout-b", "both", "a", "b"]), default="holdout-b",
+                     show_default=True, help="NMED-H: a as the recordings and b held out as a test presentation "
+                     "(saved to data/held_out/, never trained on), a and b as two recordings each, or one alone."),
+        click.option("--load-songs", help="NMED-T/NMED-H songs to load, e.g. 21,22 (default: all)."),
+        click.option("--eeg-pattern", help="EEG file name template in {n} (song) and {p} (presentation) "
+                     "[nmedt: song{n}_Imputed.mat; nmedh: song{n}_{p}_Imputed.mat]."),
+        click.option("--data-key", help="EEG variable template [nmedt: data{n}; nmedh: data{n}_{p}]."),
+        click.option("--fs-key", help="Sampling-rate variable, 'none' to assume 125 Hz [fs]."),
+        click.option("--subs-key", help="Participant-id variable template, 'none' to number them "
+                     "[nmedt: subs{n}; nmedh: subs{n}_{p}]."),
+        click.option("--axis-order", default=AXIS_ORDER, show_default=True,
+                     help="How the EEG array is stored, as a permutation of channels,samples,participants."),
+        click.option("--audio-offsets", default="default", show_default=True,
+                     help="Seconds cut from the start of each song's audio to meet its EEG: SONG=S pairs "
+                     "(21=0.54,22=0.98), 'none', or 'default' (nmedh orig: 21=0.54,22=0.98,23=0.08,24=0.35; else 0)."),
+        click.option("--audio-file", "audio_files", multiple=True, metavar="SONG=FILE",
+                     help="A song's audio file (relative to --audio) where its number is not in the name; repeatable."),
         click.option("--shape", type=click.Choice(["nmedh", "nmedt"]), default="nmedh", show_default=True,
                      help="Simulated set's shape: nmedh = 4 songs × 12 participants, nmedt = 10 × 20."),
         click.option("--snr", type=float, default=DEFAULT_SNR, show_default=True,
@@ -82,7 +103,16 @@ def build_config(**o) -> RunConfig:
                           batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
         split_seed=o["split_seed"], split_scope=o["split_scope"], split_guard_s=o["split_guard_s"],
         select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
-        inversion=InversionConfig(n_iter=o["n_iter"]))
+        inversion=InversionConfig(n_iter=o["n_iter"]), loader=build_loader_config(**o))
+
+
+def build_loader_config(**o) -> LoaderConfig:
+    """The loader options of the CLI → LoaderConfig."""
+    return LoaderConfig(
+        condition=o["condition"], presentations=o["presentations"], songs=parse_songs(o["load_songs"]),
+        file_pattern=o["eeg_pattern"], data_key=o["data_key"], fs_key=o["fs_key"],
+        participants_key=o["subs_key"], axis_order=o["axis_order"],
+        audio_offsets=parse_offsets(o["audio_offsets"]), audio_files=parse_audio_files(o["audio_files"]))
 
 
 @click.group("reconstruct")

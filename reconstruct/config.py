@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from reconstruct.datasets.options import LoaderConfig
 from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
@@ -40,6 +41,7 @@ class RunConfig:
     ref_db: tuple[float, ...] | None = None
     inversion: InversionConfig = field(default_factory=InversionConfig)
     songs: tuple[str, ...] | None = None
+    loader: LoaderConfig = field(default_factory=LoaderConfig)
 
     def __post_init__(self) -> None:
         checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
@@ -55,6 +57,7 @@ class RunConfig:
             raise ParameterError(f"split_guard_s={self.split_guard_s} must be in [0, {MAX_GUARD_S}] seconds")
         if self.ridge_alpha <= 0:
             raise ParameterError(f"ridge_alpha={self.ridge_alpha} must be > 0")
+        self.loader.kwargs(self.dataset)  # refuses loader options the data set has not got
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (paths as strings)."""

@@ -49,6 +49,8 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     for name in STAGES[: STAGES.index(stage) + 1]:
         keys += upstream[name]
     params = {k: cfg[k] for k in keys}
+    if cfg["dataset"] in ("nmedt", "nmedh"):
+        params["loader"] = cfg["loader"]  # how the files were read; absent elsewhere so older runs stay valid
     if "split_seed" in keys:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
@@ -84,10 +86,13 @@ def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
         from reconstruct.simulate import simulate_dataset
         return simulate_dataset(config.simulation, progress=progress)
     from reconstruct import datasets
+    audio = config.audio_path or config.eeg_path
     if config.dataset == "nmedt":
-        return datasets.load_nmedt(config.eeg_path, config.audio_path or config.eeg_path, progress=progress)
+        return datasets.load_nmedt(config.eeg_path, audio, progress=progress, **config.loader.kwargs("nmedt"))
     if config.dataset == "nmedh":
-        return datasets.load_nmedh(config.eeg_path, config.audio_path or config.eeg_path, progress=progress)
+        if audio == config.eeg_path and not Path(audio).is_dir():
+            raise ReconstructError(f"--eeg {audio} is not a folder: give the songs' folder with --audio DIR")
+        return datasets.load_nmedh(config.eeg_path, audio, progress=progress, **config.loader.kwargs("nmedh"))
     return datasets.load_folder(config.eeg_path, progress=progress)
 
 
@@ -95,7 +100,7 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
     """Write the first 240 s of every recording's EEG, the recordings table and the song audio."""
     ds = load_dataset(config, progress=progress)
     n_samples = USED_S * EEG_FS
-    short = [r for r in ds.recordings if r.eeg.shape[1] < n_samples]
+    short = [r for r in ds.recordings + ds.held_out if r.eeg.shape[1] < n_samples]
     if short:
         raise ReconstructError(f"{len(short)} recordings are shorter than {USED_S} s "
                                f"(e.g. {short[0].participant}/{short[0].song}: {short[0].duration_s:.1f} s)")
@@ -112,16 +117,31 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
     for i, r in enumerate(ds.recordings):
         eeg[i] = r.eeg[:, :n_samples]
     eeg.flush()
-    with open(data / "recordings.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["index", "participant", "song"])
-        writer.writerows((i, r.participant, r.song) for i, r in enumerate(ds.recordings))
+    _write_recordings(data, ds.recordings)
+    shutil.rmtree(data / "held_out", ignore_errors=True)  # never leave another run's held-out set behind
+    if ds.held_out:  # a test presentation: saved beside, never in the arrays later stages train on
+        _write_recordings(data / "held_out", ds.held_out, eeg_too=n_samples)
     for song, y in ds.audio.items():
         sf.write(data / "songs" / f"{song}.wav", y, ds.sr, subtype="FLOAT")
     summary = {"name": ds.name, "simulated": ds.simulated, "n_recordings": len(ds.recordings),
-               "songs": ds.songs, "participants": ds.participants, "meta": ds.meta}
+               "n_held_out": len(ds.held_out), "songs": ds.songs, "participants": ds.participants, "meta": ds.meta}
     (data / "dataset.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> None:
+    """recordings.csv (index, participant, song, presentation), and with `eeg_too` samples the EEG as eeg.npy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if eeg_too:
+        eeg = np.lib.format.open_memmap(folder / "eeg.npy", mode="w+", dtype=np.float32,
+                                        shape=(len(recordings), recordings[0].eeg.shape[0], eeg_too))
+        for i, r in enumerate(recordings):
+            eeg[i] = r.eeg[:, :eeg_too]
+        eeg.flush()
+    with open(folder / "recordings.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["index", "participant", "song", "presentation"])
+        writer.writerows((i, r.participant, r.song, r.presentation) for i, r in enumerate(recordings))
 
 
 def recordings_table(config: RunConfig) -> list[tuple[str, str]]:

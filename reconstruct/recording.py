@@ -18,6 +18,7 @@ class Recording:
     fs: float
     participant: str
     song: str
+    presentation: str = ""  # which hearing of the song, when a data set has several ("a", "b" in NMED-H)
 
     @property
     def duration_s(self) -> float:
@@ -35,6 +36,7 @@ class Dataset:
     audio: dict[str, np.ndarray]
     sr: int = AUDIO_SR
     meta: dict = field(default_factory=dict)
+    held_out: list[Recording] = field(default_factory=list)  # loaded but kept out of training (a test presentation)
 
     @property
     def songs(self) -> list[str]:

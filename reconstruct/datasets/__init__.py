@@ -9,7 +9,9 @@ Shared helpers the loaders use (public so a new loader can reuse them):
 
 .. autosummary::
    load_audio
+   load_song_audio
    find_numbered_file
+   format_key
    recordings_from_mat
    parse_axis_order
    song_number
@@ -19,14 +21,14 @@ Shared helpers the loaders use (public so a new loader can reuse them):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from reconstruct.errors import DataFormatError, ParameterError
-from reconstruct.matfile import get_array, get_fs, get_strings, read_mat
+from reconstruct.matfile import get_array, get_fs, get_strings, read_mat, whos
 from reconstruct.recording import AUDIO_SR, EEG_FS, Recording
 
 N_CHANNELS = 125
@@ -85,10 +87,46 @@ def find_numbered_file(directory: str | Path, number: int, *, what: str,
     return matches[0]
 
 
+def load_song_audio(audio_dir: Path, number: int, *, audio_files: Mapping[int, str | Path] | None = None,
+                    offset_s: float = 0.0, sr: int = AUDIO_SR) -> tuple[np.ndarray, Path]:
+    """Find and read song `number`'s audio, aligned so sample 0 is where its EEG starts.
+
+    The file is ``audio_files[number]`` (relative to `audio_dir`, or absolute) when given, else the
+    one file in `audio_dir` whose name carries the number (:func:`find_numbered_file`). A positive
+    `offset_s` drops that many seconds from the start (the EEG begins that far into the file); a
+    negative one prepends that much silence (the EEG begins before the audio).
+    """
+    chosen = {song_number(k): v for k, v in (audio_files or {}).items()}
+    if number in chosen:
+        path = audio_dir / chosen[number]
+        if not path.is_file():
+            raise DataFormatError(f"{path}: audio for song{number} not found")
+    else:
+        path = find_numbered_file(audio_dir, number, what=f"audio for song{number}")
+    y = load_audio(path, sr=sr)
+    shift = int(round(abs(offset_s) * sr))
+    if offset_s < 0:
+        return np.concatenate([np.zeros(shift, dtype=np.float32), y]), path
+    if shift >= len(y):
+        raise DataFormatError(f"{path}: audio onset offset {offset_s:g} s for song{number} is not shorter "
+                              f"than the audio ({len(y) / sr:.2f} s)")
+    return np.ascontiguousarray(y[shift:]), path
+
+
+def format_key(template: str, *, what: str, **fields: object) -> str:
+    """Fill a file-name or variable-name template such as ``data{n}_{p}``, refusing unknown fields."""
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        names = ", ".join("{" + k + "}" for k in fields)
+        raise ParameterError(f"{what}={template!r} is not a valid template ({exc!s}); "
+                             f"it may use {names}") from None
+
+
 def recordings_from_mat(path: str | Path, *, song: str, data_key: str, fs_key: str | None,
                         participants_key: str | None,
                         axis_order: str = "channels,samples,participants",
-                        n_channels: int = N_CHANNELS) -> list[Recording]:
+                        n_channels: int = N_CHANNELS, presentation: str = "") -> list[Recording]:
     """Split one song's MAT file (channels x samples x participants) into one Recording per participant.
 
     `fs_key` None means the file stores no rate and 125 Hz is assumed; `participants_key` None
@@ -98,14 +136,23 @@ def recordings_from_mat(path: str | Path, *, song: str, data_key: str, fs_key: s
     path = Path(path)
     order = parse_axis_order(axis_order)
     contents = read_mat(path, keys=[k for k in (data_key, fs_key, participants_key) if k])
-    data = _eeg_block(get_array(contents, data_key, path), order, path, data_key)
-    if fs_key is not None:
-        get_fs(contents, fs_key, path, expected=EEG_FS)
-    if data.shape[0] != n_channels:
-        raise DataFormatError(f"{path}: variable '{data_key}' has {data.shape[0]} channels (shape "
-                              f"{data.shape} as {','.join(AXES)}), expected {n_channels}")
-    ids = _participant_ids(contents, participants_key, path, song=song, n=data.shape[2])
-    return [_recording(data[:, :, i], path, song=song, participant=pid) for i, pid in enumerate(ids)]
+    try:
+        data = _eeg_block(get_array(contents, data_key, path), order, path, data_key)
+        if fs_key is not None:
+            get_fs(contents, fs_key, path, expected=EEG_FS)
+        if data.shape[0] != n_channels:
+            raise DataFormatError(f"{path}: variable '{data_key}' has {data.shape[0]} channels (shape "
+                                  f"{data.shape} as {','.join(AXES)}), expected {n_channels}")
+        ids = _participant_ids(contents, participants_key, path, song=song, n=data.shape[2])
+    except DataFormatError as exc:  # a wrong shape or rate often means a wrong key: show what is there
+        raise DataFormatError(f"{exc}; the file has: {variable_listing(path)}") from exc
+    return [_recording(data[:, :, i], path, song=song, participant=pid, presentation=presentation)
+            for i, pid in enumerate(ids)]
+
+
+def variable_listing(path: str | Path) -> str:
+    """The file's variables as ``name RxCxP class``, for messages that must say what a file holds."""
+    return ", ".join(f"{v.name} {'x'.join(map(str, v.shape))} {v.mclass}" for v in whos(path)) or "no variables"
 
 
 def parse_axis_order(axis_order: str) -> tuple[int, int, int]:
@@ -154,13 +201,13 @@ def _participant_ids(contents: dict, key: str | None, path: Path, *, song: str, 
     return ids
 
 
-def _recording(eeg: np.ndarray, path: Path, *, song: str, participant: str) -> Recording:
+def _recording(eeg: np.ndarray, path: Path, *, song: str, participant: str, presentation: str = "") -> Recording:
     """Make one float32, C-ordered Recording, refusing NaN or infinite samples."""
     eeg = np.ascontiguousarray(eeg, dtype=np.float32)
     bad = int(eeg.size - np.isfinite(eeg).sum())
     if bad:
         raise DataFormatError(f"{path}: participant {participant} has {bad} non-finite EEG samples")
-    return Recording(eeg=eeg, fs=float(EEG_FS), participant=participant, song=song)
+    return Recording(eeg=eeg, fs=float(EEG_FS), participant=participant, song=song, presentation=presentation)
 
 
 # The loaders import the helpers above from this package, so they are imported last.
@@ -169,6 +216,6 @@ from reconstruct.datasets.nmedh import load_nmedh  # noqa: E402
 from reconstruct.datasets.nmedt import load_nmedt  # noqa: E402
 
 __all__ = [
-    "AUDIO_SUFFIXES", "N_CHANNELS", "find_numbered_file", "load_audio", "load_folder", "load_nmedh",
-    "load_nmedt", "parse_axis_order", "recordings_from_mat", "require_dir", "song_number",
+    "AUDIO_SUFFIXES", "N_CHANNELS", "find_numbered_file", "format_key", "load_audio", "load_folder", "load_nmedh",
+    "load_nmedt", "load_song_audio", "parse_axis_order", "recordings_from_mat", "require_dir", "song_number",
 ]

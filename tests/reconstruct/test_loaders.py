@@ -1,5 +1,6 @@
-"""Real-data loaders: v5 and v7.3 MAT files read alike; NMED-T, NMED-H and folder data sets load into one
-shape; every bad file fails with one line that names it. All files are written here, in the real formats."""
+"""Real-data loaders: v5 and v7.3 MAT files read alike; NMED-T and folder data sets load into one shape;
+every bad file fails with one line that names it. All files are written here, in the real formats.
+NMED-H, and the options both NMED loaders share, are tested in test_nmed_layouts.py with these writers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import scipy.io
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from reconstruct.datasets import find_numbered_file, load_audio, load_folder, load_nmedh, load_nmedt
+from reconstruct.datasets import find_numbered_file, load_audio, load_folder, load_nmedt
 from reconstruct.errors import DataFormatError, ParameterError
 from reconstruct.matfile import read_mat, whos
 
@@ -250,93 +251,6 @@ def test_nmedt_rejects_unknown_songs(tmp_path, eeg, songs):
     eeg_dir, audio_dir = make_nmedt(tmp_path, "v5", eeg)
     with pytest.raises(ParameterError, match=r"songs=.* must be NMED-T songs 21-30|must be a song number"):
         load_nmedt(eeg_dir, audio_dir, songs=songs)
-
-
-# --- NMED-H -------------------------------------------------------------------------------------------
-
-def make_nmedh(root: Path, fmt: str, eeg: dict[int, np.ndarray], *, layout: str = "csp",
-               keys: dict | None = None) -> tuple[Path, Path]:
-    """Write songs 1 and 2 as one MAT per song (EEG stored in `layout` axis order), plus metadata files."""
-    order = ["csp".index(axis) for axis in layout]
-    for n in (1, 2):
-        names = {"data": "X", "fs": "fs"} | (keys or {})
-        contents = {names["data"].format(n=n): eeg[n].transpose(order), names["fs"].format(n=n): 125.0}
-        if "subs" in names:
-            contents[names["subs"].format(n=n)] = ["A", "B"]
-        write_mat(root / "eeg" / f"song{n}_Clean.mat", contents, fmt)
-        write_audio(root / "audio" / f"song{n}.wav")
-    write_mat(root / "eeg" / "stimAssignment.mat", {"stimAssignment": np.array([[1.0, 2.0]])}, fmt)
-    write_mat(root / "eeg" / "behaveStruct_a.mat", {"behaveStruct": np.array([[3.0]])}, fmt)
-    return root / "eeg", root / "audio"
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_load_nmedh_with_guessed_defaults(tmp_path, eeg, fmt):
-    ds = load_nmedh(*make_nmedh(tmp_path, fmt, eeg), songs=(1, 2))
-    assert (ds.name, ds.simulated) == ("nmedh", False)
-    assert [(r.song, r.participant) for r in ds.recordings] == [
-        ("song1", "song1_p01"), ("song1", "song1_p02"), ("song2", "song2_p01"), ("song2", "song2_p02")]
-    assert np.array_equal(ds.recordings[3].eeg, eeg[2][:, :, 1].astype(np.float32))
-    assert ds.meta["metadata_files"] == {"stimAssignment.mat": ["stimAssignment"],
-                                         "behaveStruct_a.mat": ["behaveStruct"]}
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_nmedh_keys_and_axis_order_are_options(tmp_path, eeg, fmt):
-    keys = {"data": "eeg{n}", "fs": "srate", "subs": "ids{n}"}
-    ds = load_nmedh(*make_nmedh(tmp_path, fmt, eeg, layout="pcs", keys=keys), songs=["song1", 2],
-                    data_key="eeg{n}", fs_key="srate", participants_key="ids{n}",
-                    axis_order="participants, channels, samples")
-    assert [r.participant for r in ds.recordings] == ["A", "B", "A", "B"]
-    assert all(np.array_equal(r.eeg, eeg[n][:, :, i].astype(np.float32))
-               for r, (n, i) in zip(ds.recordings, [(1, 0), (1, 1), (2, 0), (2, 1)]))
-
-
-def test_nmedh_file_overrides(tmp_path, eeg):
-    eeg_dir, audio_dir = make_nmedh(tmp_path, "v5", eeg)
-    (eeg_dir / "song1_Clean.mat").rename(eeg_dir / "stim11.mat")
-    ds = load_nmedh(eeg_dir, audio_dir, songs=[1], eeg_files={1: "stim11.mat"}, audio_files={"song1": "song2.wav"})
-    assert ds.meta["eeg_files"]["song1"].endswith("stim11.mat") and len(ds.recordings) == 2
-
-
-def rewrite1(eeg_dir: Path, fmt: str, contents: dict) -> None:
-    """Rewrite song 1's MAT file with other contents."""
-    write_mat(eeg_dir / "song1_Clean.mat", contents, fmt)
-
-
-NMEDH_CASES = {  # id: (damage done to song 1's file, load options, message)
-    "missing key": (None, {"data_key": "data{n}"}, r"song1_Clean\.mat: no variable 'data1'; the file has: X, fs"),
-    "missing fs": (lambda d, fmt, eeg: rewrite1(d, fmt, {"X": eeg[1], "rate": 125.0}), {},
-                   r"song1_Clean\.mat: no variable 'fs'; the file has: X, rate"),
-    "ambiguous EEG": (lambda d, fmt, eeg: rewrite1(d, fmt, {"X": eeg[1], "X2": eeg[1], "fs": 125.0}), {},
-                      r"song1_Clean\.mat: cannot tell which variable is the EEG \(2 3-D numeric variables\)"),
-    "wrong axis order": (lambda d, fmt, eeg: rewrite1(d, fmt, {"X": eeg[1].transpose(2, 0, 1), "fs": 125.0}), {},
-                         r"song1_Clean\.mat: variable 'X' has 2 channels"),
-    "wrong fs": (lambda d, fmt, eeg: rewrite1(d, fmt, {"X": eeg[1], "fs": 128.0}), {},
-                 r"song1_Clean\.mat: sampling rate 'fs' = 128 Hz, expected 125 Hz"),
-    "truncated": (lambda d, fmt, eeg: truncate(d / "song1_Clean.mat"), {},
-                  r"song1_Clean\.mat: truncated or corrupt MATLAB v(5|7\.3)"),
-    "no EEG file": (None, {"songs": (1, 2, 3)}, r"eeg: no EEG file for song3 \(a \.mat file"),
-    "override missing": (None, {"eeg_files": {1: "nope.mat"}}, r"nope\.mat: EEG file for song1 not found"),
-}
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("damage, options, match", NMEDH_CASES.values(), ids=NMEDH_CASES.keys())
-def test_nmedh_bad_files(tmp_path, eeg, fmt, damage, options, match):
-    eeg_dir, audio_dir = make_nmedh(tmp_path, fmt, eeg)
-    if damage:
-        damage(eeg_dir, fmt, eeg)
-    with pytest.raises(DataFormatError, match=match) as info:
-        load_nmedh(eeg_dir, audio_dir, **{"songs": (1, 2)} | options)
-    assert "\n" not in str(info.value)
-
-
-@pytest.mark.parametrize("axis_order", ["channels,samples", "channels,samples,trials", "samples,samples,channels"])
-def test_nmedh_rejects_bad_axis_order(tmp_path, eeg, axis_order):
-    eeg_dir, audio_dir = make_nmedh(tmp_path, "v5", eeg)
-    with pytest.raises(ParameterError, match=r"axis_order=.* must name channels, samples, participants once each"):
-        load_nmedh(eeg_dir, audio_dir, songs=(1, 2), axis_order=axis_order)
 
 
 # --- folder ("bring your own") ----------------------------------------------------------------------

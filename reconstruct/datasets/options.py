@@ -1,0 +1,96 @@
+"""Loader options for the published data sets, as one frozen config the CLI builds and the pipeline passes on.
+
+Every field defaults to None or the published layout, meaning "the data set's own default", so a run
+that sets nothing reads the files exactly as NMED-T and NMED-H publish them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
+from reconstruct.datasets import song_number
+from reconstruct.errors import ParameterError
+
+AXIS_ORDER = "channels,samples,participants"
+_NMEDH_ONLY = ("condition", "presentations")
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    """How to read NMED-T / NMED-H files: names, keys, axis order, condition, presentations, audio alignment."""
+
+    condition: str = "orig"
+    presentations: str = "holdout-b"
+    songs: tuple[int, ...] | None = None
+    file_pattern: str | None = None
+    data_key: str | None = None
+    fs_key: str | None = None
+    participants_key: str | None = None
+    axis_order: str = AXIS_ORDER
+    audio_offsets: tuple[tuple[int, float], ...] | None = None
+    audio_files: tuple[tuple[int, str], ...] = ()
+
+    def kwargs(self, dataset: str) -> dict:
+        """Keyword arguments for ``load_nmedt`` / ``load_nmedh``, refusing options that data set has not got."""
+        if dataset not in ("nmedt", "nmedh"):
+            changed = [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+            if changed:
+                raise ParameterError(f"loader options {changed} apply to --dataset nmedt/nmedh, not {dataset!r}")
+            return {}
+        if dataset == "nmedt":
+            wrong = [name for name in _NMEDH_ONLY if getattr(self, name) != getattr(LoaderConfig, name)]
+            if wrong:
+                raise ParameterError(f"{', '.join('--' + w for w in wrong)} apply to --dataset nmedh only")
+        out: dict = {"axis_order": self.axis_order, "audio_files": dict(self.audio_files)}
+        if dataset == "nmedh":
+            out |= {"condition": self.condition, "presentations": self.presentations}
+        if self.songs is not None:
+            out["songs"] = list(self.songs)
+        for name in ("file_pattern", "data_key", "fs_key", "participants_key"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = None if value.lower() == "none" and name != "file_pattern" else value
+        if self.audio_offsets is not None:
+            out["audio_offsets"] = dict(self.audio_offsets)
+        return out
+
+
+def parse_songs(text: str | None) -> tuple[int, ...] | None:
+    """``"21,22"`` or ``"song21"`` -> (21, 22); empty -> None (all the data set's songs)."""
+    if not text:
+        return None
+    return tuple(song_number(s) for s in text.split(",") if s.strip())
+
+
+def parse_offsets(text: str | None) -> tuple[tuple[int, float], ...] | None:
+    """``"21=0.54,22=0.98"`` -> per-song seconds; ``"default"`` -> None (the data set's); ``"none"`` -> all 0."""
+    if text is None or text.strip().lower() == "default":
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    pairs = []
+    for item in text.split(","):
+        song, sep, value = item.partition("=")
+        try:
+            pairs.append((song_number(song), float(value)))
+        except (ValueError, ParameterError):
+            raise ParameterError(f"--audio-offsets={text!r} must be 'default', 'none' or SONG=SECONDS pairs "
+                                 f"like 21=0.54,22=0.98") from None
+        if not sep:
+            raise ParameterError(f"--audio-offsets={text!r}: {item!r} has no '=SECONDS'")
+    return tuple(sorted(pairs))
+
+
+def parse_audio_files(items: Iterable[str]) -> tuple[tuple[int, str], ...]:
+    """``["21=Tum Hi Ho.mp3"]`` -> ((21, "Tum Hi Ho.mp3"),): the audio file of a song, by number."""
+    pairs = []
+    for item in items:
+        song, sep, name = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--audio-file={item!r} must be SONG=FILE, e.g. 21=song21.wav")
+        pairs.append((song_number(song), name.strip()))
+    return tuple(sorted(pairs))
+
+
+__all__ = ["AXIS_ORDER", "LoaderConfig", "parse_audio_files", "parse_offsets", "parse_songs"]
