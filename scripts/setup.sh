@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv from nothing and install tuneback; with --test also the test tools, Chromium and PostgreSQL.
+# Create .venv from nothing and install tuneback; with --test also the test tools, the browsers (Debian's Chromium,
+# and WebKit: WebKitWebDriver + MiniBrowser under Xvfb), axe-core for the accessibility checks, and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -21,6 +22,11 @@ if [ "$want_test" = 1 ]; then
     echo "==> installing Debian chromium + chromium-driver"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  if ! command -v WebKitWebDriver >/dev/null || ! command -v Xvfb >/dev/null; then
+    echo "==> installing Debian webkit2gtk-driver (WebKitWebDriver + MiniBrowser) + xvfb"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null
   fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     echo "==> starting PostgreSQL"
