@@ -196,7 +196,7 @@ def _kv(mapping: dict, context: str = "") -> str:
     """A two-column table of a flat dict, keys shown by their labels, values in their units."""
     rows = "".join(f"<tr><th scope='row'>{escape(label(k, context))}</th><td>{escape(fmt(k, v, context))}</td></tr>"
                    for k, v in mapping.items())
-    return f"<div class='table-scroll'><table>{rows}</table></div>"
+    return f"<div class='table-scroll' tabindex='0'><table>{rows}</table></div>"
 
 
 def _records(rows: list[dict], columns: list[str], *, names: dict | None = None, kinds: dict | None = None,
@@ -206,4 +206,4 @@ def _records(rows: list[dict], columns: list[str], *, names: dict | None = None,
     head = "".join(f"<th scope='col'>{escape(names.get(c) or label(c, context))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(fmt(kinds.get(c, c), r.get(c), context))}</td>" for c in columns)
                    + "</tr>" for r in rows)
-    return f"<div class='table-scroll'><table><tr>{head}</tr>{body}</table></div>"
+    return f"<div class='table-scroll' tabindex='0'><table><tr>{head}</tr>{body}</table></div>"

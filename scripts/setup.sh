@@ -28,6 +28,19 @@ if [ "$want_test" = 1 ]; then
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null
   fi
+  axe_version=4.14.1  # axe-core, the accessibility engine the browser tests run on every page
+  if [ ! -f .cache/axe-core/axe.min.js ]; then
+    if ! command -v npm >/dev/null; then
+      echo "==> installing Debian npm (to fetch axe-core)"
+      as_root apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq npm >/dev/null
+    fi
+    echo "==> fetching axe-core $axe_version from the npm registry"
+    mkdir -p .cache/axe-core
+    (cd .cache/axe-core && npm pack --silent "axe-core@$axe_version" >/dev/null \
+      && tar -xzf "axe-core-$axe_version.tgz" --strip-components=1 package/axe.min.js package/LICENSE \
+      && rm -f "axe-core-$axe_version.tgz")
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     echo "==> starting PostgreSQL"
     if command -v pg_ctlcluster >/dev/null; then
