@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from e2e_a11y import PageChecks, axe_source
-from e2e_live import ADMIN_PASSWORD, ADMIN_USER
+from e2e_live import ADMIN_PASSWORD, ADMIN_USER, SCREENSHOTS
 from e2e_steps import session_row, wait_ready, walk_to_task
 from experiment.models import ParticipantSession
 from experiment.sessions import headphone_answers
@@ -85,7 +85,7 @@ def test_phone_touch_only_whole_study_fits_and_passes_axe(live_server, new_page,
     check.assert_clean()
 
 
-def test_every_other_page_passes_axe(live_server, new_page):
+def test_every_other_page_passes_axe(live_server, new_page, shot):
     """The pages that turn people away, the time-up page, and every admin page (the report included)."""
     axe_source()
     live = live_server
@@ -109,7 +109,20 @@ def test_every_other_page_passes_axe(live_server, new_page):
     check(admin, "admin: studies")
     admin.get_by_role("link", name="e2e short").click()
     expect(admin.locator("#participants tbody tr").first).to_be_visible()
+    expect(admin.locator("#chart-accuracy svg circle.version-mean").first).to_be_visible()
+    expect(admin.locator("#chart-timeline svg path.completions")).to_have_count(1)
+    completed = live.scalar(sa.select(sa.func.count()).select_from(ParticipantSession).where(
+        ParticipantSession.experiment_id == live.studies["short"], ParticipantSession.status == "completed",
+        ParticipantSession.preview.is_(False)))
+    timeline = admin.locator("#chart-timeline svg").get_attribute("aria-label")
+    assert timeline.startswith(f"Completion timeline: {completed} of ") and completed >= 1
+    accuracy = admin.locator("#chart-accuracy svg").get_attribute("aria-label")
+    assert "Accuracy by version" in accuracy and "version 1" in accuracy and "version 2" in accuracy
     check(admin, "admin: study")
+    shot(admin, "admin-study-charts")
+    admin.set_viewport_size({"width": 390, "height": 844})  # the study page on a phone: the charts shrink to fit
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    admin.set_viewport_size({"width": 1000, "height": 900})
     admin.locator("#participants tbody tr a").first.click()
     expect(admin.locator("h1")).to_contain_text("L")
     check(admin, "admin: participant")
@@ -122,6 +135,7 @@ def test_every_other_page_passes_axe(live_server, new_page):
     admin.goto(live.url(f"/admin/studies/{live.studies['short']}/report"))
     expect(admin.locator("#results")).to_contain_text("Listeners chose the matching reconstruction")
     check(admin, "admin: analysis report")
+    admin.screenshot(path=str(SCREENSHOTS / "admin-report-first-screen.png"))  # the first screen only
     check.assert_clean()
 
 
