@@ -77,7 +77,7 @@ def _holm_sentence(g: dict, options: dict) -> str:
     """How many listeners individually beat chance, after correcting for testing each of them."""
     n, k = g["n_listeners"], g["n_above_chance_holm"]
     alpha = f"{options.get('alpha', 0.05):.2f}".lstrip("0")
-    return (f"{spelled(k).capitalize() if k <= 20 else 'In all, ' + str(k)} of {n} listeners "
+    return (f"{spelled(k).capitalize() if k <= 20 else 'In all, ' + str(k)} of {count(n, 'listener')} "
             f"{'was' if k == 1 else 'were'} above chance after Holm correction (exact one-sided binomial "
             f"tests, α = {alpha}; {g['n_above_chance']} without correction).")
 
