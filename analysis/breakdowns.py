@@ -1,4 +1,4 @@
-"""Where accuracy comes from: by song, position, version, EEG participant, correct side and trial order.
+"""Where accuracy comes from: by foil kind (same or different song), song, position, version, EEG participant, correct side and trial order.
 
 Each breakdown pairs descriptive accuracies (Wilson CIs, which ignore clustering) with one test that
 respects it: a Wald test from a logistic GEE clustered by listener.
@@ -14,7 +14,7 @@ from scipy.stats import chi2, norm
 from analysis.listeners import wilson_ci
 from analysis.mixed import SEPARATED, Z95, fit_gee
 
-FACTORS = ("song", "position", "version", "eeg_participant", "correct_side")
+FACTORS = ("foil", "song", "position", "version", "eeg_participant", "correct_side")
 LEVEL_ORDER = {"position": ("beginning", "middle", "end")}
 DESCRIPTIVE = "Wilson CIs per level pool trials and ignore clustering; use the GEE test to compare levels"
 

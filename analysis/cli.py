@@ -45,6 +45,8 @@ def analyze_command(export: Path | None, db_url: str | None, study: int | None, 
     results = analyze(table, out_dir=out_dir, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
                       listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
                       power_reps=power_reps, power_test=power_test)
+    click.echo(results["paragraph"])
+    click.echo()
     click.echo(results["summary"])
     click.echo(f"wrote {results['files']['results']} and {results['files']['report']}")
 

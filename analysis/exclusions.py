@@ -16,8 +16,9 @@ from analysis.errors import AnalysisError
 TIMEOUT_HANDLING = ("error", "exclude")
 SCORED_COLUMNS = (
     "listener", "version", "item", "item_key", "trial_index", "song", "position", "eeg_participant",
-    "correct_side", "answer", "correct", "timed_out", "rt_ms",
+    "correct_side", "answer", "correct", "timed_out", "rt_ms", "foil",
 )
+FOIL_KINDS = ("different song", "same song", "not recorded")
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,19 @@ def _scored_frame(kept: pd.DataFrame) -> pd.DataFrame:
     scored = kept.copy()
     scored["item_key"] = scored["version"].astype(str) + ":" + scored["item"].astype(str)
     scored["correct"] = scored["correct"].astype(int)
+    scored["foil"] = foil_kind(scored)
     return scored[list(SCORED_COLUMNS)].reset_index(drop=True)
+
+
+def foil_kind(trials: pd.DataFrame) -> pd.Series:
+    """'different song' (tests song identity) or 'same song' (tests time-specific information) per trial."""
+    if "foil_song" not in trials:
+        return pd.Series(FOIL_KINDS[2], index=trials.index)
+    foil = trials["foil_song"]
+    known = foil.notna() & (foil.astype(str) != "") & (foil.astype(str) != "(missing)")
+    kind = pd.Series(FOIL_KINDS[0], index=trials.index).where(foil.astype(str) != trials["song"].astype(str),
+                                                              FOIL_KINDS[1])
+    return kind.where(known, FOIL_KINDS[2])
 
 
 def _record(table: pd.DataFrame, rules: Rules, practice: pd.Series, unanswered: pd.Series,

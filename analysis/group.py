@@ -56,9 +56,10 @@ def t_test(accuracy: np.ndarray, *, chance: float = CHANCE) -> dict:
     greater = stats.ttest_1samp(accuracy, chance, alternative="greater")
     half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
     mean = float(np.mean(accuracy))
+    # a proportion's CI stays inside [0, 1]: the t interval can overshoot near ceiling with few listeners
     return {"t": float(two.statistic), "df": n - 1, "p_two_sided": float(two.pvalue),
-            "p_greater": float(greater.pvalue), "mean_ci_low": mean - half, "mean_ci_high": mean + half,
-            "cohen_d": (mean - chance) / sd}
+            "p_greater": float(greater.pvalue), "mean_ci_low": max(0.0, mean - half),
+            "mean_ci_high": min(1.0, mean + half), "cohen_d": (mean - chance) / sd}
 
 
 def wilcoxon(accuracy: np.ndarray, *, chance: float = CHANCE) -> dict:
@@ -69,7 +70,7 @@ def wilcoxon(accuracy: np.ndarray, *, chance: float = CHANCE) -> dict:
         return {"error": "every listener is exactly at chance; the signed-rank test is undefined"}
     two = stats.wilcoxon(diff, zero_method="wilcox")
     greater = stats.wilcoxon(diff, zero_method="wilcox", alternative="greater")
-    return {"statistic": float(two.statistic), "p_two_sided": float(two.pvalue),
+    return {"statistic": float(two.statistic), "w_plus": float(greater.statistic), "p_two_sided": float(two.pvalue),
             "p_greater": float(greater.pvalue), "n_nonzero": n_nonzero,
             "method": "scipy.stats.wilcoxon, zero_method='wilcox' (listeners exactly at chance dropped), "
                       "method='auto': exact when n ≤ 50 without ties; with ties, exhaustive permutation when "

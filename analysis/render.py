@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from analysis import plots
+from analysis.labels import fmt, label
+from analysis.prose import results_paragraph
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -14,26 +16,41 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}pre{background:#f7f7f7;padding:1em;white-space:pre-wrap}
 img{max-width:100%}.note{color:#555;font-size:.9em}.err{color:#a00}
+.apa{font-family:Georgia,'Times New Roman',serif;font-size:1.08em;max-width:46em}
+figure.key{margin:1em 0}figcaption{font-size:.9em;color:#444;max-width:60em}
+.table-scroll{overflow-x:auto}
 """
 
 
 def render_html(results: dict) -> str:
-    """The whole report: summary, exclusions, group tests, models, d′, breakdowns, learning, RT, power."""
-    sections = [_header(results), _section("Summary", f"<pre>{escape(results.get('summary', ''))}</pre>"),
-                _exclusions(results), _group(results), _models(results), _dprime(results),
-                _breakdowns(results), _learning(results), _rt(results), _sensitivity(results), _power(results),
-                _listener_table(results)]
+    """The whole report: the results paragraph and key figure first, then labelled tables section by section."""
+    sections = [_header(results), _results(results), _exclusions(results), _group(results), _models(results),
+                _dprime(results), _breakdowns(results), _learning(results), _rt(results), _sensitivity(results),
+                _power(results), _listener_table(results)]
     return ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>tuneback analysis</title><style>{CSS}</style></head><body>\n"
-            + "\n".join(sections) + "\n</body></html>\n")
+            f"<title>tuneback analysis</title><style>{CSS}</style></head><body><main>\n"
+            + "\n".join(sections) + "\n</main></body></html>\n")
+
+
+def _results(results: dict) -> str:
+    """The paragraph to paste into a paper and the figure it rests on: what the first screen shows."""
+    p, g = results["primary"], results["primary"]["group"]
+    paragraph = results.get("paragraph") or results_paragraph(results)
+    caption = (f"Figure 1. Accuracy of each of the {g['n_listeners']} listeners (dots, sorted) with Wilson 95% "
+               f"confidence intervals; dashed line: chance ({results['options']['chance']:.0%}); solid line: "
+               f"group mean ({g['mean']:.1%}). Blue: above chance after Holm correction.")
+    figure = (f"<figure class='key'><img alt='{escape(caption)}' "
+              f"src='data:image/png;base64,{plots.listener_accuracy(p['listeners'], g['mean'])}'>"
+              f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return f"<section id='results'><h2>Results</h2><p class='apa'>{escape(paragraph)}</p>{figure}</section>"
 
 
 def _header(results: dict) -> str:
     """Title and provenance: input, seed, code version, time."""
     source = results["input"]["source"]
     where = source.get("path") or source.get("url") or source.get("kind", "")
-    return (f"<h1>AB-X listening study: accuracy against chance</h1>"
+    return (f"<h1>AB-X listening study: results</h1>"
             f"<p class='note'>Input: {escape(str(where))}"
             + (f" (sha256 {escape(source['sha256'][:16])}…)" if source.get("sha256") else "")
             + f" · seed {results['seed']} · tuneback {escape(str(results['code_version']))}"
@@ -44,7 +61,8 @@ def _exclusions(results: dict) -> str:
     """The stated exclusion rules and who they removed."""
     ex = results["exclusions"]["primary"]
     rules = "".join(f"<li>{escape(r)}</li>" for r in ex["rules_text"])
-    listeners = _records(ex["listeners_excluded"], ["listener", "reasons", "trials"]) \
+    listeners = _records(ex["listeners_excluded"], ["listener", "reasons", "trials"],
+                         names={"reasons": "Reasons", "trials": "Trials dropped"}) \
         if ex["listeners_excluded"] else "<p>No listener excluded.</p>"
     counts = _kv({"practice trials not scored": ex["practice_trials_not_scored"],
                   "trials unanswered when the session ended": ex["unanswered_trials_not_scored"],
@@ -61,9 +79,8 @@ def _group(results: dict) -> str:
     body = _kv({k: g[k] for k in ("n_listeners", "mean", "sd", "median", "min", "max",
                                   "n_above_chance", "n_above_chance_holm")})
     body += "<h3>Pooled trials (descriptive)</h3>" + _kv(g["pooled"])
-    body += "<h3>One-sample t-test against 0.5</h3>" + _kv(g["t_test"])
-    body += "<h3>Wilcoxon signed-rank test against 0.5</h3>" + _kv(g["wilcoxon"])
-    body += _figure(plots.listener_accuracy(p["listeners"], g["mean"]), "accuracy per listener")
+    body += "<h3>One-sample t-test against 50%</h3>" + _kv(g["t_test"])
+    body += "<h3>Wilcoxon signed-rank test against 50%</h3>" + _kv(g["wilcoxon"])
     body += _figure(plots.accuracy_histogram(p["listeners"]), "distribution of listener accuracies")
     return _section("Group accuracy", body)
 
@@ -71,22 +88,24 @@ def _group(results: dict) -> str:
 def _models(results: dict) -> str:
     """Mixed model and GEE, each with what it can and cannot say."""
     body = ""
-    for title, key in (("Mixed logistic model, crossed listener × item", "mixed_model"),
-                       ("GEE clustered by listener", "gee")):
+    for title, key, context in (("Mixed logistic model, crossed listener × item", "mixed_model", "mixed"),
+                                ("GEE clustered by listener", "gee", "gee")):
         model = dict(results["primary"][key])
         text = model.pop("interpretation", "")
-        body += f"<h3>{title}</h3>{_kv(model)}<p class='note'>{escape(text)}</p>"
+        body += f"<h3>{title}</h3>{_kv(model, context)}<p class='note'>{escape(text)}</p>"
     return _section("Models", body)
 
 
 def _dprime(results: dict) -> str:
     """d′ under each model, labelled."""
     d = results["primary"]["dprime"]
-    rows = [{"model": name, "definition": d["models"][name], "at pooled accuracy": d["at_pooled_accuracy"][name],
-             "listener mean": d["listener_mean"][name], "listener median": d["listener_median"][name],
-             "bias-corrected (pooled)": d["bias_corrected"].get(name)} for name in d["models"]]
-    return _section("d′", _records(rows, list(rows[0])) + _kv({k: v for k, v in d["bias_corrected"].items()
-                                                               if k not in d["models"]})
+    rows = [{"model": name, "definition": d["models"][name], "pooled": d["at_pooled_accuracy"][name],
+             "mean": d["listener_mean"][name], "median": d["listener_median"][name],
+             "bias": d["bias_corrected"].get(name)} for name in d["models"]]
+    names = {"model": "Model", "definition": "Definition", "pooled": "d′ at pooled accuracy",
+             "mean": "Listener mean d′", "median": "Listener median d′", "bias": "Bias-corrected d′ (pooled)"}
+    return _section("d′", _records(rows, list(rows[0]), names=names, kinds={"mean": "num", "median": "num"})
+                    + _kv({k: v for k, v in d["bias_corrected"].items() if k not in d["models"]})
                     + f"<p class='note'>{escape(d['extremes'])}</p>")
 
 
@@ -97,7 +116,9 @@ def _breakdowns(results: dict) -> str:
     for factor, part in b.items():
         if factor == "song_by_position":
             continue
-        body += f"<h3>By {escape(factor)}</h3>" + _records(part["levels"], list(part["levels"][0])) + _kv(part["test"])
+        names = {"level": label(factor).capitalize()}
+        body += (f"<h3>By {escape(label(factor))}</h3>" + _records(part["levels"], list(part["levels"][0]), names=names)
+                 + _kv(part["test"]))
     return _section("Breakdowns", body + f"<p class='note'>{escape(b['song']['note'])}</p>")
 
 
@@ -106,7 +127,8 @@ def _learning(results: dict) -> str:
     learn = results["primary"]["learning"]
     slope = {k: v for k, v in learn["slope"].items() if k != "fitted"}
     body = _figure(plots.learning_curve(learn), "learning curve") + _kv(slope)
-    return _section("Trial order (learning)", body + _records(learn["bins"], list(learn["bins"][0])))
+    columns = ["label"] + [c for c in learn["bins"][0] if c not in ("level", "label")]
+    return _section("Trial order (learning)", body + _records(learn["bins"], columns))
 
 
 def _rt(results: dict) -> str:
@@ -115,7 +137,8 @@ def _rt(results: dict) -> str:
     if "error" in rt:
         return _section("Response times", f"<p class='err'>{escape(rt['error'])}</p>")
     rows = [{"set": name, **rt[name]} for name in ("overall", "correct_trials", "error_trials", "listener_medians")]
-    return _section("Response times (ms)", _records(rows, list(rows[0])) + _kv(rt["accuracy_vs_median_rt"]))
+    correlation = "<h3>Listener accuracy and median response time</h3>" + _kv(rt["accuracy_vs_median_rt"])
+    return _section("Response times (ms)", _records(rows, list(rows[0])) + correlation)
 
 
 def _sensitivity(results: dict) -> str:
@@ -127,26 +150,27 @@ def _sensitivity(results: dict) -> str:
             continue
         g = part["group"]
         rows.append({"variant": name, "listeners": g["n_listeners"], "trials": g["pooled"]["trials"],
-                     "mean": g["mean"], "sd": g["sd"], "t-test p (one-sided)": g["t_test"].get("p_greater"),
-                     "Wilcoxon p (one-sided)": g["wilcoxon"].get("p_greater"),
-                     "above chance (Holm)": g["n_above_chance_holm"]})
+                     "mean": g["mean"], "sd": g["sd"], "p_t": g["t_test"].get("p_greater"),
+                     "p_w": g["wilcoxon"].get("p_greater"), "n_above_chance_holm": g["n_above_chance_holm"]})
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    note = ("<p class='note'>primary: the stated rules; timeouts_excluded: time-outs dropped instead of counted "
-            "as errors; no_listener_exclusions: failed headphone checks and withdrawn listeners kept. The last "
-            "only shows how much the exclusions matter: withdrawn listeners never enter the primary result.</p>")
-    return _section("With and without exclusions", _records(rows, columns) + note)
+    names = {"p_t": "t-test p (one-sided)", "p_w": "Wilcoxon p (one-sided)"}
+    note = ("<p class='note'>Primary: the stated rules. Time-outs dropped: time-outs removed instead of counted "
+            "as errors. No listener excluded: failed headphone checks and withdrawn listeners kept; this only shows "
+            "how much the exclusions matter, as withdrawn listeners never enter the primary result.</p>")
+    return _section("With and without exclusions", _records(rows, columns, names=names,
+                                                            kinds={"p_t": "p", "p_w": "p"}) + note)
 
 
 def _power(results: dict) -> str:
     """Per-listener exact power and the simulated group power curve."""
     pw = results["power"]
     group = pw["group"]
-    body = "<h3>One listener, exact binomial</h3>" + _kv(pw["per_listener"])
-    body += _records(pw["per_listener_curve"], ["accuracy", "critical_correct", "power"])
+    body = "<h3>One listener, exact binomial</h3>" + _kv(pw["per_listener"], "power")
+    body += _records(pw["per_listener_curve"], ["accuracy", "critical_correct", "power"], context="power")
     body += "<h3>Listeners needed (simulated mixed model)</h3>" + _kv(
-        {"listeners needed": group["listeners_needed"], "target power": group["target_power"],
-         "analysis of each simulated study": group["analysis"], "variance components": pw["variance_components_from"],
-         **group["setup"], "note": group["note"]})
+        {"listeners_needed": group["listeners_needed"], "target_power": group["target_power"],
+         "Analysis of each simulated study": group["analysis"], "Variance components": pw["variance_components_from"],
+         **group["setup"], "note": group["note"]}, "power")
     return _section("Power for the next study", body + _records(group["curve"], ["listeners", "power", "mc_se"]))
 
 
@@ -168,34 +192,18 @@ def _figure(png: str, alt: str) -> str:
     return f"<figure><img alt='{escape(alt)}' src='data:image/png;base64,{png}'></figure>"
 
 
-def _kv(mapping: dict) -> str:
-    """A two-column table of a flat dict."""
-    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_cell(v)}</td></tr>" for k, v in mapping.items())
-    return f"<table>{rows}</table>"
+def _kv(mapping: dict, context: str = "") -> str:
+    """A two-column table of a flat dict, keys shown by their labels, values in their units."""
+    rows = "".join(f"<tr><th scope='row'>{escape(label(k, context))}</th><td>{escape(fmt(k, v, context))}</td></tr>"
+                   for k, v in mapping.items())
+    return f"<div class='table-scroll' tabindex='0'><table>{rows}</table></div>"
 
 
-def _records(rows: list[dict], columns: list[str]) -> str:
-    """A table with one row per record."""
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _cell(value: object) -> str:
-    """Format a value for a table cell: floats to 4 significant digits, lists joined."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return escape(", ".join(_plain(v) for v in value))
-    if isinstance(value, dict):
-        return escape("; ".join(f"{k}: {_plain(v)}" for k, v in value.items()))
-    return escape(str(value))
-
-
-def _plain(value: object) -> str:
-    """A nested value as short text."""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _records(rows: list[dict], columns: list[str], *, names: dict | None = None, kinds: dict | None = None,
+             context: str = "") -> str:
+    """A table with one row per record; `names` overrides column labels, `kinds` the key whose format applies."""
+    names, kinds = names or {}, kinds or {}
+    head = "".join(f"<th scope='col'>{escape(names.get(c) or label(c, context))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(fmt(kinds.get(c, c), r.get(c), context))}</td>" for c in columns)
+                   + "</tr>" for r in rows)
+    return f"<div class='table-scroll' tabindex='0'><table><tr>{head}</tr>{body}</table></div>"

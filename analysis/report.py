@@ -23,6 +23,8 @@ from analysis.listeners import per_listener
 from analysis.load import describe, tidy
 from analysis.mixed import gee_model, mixed_model
 from analysis.power import Setup, binomial_power, power_report
+from analysis.labels import label
+from analysis.prose import results_paragraph
 from analysis.render import render_html
 from analysis.rt import rt_summary
 
@@ -42,6 +44,7 @@ def analyze(table: pd.DataFrame, *, out_dir: str | Path, seed: int = 0, exclude_
         results = compute(table, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
                           listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
                           power_reps=power_reps, power_test=power_test, learning_bin=learning_bin)
+    results["paragraph"] = results_paragraph(results)
     results["summary"] = summary_text(results)
     results["files"] = write(results, Path(out_dir))
     return results
@@ -132,7 +135,7 @@ def summary_text(results: dict) -> str:
         f"{g['n_above_chance_holm']}/{g['n_listeners']} after Holm.",
         _mixed_line(p["mixed_model"]), _gee_line(p["gee"]),
         "d′ at pooled accuracy: " + ", ".join(
-            f"{name} {value:.2f}" for name, value in p["dprime"]["at_pooled_accuracy"].items()
+            f"{label(name)} {value:.2f}" for name, value in p["dprime"]["at_pooled_accuracy"].items()
             if value is not None) + ".",
         _power_line(results["power"]),
     ]

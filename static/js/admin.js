@@ -97,6 +97,7 @@
     fill("versions", data.versions, renderVersion);
     fill("participants", data.participants, renderParticipant, "No participants yet.", 11);
     fill("clips", data.clips, renderClip);
+    if (window.tunebackCharts) { window.tunebackCharts.render(data); }
     var state = document.getElementById("study-state");
     if (state) { state.textContent = data.study.state; state.className = "state " + data.study.state; }
     var previews = document.getElementById("previews");
@@ -139,5 +140,5 @@
   }
 
   document.addEventListener("visibilitychange", function () { if (!document.hidden && failures < 10) { poll(); } });
-  schedule();
+  poll();  /* at once: the charts are drawn from the first answer */
 }());

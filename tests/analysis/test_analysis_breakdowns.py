@@ -49,8 +49,21 @@ def test_level_with_identical_answers_has_no_wald_test(scored):
 def test_every_factor_reported(study):
     s, _ = score(tidy(study))
     result = all_breakdowns(s)
-    assert set(FACTORS) <= set(result) and all("p" in result[f]["test"] for f in FACTORS)
+    compared = [f for f in FACTORS if f != "foil"]  # every simulated foil is a different song: nothing to compare
+    assert set(FACTORS) <= set(result) and all("p" in result[f]["test"] for f in compared)
+    assert [r["level"] for r in result["foil"]["levels"]] == ["different song"] and "error" in result["foil"]["test"]
     assert len(result["song_by_position"]) == 12
+
+
+def test_same_and_different_song_foils_are_told_apart(study):
+    table = tidy(study)
+    same = table["item"].str.endswith(("1", "3"))  # a fifth of the items get a same-song foil
+    table.loc[same, "foil_song"] = table.loc[same, "song"]
+    s, _ = score(table)
+    levels = {r["level"]: r["trials"] for r in all_breakdowns(s)["foil"]["levels"]}
+    assert levels == {"different song": int((s["foil"] == "different song").sum()),
+                      "same song": int((s["foil"] == "same song").sum())}
+    assert levels["same song"] == int(same[~table["practice"] & table["listener"].isin(s["listener"])].sum())
 
 
 def test_cross_table_counts(scored):

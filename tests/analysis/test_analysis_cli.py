@@ -22,6 +22,7 @@ def test_analyze_from_export(export, tmp_path):
                                       "--seed", "5", "--power-reps", "20"])
     assert result.exit_code == 0, result.output
     assert "14 listeners" in result.output and "report.html" in result.output
+    assert result.output.startswith("Listeners chose the matching reconstruction on ")  # the paragraph comes first
     assert (tmp_path / "results.json").is_file() and (tmp_path / "report.html").is_file()
 
 

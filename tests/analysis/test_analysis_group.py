@@ -7,7 +7,7 @@ import statistics
 
 import numpy as np
 import pytest
-from analysis_helpers import counts_table
+from analysis_helpers import PAPER_LIKE, counts_table
 from scipy import stats
 
 from analysis.exclusions import score
@@ -15,8 +15,6 @@ from analysis.group import group_summary, t_test, wilcoxon
 from analysis.listeners import per_listener
 from analysis.load import tidy
 
-# 16 listeners over 24 trials with the paper's extremes: min 16/24 = 66.67%, max 23/24 = 95.83%.
-PAPER_LIKE = [16, 18, 19, 20, 20, 20, 21, 21, 21, 21, 22, 22, 22, 22, 23, 23]
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,30 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture(scope="session")
+def webkit_session() -> Iterator[Any]:
+    """One MiniBrowser (WebKitGTK, Safari's engine) for the session, under Xvfb via WebKitWebDriver."""
+    import e2e_webkit
+
+    why = e2e_webkit.missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    with e2e_webkit.webkit_driver() as driver:
+        yield driver
+
+
+@pytest.fixture
+def webkit(webkit_session, live_server) -> Iterator[Any]:
+    """The WebKit browser as a new participant: no cookies, nothing pending in sessionStorage."""
+    driver = webkit_session
+    driver.get(live_server.url("/no-such-page"))
+    driver.delete_all_cookies()
+    driver.execute_script("sessionStorage.clear(); localStorage.clear();")
+    yield driver
+
+
 @dataclass
 class Watch:
     """What one browser context saw from the server: every response, every page error."""

@@ -18,18 +18,28 @@ from experiment.sessions import headphone_answers
 PHASE_RE = re.compile(r"^(Practice|Trial) (\d+) of (\d+)$")
 
 
+def decode_cookie(value: str) -> dict[str, Any]:
+    """A signed Flask session cookie, decoded with the server's key (any browser driver)."""
+    app = Flask("decode-cookie")
+    app.secret_key = SECRET
+    return SecureCookieSessionInterface().get_signing_serializer(app).loads(value)
+
+
 def cookie_session(page: Any, live: LiveServer) -> dict[str, Any]:
     """The browser's signed Flask session cookie, decoded with the server's key."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies(live.base)}
-    app = Flask("decode-cookie")
-    app.secret_key = SECRET
-    return SecureCookieSessionInterface().get_signing_serializer(app).loads(cookies["tuneback"])
+    return decode_cookie(cookies["tuneback"])
+
+
+def row_for_cookie(cookie: dict[str, Any], live: LiveServer, study: str) -> Any:
+    """The participant session row a decoded cookie points at in `study`."""
+    token = cookie["p"][str(live.studies[study])]
+    return live.rows(sa.select(ParticipantSession).where(ParticipantSession.token == token))[0]
 
 
 def session_row(page: Any, live: LiveServer, study: str) -> Any:
     """This browser's participant session row in `study`."""
-    token = cookie_session(page, live)["p"][str(live.studies[study])]
-    return live.rows(sa.select(ParticipantSession).where(ParticipantSession.token == token))[0]
+    return row_for_cookie(cookie_session(page, live), live, study)
 
 
 def presentation(live: LiveServer, session_id: int, key: str) -> Any:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from e2e_live import CLIP_SECONDS
+from e2e_a11y import axe_violations
 from e2e_steps import answer, events, play, presentation, wait_ready, walk_to_task
 from experiment.models import ParticipantSession, Presentation, Questionnaire
 
@@ -116,6 +117,7 @@ def test_the_pages_that_turn_people_away(live_server, new_page, shot):
     page.get_by_role("button", name="I agree, start").click()
     expect(page.locator("h1")).to_have_text("You have already taken part")
     shot(page, "away-02-already")
+    assert axe_violations(page) == []
 
     engine = make_engine(live.db_url)
     try:
@@ -129,6 +131,7 @@ def test_the_pages_that_turn_people_away(live_server, new_page, shot):
         page.goto(live.study_url("short"))
         expect(page.locator("h1")).to_have_text("The study is full")
         shot(page, "away-03-full")
+        assert axe_violations(page) == []
         with session_factory(engine)() as db:
             for vid, quota in quotas.items():
                 db.get(Version, vid).quota = quota
@@ -137,6 +140,7 @@ def test_the_pages_that_turn_people_away(live_server, new_page, shot):
         page.goto(live.study_url("short"))
         expect(page.locator("h1")).to_have_text("This study is not open")
         shot(page, "away-04-closed")
+        assert axe_violations(page) == []
     finally:
         with session_factory(engine)() as db:
             db.get(Experiment, live.studies["short"]).state = "open"

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from e2e_a11y import axe_violations
 from e2e_steps import answer, events, play, presentation, wait_ready, walk_to_task
 from experiment.models import Event, ParticipantSession
 
@@ -146,6 +147,7 @@ def test_the_session_cap_ends_on_the_time_up_page(live_server, new_page, shot):
     page.wait_for_url("**/time-up", timeout=25_000)
     expect(page.locator("h1")).to_have_text("The time limit has passed")
     shot(page, "timeout-02-session-time-up")
+    assert axe_violations(page) == []
     s = live.rows(sa.select(ParticipantSession).where(ParticipantSession.id == row.id))[0]
     assert (s.status, s.stage) == ("timed_out", "done")
     assert live.scalar(sa.select(sa.func.count()).select_from(Event).where(

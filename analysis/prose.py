@@ -1,0 +1,167 @@
+"""The results in words: one APA-style paragraph a reader can paste into a paper, built from results.json alone.
+
+APA 7 conventions: no leading zero on p (it cannot exceed 1), "p < .001" below a thousandth, statistics
+to two decimals, percentages to one, df in parentheses, italics left to the reader's word processor.
+"""
+
+from __future__ import annotations
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+                "nineteen", "twenty")
+REASON_WORDS = {"failed headphone check": "failed the headphone check", "withdrawn": "withdrew"}
+
+
+def apa_p(p: float | None) -> str:
+    """'p < .001', 'p = .042', 'p > .999': APA's exact p with no leading zero."""
+    if p is None:
+        return "p not computable"
+    if p < 0.001:
+        return "p < .001"
+    if p > 0.999:
+        return "p > .999"
+    return "p = " + f"{p:.3f}".lstrip("0")
+
+
+def pct(x: float | None) -> str:
+    """A proportion as a percentage with one decimal ('84.9%')."""
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 listener', '3 listeners'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def spelled(n: int) -> str:
+    """A count in words up to twenty (APA: numbers that open a sentence are written out)."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
+def results_paragraph(results: dict) -> str:
+    """The headline results as one paragraph: accuracy, t, Wilcoxon, Holm, model, d′, foils and exclusions."""
+    primary, options = results["primary"], results["options"]
+    g, chance = primary["group"], options["chance"]
+    sentences = [_accuracy_sentence(g, chance), _wilcoxon_sentence(g["wilcoxon"]), _holm_sentence(g, options),
+                 _model_sentence(primary["mixed_model"]), _dprime_sentence(primary["dprime"]),
+                 _foil_sentence(primary["breakdowns"].get("foil")),
+                 _exclusion_sentence(results["exclusions"]["primary"], results["input"]),
+                 _sensitivity_sentence(results.get("sensitivity", {}))]
+    return " ".join(s for s in sentences if s)
+
+
+def _accuracy_sentence(g: dict, chance: float) -> str:
+    """Mean accuracy with its spread and the one-sample t-test against chance."""
+    t = g["t_test"]
+    spread = f"SD = {pct(g['sd'])}, " if g["sd"] is not None else ""
+    text = (f"Listeners chose the matching reconstruction on {pct(g['mean'])} of trials on average "
+            f"({spread}range {pct(g['min'])}–{pct(g['max'])}")
+    if "error" in t:
+        return text + f"; chance {chance:.0%}); with {count(g['n_listeners'], 'listener')} the t-test against " \
+                      f"chance could not be computed ({t['error']})."
+    return (text + f"; 95% CI of the mean [{pct(t['mean_ci_low'])}, {pct(t['mean_ci_high'])}]), against "
+            f"{chance:.0%} expected by chance, t({t['df']}) = {t['t']:.2f}, {apa_p(t['p_greater'])} (one-sided), "
+            f"d = {t['cohen_d']:.2f}.")
+
+
+def _wilcoxon_sentence(w: dict) -> str:
+    """The signed-rank test, which does not assume normally distributed accuracies."""
+    if "error" in w:
+        return f"A Wilcoxon signed-rank test was not computable ({w['error']})."
+    stat = w.get("w_plus", w["statistic"])
+    return (f"A Wilcoxon signed-rank test, which does not assume normality, gave W+ = {stat:g}, "
+            f"{apa_p(w['p_greater'])} (one-sided, {count(w['n_nonzero'], 'listener')} not exactly at chance).")
+
+
+def _holm_sentence(g: dict, options: dict) -> str:
+    """How many listeners individually beat chance, after correcting for testing each of them."""
+    n, k = g["n_listeners"], g["n_above_chance_holm"]
+    alpha = f"{options.get('alpha', 0.05):.2f}".lstrip("0")
+    return (f"{spelled(k).capitalize() if k <= 20 else 'In all, ' + str(k)} of {count(n, 'listener')} "
+            f"{'was' if k == 1 else 'were'} above chance after Holm correction (exact one-sided binomial "
+            f"tests, α = {alpha}; {g['n_above_chance']} without correction).")
+
+
+def _model_sentence(m: dict) -> str:
+    """The crossed listener × item mixed model, which generalises to new listeners and new clips."""
+    if "error" in m:
+        return f"The mixed logistic model could not be fitted ({m['error']})."
+    low, high = m["accuracy_typical_ci"]
+    return (f"A mixed logistic model with crossed random intercepts for listeners and items estimated "
+            f"{pct(m['accuracy_typical'])} for a typical listener on a typical item, 95% CI [{pct(low)}, {pct(high)}], "
+            f"z = {m['z']:.2f}, {apa_p(m['p_greater'])} (one-sided).")
+
+
+def _dprime_sentence(d: dict) -> str:
+    """Sensitivity d′ under the AB-X differencing model, the design's own."""
+    value = d["at_pooled_accuracy"].get("abx_differencing")
+    return "" if value is None else f"At the pooled accuracy this is a sensitivity of d′ = {value:.2f} (AB-X, differencing model)."
+
+
+def _foil_sentence(foil: dict | None) -> str:
+    """Which foils the listeners rejected: a different song (song identity) or the same song (time-specific)."""
+    if not foil:
+        return ""
+    levels = {r["level"]: r for r in foil["levels"]}
+    meaning = {"different song": "a reconstruction of a different song, which tests song identity",
+               "same song": "another span of the same song, which tests time-specific information"}
+    known = [name for name in ("different song", "same song") if name in levels]
+    if len(known) == 1:
+        return f"Every foil was {meaning[known[0]]}."
+    if len(known) == 2:
+        parts = [f"{pct(levels[name]['accuracy'])} [{pct(levels[name]['ci_low'])}, {pct(levels[name]['ci_high'])}] "
+                 f"with {meaning[name].split(', which')[0].replace('a reconstruction of ', '')} as the foil"
+                 for name in known]
+        test = foil["test"]
+        compare = (f", χ²({test['df']}) = {test['chi2']:.2f}, {apa_p(test['p'])} (GEE Wald test)"
+                   if "p" in test else "")
+        return f"Accuracy was {parts[0]} and {parts[1]}{compare}."
+    return ""
+
+
+def _exclusion_sentence(ex: dict, source: dict) -> str:
+    """Every exclusion rule in words, with how many listeners and trials it removed."""
+    excluded = ex["listeners_excluded"]
+    total = ex["n_listeners"] + len(excluded)
+    if excluded:
+        reasons = "; ".join(f"{n} {REASON_WORDS.get(reason, reason)}"
+                            for reason, n in ex["n_listeners_excluded_by_reason"].items())
+        who = (f"Of {count(total, 'listener')} with answered trials, {len(excluded)} "
+               f"{'was' if len(excluded) == 1 else 'were'} excluded before analysis ({reasons}), leaving "
+               f"{count(ex['n_listeners'], 'listener')} and {count(ex['n_trials'], 'trial')}.")
+    else:
+        who = (f"No listener was excluded ({count(ex['n_listeners'], 'listener')}, "
+               f"{count(ex['n_trials'], 'trial')} analysed).")
+    rules = ex["rules"]
+    stated = []
+    stated.append("listeners who failed the headphone check " + (
+        "were excluded" if rules["exclude_failed_headphone"] else "were kept"))
+    stated.append("withdrawn listeners " + ("were excluded" if rules["exclude_withdrawn"] else "were kept"))
+    timed = ex["timed_out_trials"]
+    stated.append("no trial timed out at the one-minute limit" if timed == 0 else
+                  f"{count(timed, 'trial')} that timed out at the one-minute limit "
+                  f"{'was' if timed == 1 else 'were'} {ex['timed_out_handling']}")
+    practice = ex["practice_trials_not_scored"]
+    stated.append(f"practice trials ({practice} in all) were not scored")
+    if ex["unanswered_trials_not_scored"]:
+        stated.append(f"{count(ex['unanswered_trials_not_scored'], 'trial')} left unanswered when a session "
+                      "ended were not scored")
+    return who + " By the stated rules, " + ", ".join(stated[:-1]) + ", and " + stated[-1] + "."
+
+
+def _sensitivity_sentence(sensitivity: dict) -> str:
+    """Whether the conclusion survives the other exclusion choices."""
+    phrases = {"timeouts_excluded": "with time-outs dropped instead of counted as errors",
+               "no_listener_exclusions": "with every listener kept"}
+    parts = []
+    for name, phrase in phrases.items():
+        part = sensitivity.get(name)
+        if not part or "error" in part or part.get("same_trials_as_primary"):
+            continue
+        g = part["group"]
+        t = g["t_test"]
+        test = f", t({t['df']}) = {t['t']:.2f}, {apa_p(t['p_greater'])}" if "error" not in t else ""
+        parts.append(f"{phrase}, mean accuracy was {pct(g['mean'])}{test}")
+    if not parts:
+        return "The other exclusion choices leave the analysed trials unchanged."
+    return ("; ".join(parts)).capitalize() + "."
