@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reconstruct.config import DEFAULT_SNR
-from reconstruct.evaluation.cli import parse_floats, parse_minutes
+from reconstruct.cli_evaluate import parse_floats, parse_minutes
 from reconstruct.evaluation.figures import sweep_plot
 from reconstruct.evaluation.report import write_json
 from reconstruct.evaluation.sweep import SweepConfig, run_sweep

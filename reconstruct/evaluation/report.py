@@ -56,6 +56,38 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _obs_pct(o: dict) -> str:
+    return f"{o['accuracy']:.1%} [{o['ci95'][0]:.1%}, {o['ci95'][1]:.1%}]"
+
+
+def _time_specific_section(rows: list[dict]) -> str:
+    """Song identity beside time within the song, each beside the song-mean baseline."""
+    from reconstruct.evaluation.time_specific import MEASURES
+    out = ["<h2>Time-specific evidence (every test chunk)</h2>",
+           "<p>The different-song observer measures song identity, which a song's average sound already "
+           "carries; the same-song observer and span identification measure <i>when</i> in the song a "
+           "reconstruction was heard. Each is shown beside the <b>song-mean baseline</b> (every reconstruction "
+           "replaced by its song's mean training spectrogram): a figure is evidence of decoding the music only "
+           "where its lower 95% bound beats that baseline.</p>",
+           "<ul>" + "".join(f"<li><b>{html.escape(k.replace('_', '-'))}</b>: {html.escape(v)}</li>"
+                            for k, v in MEASURES.items()) + "</ul>"]
+    table = []
+    for x in rows:
+        ts = x.get("time_specific")
+        if not ts:
+            continue
+        for label, sc in ((x["label"], ts["decoder"]), (f"song-mean baseline ({x['label']} split)",
+                                                         ts["song_mean_baseline"])):
+            table.append([label, _obs_pct(sc["different_song"]), _obs_pct(sc["same_song"]),
+                          f"{_pct(sc['span_id']['top1'])} (chance {sc['span_id']['top1']['chance']:.1%})",
+                          f"{_pct(sc['span_id']['top3'])} (chance {sc['span_id']['top3']['chance']:.1%})"])
+        table.append([f"{x['label']} beats the baseline?"] + [
+            "yes" if ts["beats_baseline"][m] else "no" for m in ("different_song", "same_song", "top1", "top3")])
+    out.append(_table(["result", "different-song observer", "same-song observer", "top-1 span", "top-3 span"],
+                      table))
+    return "".join(out)
+
+
 def _verdict(acc: dict) -> str:
     if acc["at_chance"]:
         return "at chance (chance inside the 95% CI)"
@@ -90,10 +122,15 @@ def render_html(res: EvaluationResult) -> str:
           _pct(x["song_id"]["per_chunk"]), p_text(x['song_id']['per_chunk']['p_greater']),
           f"{x['ssim']['mean']:.3f}", f"{x['psnr_db']['mean']:.2f}", f"{x['test_mse']:.4f}"] for x in rows]))
     c = main["classifier"]
-    parts.append(f"<p>Classifier: {c['n_train_examples']} true 1-s spectra; it scores "
-                 f"{c['accuracy_on_true_test_spectra']:.1%} on the true spectra of the test seconds "
-                 f"({c['seen_test_seconds']:.0%} of which it saw in training through other recordings' "
-                 "training chunks: it knows the songs, never the EEG).</p>")
+    split = main.get("split", {})
+    overlap = split.get("overlap", {})
+    parts.append(f"<p>Classifier: {c['n_train_examples']} true 1-s spectra of training and validation seconds "
+                 f"only; it scores {c['accuracy_on_true_test_spectra']:.1%} on the true spectra of the test "
+                 f"seconds, {c['seen_test_seconds']:.0%} of which it saw in training. Split: one interleaving "
+                 f"pattern per {html.escape(str(split.get('scope', '?')))}, guard {split.get('guard_s', 0)} s; "
+                 f"test examples whose (song, second) target any recording trains on: "
+                 f"{overlap.get('test_targets_in_training', '?')} of {overlap.get('n_test_examples', '?')}.</p>")
+    parts.append(_time_specific_section(rows))
     parts.append(_img(figures.confusion_plot(np.array(main["song_id"]["confusion"]), main["song_id"]["songs"],
                                              title=f"{main['label']}: confusion (per second)"), "confusion"))
 
@@ -150,7 +187,7 @@ def render_html(res: EvaluationResult) -> str:
         parts.append("<h2>Controls</h2>")
         parts.append("<ul>" + "".join(f"<li><b>{html.escape(k.replace('_', ' '))}</b>: {html.escape(v)}</li>"
                                       for k, v in ctl["notes"].items()) + "</ul>")
-        crow, bars = [], []
+        crow, bars, trow = [], [], []
         for name, group in (("noise only", ctl["noise_only"]), ("chunks shuffled", ctl["shuffled_chunks"]),
                             ("songs shuffled (diagnostic)", ctl["shuffled_songs"])):
             if "skipped" in group:
@@ -164,9 +201,26 @@ def render_html(res: EvaluationResult) -> str:
                              + (f"; vs the songs heard {x['accuracy_vs_heard_song']['accuracy']:.1%}"
                                 if "accuracy_vs_heard_song" in x else "")])
                 bars.append({"label": f"{name} ({decoder})", "kind": "control", **x["song_id"]["per_example"]})
+                if "time_specific" in x:
+                    d = x["time_specific"]["decoder"]
+                    trow.append([name, decoder, _obs_pct(d["different_song"]), _obs_pct(d["same_song"]),
+                                 _pct(d["span_id"]["top1"]), "at chance" if x.get("at_chance_time_specific")
+                                 else "NOT at chance"])
+        for decoder, x in ctl.get("time_shifted", {}).items():
+            if isinstance(x, dict):
+                crow.append(["time-misaligned", decoder, _pct(x["song_id"]["per_example"]),
+                             _pct(x["song_id"]["per_chunk"]), f"{x['ssim']['mean']:.3f} / {x['psnr_db']['mean']:.2f}",
+                             "song identity kept on purpose; judged on the time-specific measures"])
+                d = x["time_specific"]["decoder"]
+                trow.append(["time-misaligned", decoder, _obs_pct(d["different_song"]), _obs_pct(d["same_song"]),
+                             _pct(d["span_id"]["top1"]), "at chance" if x["at_chance_time_specific"] else "NOT at chance"])
         parts.append(_table(["control", "decoder", "per second [95% CI]", "per chunk [95% CI]", "SSIM / PSNR",
                              "verdict"], crow))
-        verdict = ("both null controls (noise only, chunks shuffled) are at chance" if ctl["all_at_chance"] else
+        parts.append("<p>The same controls on the time-specific measures (every test chunk):</p>")
+        parts.append(_table(["control", "decoder", "different-song observer", "same-song observer",
+                             "top-1 span", "time-specific verdict"], trow))
+        verdict = ("every null control (noise only, chunks shuffled, time-misaligned) is at chance"
+                   if ctl["all_at_chance"] else
                    "NOT every null control is at chance: look for a leak before trusting the main result")
         parts.append(f"<p class={'ok' if ctl['all_at_chance'] else 'warn'}><b>{verdict}.</b></p>")
         main_bars = [{"label": x["label"], **x["song_id"]["per_example"]} for x in rows]

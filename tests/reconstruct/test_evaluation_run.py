@@ -204,10 +204,10 @@ def _small_build_config(original):
 
 
 def test_cli_evaluate_writes_json_and_html(run, monkeypatch):
-    import reconstruct.cli as pipeline_cli
-    from reconstruct.evaluation.cli import evaluate_command
+    import reconstruct.options as run_opts
+    from reconstruct.cli_evaluate import evaluate_command
 
-    monkeypatch.setattr(pipeline_cli, "build_config", _small_build_config(pipeline_cli.build_config))
+    monkeypatch.setattr(run_opts, "build_config", _small_build_config(run_opts.build_config))
     args = ["--run-dir", str(run.run_dir), "--decoder", "ridge", "--snr", "0.5", "--no-baseline",
             "--clf-epochs", str(FAST.epochs), "--quiet"]
     result = CliRunner().invoke(evaluate_command, args)
@@ -223,7 +223,7 @@ def test_cli_evaluate_writes_json_and_html(run, monkeypatch):
 
 def test_cli_is_registered_and_refuses_bad_sweep_values(run):
     from reconstruct.cli import cli
-    from reconstruct.evaluation.cli import evaluate_command
+    from reconstruct.cli_evaluate import evaluate_command
 
     assert cli.commands["evaluate"] is evaluate_command
     result = CliRunner().invoke(evaluate_command, ["--run-dir", str(run.run_dir), "--sweep", "--sweep-snrs", "a,b"])

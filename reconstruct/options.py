@@ -1,0 +1,113 @@
+"""The options every `tuneback reconstruct` verb shares, and the one place they become a RunConfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconstruct.config import DEFAULT_SNR, RunConfig
+from reconstruct.datasets.options import AXIS_ORDER, LoaderConfig, parse_audio_files, parse_offsets, parse_songs
+from reconstruct.errors import ParameterError
+from reconstruct.invert import InversionConfig
+from reconstruct.simulate import SimulationConfig
+from reconstruct.split import MAX_GUARD_S, SCOPES
+from reconstruct.train import TrainConfig
+
+
+def _ref_db(value: str) -> tuple[float, ...] | None:
+    if value == "auto":
+        return None
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise ParameterError(f"--ref-db={value!r} must be 'auto' or comma-separated dB values, one per song") from None
+
+
+def run_options(func):
+    """The options every stage shares, so each verb sees the same configuration."""
+    options = [
+        click.option("--run-dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+                     help="Where the artefacts of this run live."),
+        click.option("--dataset", type=click.Choice(["simulated", "nmedt", "nmedh", "folder"]), default="simulated",
+                     show_default=True),
+        click.option("--eeg", "eeg_path",
+                     help="EEG folder (NMED-T/NMED-H .mat files, or a bring-your-own folder); NMED-H also its zip."),
+        click.option("--audio", "audio_path", help="Folder with the songs' audio (default: the EEG folder)."),
+        click.option("--condition", type=click.Choice(["orig", "rev", "phase", "meas"]), default="orig",
+                     show_default=True, help="NMED-H stimulus condition to load (one only; orig = songs 21-24)."),
+        click.option("--presentations", type=click.Choice(["holdout-b", "both", "a", "b"]), default="holdout-b",
+                     show_default=True, help="NMED-H: a as the recordings and b held out as a test presentation "
+                     "(saved to data/held_out/, never trained on), a and b as two recordings each, or one alone."),
+        click.option("--load-songs", help="NMED-T/NMED-H songs to load, e.g. 21,22 (default: all)."),
+        click.option("--eeg-pattern", help="EEG file name template in {n} (song) and {p} (presentation) "
+                     "[nmedt: song{n}_Imputed.mat; nmedh: song{n}_{p}_Imputed.mat]."),
+        click.option("--data-key", help="EEG variable template [nmedt: data{n}; nmedh: data{n}_{p}]."),
+        click.option("--fs-key", help="Sampling-rate variable, 'none' to assume 125 Hz [fs]."),
+        click.option("--subs-key", help="Participant-id variable template, 'none' to number them "
+                     "[nmedt: subs{n}; nmedh: subs{n}_{p}]."),
+        click.option("--axis-order", default=AXIS_ORDER, show_default=True,
+                     help="How the EEG array is stored, as a permutation of channels,samples,participants."),
+        click.option("--audio-offsets", default="default", show_default=True,
+                     help="Seconds cut from the start of each song's audio to meet its EEG: SONG=S pairs "
+                     "(21=0.54,22=0.98), 'none', or 'default' (nmedh orig: 21=0.54,22=0.98,23=0.08,24=0.35; else 0)."),
+        click.option("--audio-file", "audio_files", multiple=True, metavar="SONG=FILE",
+                     help="A song's audio file (relative to --audio) where its number is not in the name; repeatable."),
+        click.option("--shape", type=click.Choice(["nmedh", "nmedt"]), default="nmedh", show_default=True,
+                     help="Simulated set's shape: nmedh = 4 songs × 12 participants, nmedt = 10 × 20."),
+        click.option("--snr", type=float, default=DEFAULT_SNR, show_default=True,
+                     help="Simulated signal-to-noise power ratio; 0 is the noise-only control."),
+        click.option("--sim-seed", type=int, default=0, show_default=True),
+        click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default="psd", show_default=True),
+        click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
+                     show_default=True),
+        click.option("--decoder", type=click.Choice(["cnn", "ridge"]), default="cnn", show_default=True),
+        click.option("--ridge-alpha", type=float, default=10.0, show_default=True),
+        click.option("--arch", type=click.Choice(["small", "paper"]), default="small", show_default=True,
+                     help="CNN preset: paper = Table 1 exactly; small = CPU demo."),
+        click.option("--epochs", type=int, default=TrainConfig.max_epochs, show_default=True),
+        click.option("--patience", type=int, default=TrainConfig.patience, show_default=True),
+        click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True),
+        click.option("--train-seed", type=int, default=0, show_default=True),
+        click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda."),
+        click.option("--split-seed", type=int, default=0, show_default=True),
+        click.option("--split-scope", type=click.Choice(list(SCOPES)), default="song", show_default=True,
+                     help="One interleaving pattern per song (shared by its recordings), one for the whole "
+                          "data set, or one per recording: 'recording' LEAKS test targets through other "
+                          "recordings of the song and exists only to show that the controls catch it."),
+        click.option("--split-guard", "split_guard_s", type=click.IntRange(0, MAX_GUARD_S), default=0,
+                     show_default=True, help="Seconds of training chunks next to a test chunk left out of "
+                                             "training (the EEG lags the music by up to ~200 ms)."),
+        click.option("--select-seed", type=int, default=0, show_default=True),
+        click.option("--ref-db", default="auto", show_default=True,
+                     help="Per-song ref_dB for Eq. 1, comma-separated in song order (paper NMED-H: 46,46,52,43)."),
+        click.option("--n-iter", type=int, default=InversionConfig.n_iter, show_default=True,
+                     help="Griffin-Lim iterations."),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_config(**o) -> RunConfig:
+    """CLI options → RunConfig (the one place options become configuration)."""
+    return RunConfig(
+        run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
+        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"]),
+        input_kind=o["input_kind"], target_kind=o["target_kind"], decoder=o["decoder"],
+        ridge_alpha=o["ridge_alpha"],
+        train=TrainConfig(architecture=o["arch"], max_epochs=o["epochs"], patience=o["patience"],
+                          batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
+        split_seed=o["split_seed"], split_scope=o["split_scope"], split_guard_s=o["split_guard_s"],
+        select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
+        inversion=InversionConfig(n_iter=o["n_iter"]), loader=build_loader_config(**o))
+
+
+def build_loader_config(**o) -> LoaderConfig:
+    """The loader options of the CLI → LoaderConfig."""
+    return LoaderConfig(
+        condition=o["condition"], presentations=o["presentations"], songs=parse_songs(o["load_songs"]),
+        file_pattern=o["eeg_pattern"], data_key=o["data_key"], fs_key=o["fs_key"],
+        participants_key=o["subs_key"], axis_order=o["axis_order"],
+        audio_offsets=parse_offsets(o["audio_offsets"]), audio_files=parse_audio_files(o["audio_files"]))
