@@ -66,6 +66,7 @@ class EvaluationOptions:
     sweep_decoder: str = "ridge"
     sweep_participants: int | None = None
     n_pictures: int = 4
+    envelope_recordings: int = 3
 
 
 @dataclass
@@ -115,6 +116,16 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
         f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; SSIM {out['ssim']['mean']:.3f}, "
         f"PSNR {out['psnr_db']['mean']:.2f} dB ({time.perf_counter() - started:.0f} s)")
     return out, arrays, ex
+
+
+def run_envelope_r(config: RunConfig, *, n: int = 3) -> dict:
+    """The stimulus-envelope backward-model r on the run's first `n` recordings (their own 240 s)."""
+    from reconstruct.evaluation.envelope import envelope_r_summary
+    from reconstruct.pipeline import song_audio
+    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
+    table = recordings_table(config)[:n]
+    return envelope_r_summary([np.asarray(eeg[i], np.float64) for i in range(len(table))],
+                              [song_audio(config, s) for _, s in table])
 
 
 def pictures(config: RunConfig, ex: RunExamples, *, n: int, seed: int = 0) -> list[dict]:
@@ -174,6 +185,10 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
         "classifier_config": clf.to_dict(),
     }
     arrays: dict = {}
+    if options.envelope_recordings:
+        result["dataset"]["envelope_r"] = run_envelope_r(config, n=options.envelope_recordings)
+        log(f"[evaluate] stimulus-envelope backward model: r = {result['dataset']['envelope_r']['mean_r']:.3f} "
+            f"(real EEG, speech: ≈ 0.15-0.19)")
     main, main_arrays, ex = score_run(config, classifier=clf, cache_dir=cache, log=log)
     result["main"] = main
     arrays["main"] = main_arrays
