@@ -42,12 +42,15 @@ def main() -> None:
     control_s = timed([TUNEBACK, "reconstruct", "run", "--quiet", "--snr", "0", "--run-dir", str(control_dir)])
     print(f"demo (train, render 48 clips, build study): {demo_s:.0f} s  (target < 300 s)")
     print("  stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+    from reconstruct.evaluation.time_specific import format_evidence
     for name, run_dir in (("default SNR", demo_dir), ("SNR 0 control", control_dir)):
-        for key, o in observer(run_dir).items():
-            if key == "dataset":
-                continue
+        obs = observer(run_dir)
+        for key in ("rendered_audio", "predicted_spectra"):
+            o = obs[key]
             print(f"{name:14s} {key:18s} {o['correct']:2d}/{o['n']} = {o['accuracy']:.1%}  "
                   f"95% CI {o['ci95'][0]:.1%}-{o['ci95'][1]:.1%}  chance in CI: {o['chance_in_ci95']}")
+        print(f"{name:14s} every test chunk (song identity, then time within the song):")
+        print("\n".join(format_evidence(obs["all_test_chunks"])))
     print(f"SNR 0 control took {control_s:.0f} s; run dirs in {root}")
 
 
