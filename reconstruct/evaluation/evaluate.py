@@ -155,7 +155,7 @@ def _control_summary(scored: dict, *, time_only: bool = False) -> dict:
     latter for a control that keeps song identity on purpose, the time-misaligned one)."""
     keep = ("label", "run_dir", "decoder", "song_id", "ssim", "psnr_db", "test_mse", "classifier", "time_specific")
     out = {k: scored[k] for k in keep}
-    time_ok = all(scored["time_specific"]["at_chance"][m] for m in TIME_MEASURES)
+    time_ok = all(v for m, v in scored["time_specific"]["at_chance"].items() if m in TIME_MEASURES)
     song_ok = bool(scored["song_id"]["per_example"]["at_chance"] and scored["song_id"]["per_chunk"]["at_chance"])
     out["at_chance_time_specific"] = bool(time_ok)
     out["at_chance"] = bool(time_ok if time_only else time_ok and song_ok)

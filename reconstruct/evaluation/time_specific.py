@@ -34,7 +34,7 @@ TIME_MEASURES = ("same_song", "top1", "top3")  # the measures that song identity
 
 
 @dataclass
-class TestChunks:
+class HeldOutChunks:
     """Every test chunk of a run: where it comes from, its reconstruction and its true span (units)."""
 
     recording: np.ndarray
@@ -48,7 +48,7 @@ class TestChunks:
         return len(self.chunk)
 
 
-def load_test_chunks(config: RunConfig) -> TestChunks:
+def load_test_chunks(config: RunConfig) -> HeldOutChunks:
     """The run's test chunks, each a 5-s spectrogram [shape=(n, 5 × frames, bins)], recording-major."""
     run = config.run_dir
     table = recordings_table(config)
@@ -61,11 +61,11 @@ def load_test_chunks(config: RunConfig) -> TestChunks:
     song = np.array([table[r][1] for r in rec])
     recon = np.stack([np.concatenate(np.asarray(pred[i:i + CHUNK_S])) for i in starts])
     truth = np.stack([np.concatenate(np.asarray(targets[songs.index(s), t:t + CHUNK_S])) for s, t in zip(song, sec)])
-    return TestChunks(recording=rec, participant=np.array([table[r][0] for r in rec]), song=song,
+    return HeldOutChunks(recording=rec, participant=np.array([table[r][0] for r in rec]), song=song,
                       chunk=sec // CHUNK_S, recon=recon, truth=truth)
 
 
-def song_mean_baseline(config: RunConfig, chunks: TestChunks) -> np.ndarray:
+def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:
     """Each test chunk replaced by its song's mean training spectrogram, tiled over the chunk's 5 s."""
     table = recordings_table(config)
     songs = read_summary(config, "features")["songs"]
@@ -87,7 +87,7 @@ def _standardised(spectra: np.ndarray) -> np.ndarray:
     return np.divide(flat, sd, out=np.zeros_like(flat), where=sd > 0) / np.sqrt(flat.shape[1])
 
 
-def span_identification(chunks: TestChunks, recon: np.ndarray, *, ks: tuple[int, ...] = TOP_K) -> dict:
+def span_identification(chunks: HeldOutChunks, recon: np.ndarray, *, ks: tuple[int, ...] = TOP_K) -> dict:
     """Top-k identification of each reconstruction's span among its song's test spans, vs chance k/n."""
     q = _standardised(recon)
     out: dict = {}
@@ -101,14 +101,16 @@ def span_identification(chunks: TestChunks, recon: np.ndarray, *, ks: tuple[int,
         ranks[rows] = (r > own[:, None]).sum(axis=1) + 1
         n_candidates[rows] = len(spans)
     for k in ks:
-        chance = float(np.mean(np.minimum(k, n_candidates) / n_candidates))
+        if k >= n_candidates.min():
+            continue  # every span is in the top k: a measure that cannot fail
+        chance = float(np.mean(k / n_candidates))
         out[f"top{k}"] = accuracy_vs_chance(int((ranks <= k).sum()), len(ranks), chance)
     out["n_candidates_per_song"] = {str(s): int(n_candidates[chunks.song == s][0]) for s in np.unique(chunks.song)}
     out["median_rank"] = float(np.median(ranks))
     return out
 
 
-def _foils(chunks: TestChunks, *, same_song: bool, rng: np.random.Generator) -> np.ndarray:
+def _foils(chunks: HeldOutChunks, *, same_song: bool, rng: np.random.Generator) -> np.ndarray:
     """Per test chunk, the index of its foil: the same recording at another span (same song), or a chunk
     of another song (the same participant's where there is one)."""
     foils = np.full(len(chunks), -1)
@@ -124,7 +126,7 @@ def _foils(chunks: TestChunks, *, same_song: bool, rng: np.random.Generator) -> 
     return foils
 
 
-def observers(chunks: TestChunks, recon: np.ndarray, *, seed: int = 0) -> dict:
+def observers(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0) -> dict:
     """The different-song and same-song ideal observers over every test chunk (one seeded foil each)."""
     truth_db = [units_to_db(t) for t in chunks.truth]
     recon_db = [units_to_db(r) for r in recon]
@@ -138,7 +140,7 @@ def observers(chunks: TestChunks, recon: np.ndarray, *, seed: int = 0) -> dict:
     return out
 
 
-def score_spectra(chunks: TestChunks, recon: np.ndarray, *, seed: int = 0) -> dict:
+def score_spectra(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0) -> dict:
     """All time-specific and song-identity measures of one set of reconstructions."""
     return {**observers(chunks, recon, seed=seed), "span_id": span_identification(chunks, recon)}
 
@@ -162,6 +164,11 @@ MEASURES = {
 }
 
 
+def _present(scores: dict) -> list[str]:
+    """The measures a set of scores has (top-k only where a song has more than k test spans)."""
+    return [m for m in MEASURES if m in scores or m in scores["span_id"]]
+
+
 def _measure(scores: dict, name: str) -> dict:
     if name in ("top1", "top3"):
         s = scores["span_id"][name]
@@ -172,18 +179,18 @@ def _measure(scores: dict, name: str) -> dict:
 
 def beats_baseline(decoder: dict, baseline: dict) -> dict[str, bool]:
     """Per measure: is the decoder's lower 95% bound above the song-mean baseline's accuracy?"""
-    return {m: bool(_measure(decoder, m)["ci_low"] > _measure(baseline, m)["accuracy"]) for m in MEASURES}
+    return {m: bool(_measure(decoder, m)["ci_low"] > _measure(baseline, m)["accuracy"]) for m in _present(decoder)}
 
 
 def at_chance(scores: dict) -> dict[str, bool]:
     """Per measure: does chance lie inside the 95% CI (what a control must show on the time measures)?"""
-    return {m: bool(_measure(scores, m)["at_chance"]) for m in MEASURES}
+    return {m: bool(_measure(scores, m)["at_chance"]) for m in _present(scores)}
 
 
 def format_evidence(ev: dict) -> list[str]:
     """Human lines: each measure, the baseline beside it, and what it means."""
     lines = []
-    for m in MEASURES:
+    for m in _present(ev["decoder"]):
         d, b = _measure(ev["decoder"], m), _measure(ev["song_mean_baseline"], m)
         src = ev["decoder"]["span_id"][m] if m.startswith("top") else ev["decoder"][m]
         ci = src.get("ci") or src.get("ci95")
