@@ -18,6 +18,8 @@ from reconstruct.train import TrainConfig
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
 DECODERS = ("cnn", "ridge")
 DEFAULT_SNR = 0.4
+LITERATURE_SNR = 3e-5  # stimulus-envelope backward-model r ≈ 0.1-0.15 here, the level real EEG decoding reaches
+SNR_LEVELS = {"default": DEFAULT_SNR, "literature": LITERATURE_SNR}
 
 
 @dataclass(frozen=True)

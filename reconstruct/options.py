@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reconstruct.config import DEFAULT_SNR, RunConfig
+from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig
 from reconstruct.datasets.options import AXIS_ORDER, LoaderConfig, parse_audio_files, parse_offsets, parse_songs
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
@@ -22,6 +22,23 @@ def _ref_db(value: str) -> tuple[float, ...] | None:
         return tuple(float(v) for v in value.split(","))
     except ValueError:
         raise ParameterError(f"--ref-db={value!r} must be 'auto' or comma-separated dB values, one per song") from None
+
+
+class SnrLevel(click.ParamType):
+    """A number, or the name of a calibrated level ('default', 'literature')."""
+
+    name = "snr"
+
+    def convert(self, value, param, ctx) -> float:
+        """'literature' → its SNR; '0.4' → 0.4; anything else is refused with the levels listed."""
+        if isinstance(value, float):
+            return value
+        if str(value) in SNR_LEVELS:
+            return SNR_LEVELS[str(value)]
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor one of {sorted(SNR_LEVELS)}", param, ctx)
 
 
 def run_options(func):
@@ -55,8 +72,10 @@ def run_options(func):
                      help="A song's audio file (relative to --audio) where its number is not in the name; repeatable."),
         click.option("--shape", type=click.Choice(["nmedh", "nmedt"]), default="nmedh", show_default=True,
                      help="Simulated set's shape: nmedh = 4 songs × 12 participants, nmedt = 10 × 20."),
-        click.option("--snr", type=float, default=DEFAULT_SNR, show_default=True,
-                     help="Simulated signal-to-noise power ratio; 0 is the noise-only control."),
+        click.option("--snr", type=SnrLevel(), default=str(DEFAULT_SNR), show_default=True,
+                     help="Simulated signal-to-noise power ratio, or 'literature' "
+                          f"(= {LITERATURE_SNR:g}: envelope backward-model r ≈ 0.1-0.15, as real EEG) or "
+                          "'default'; 0 is the noise-only control."),
         click.option("--sim-seed", type=int, default=0, show_default=True),
         click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default="psd", show_default=True),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
