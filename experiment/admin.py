@@ -455,7 +455,7 @@ def preview(experiment_id: int) -> Response:
         abort(400, "choose a version to preview")
     db = get_db()
     try:
-        s = start_preview(db, experiment.id, int(raw), now=now())
+        s = start_preview(db, experiment.id, int(raw), now=now(), secret=current_app.config["SECRET_KEY"])
     except Conflict as exc:
         db.rollback()
         abort(404, exc.message)

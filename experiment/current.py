@@ -44,8 +44,13 @@ def remember(experiment_id: int, token: str) -> None:
     session.permanent = True
 
 
-def participant(experiment_id: int, *, lock: bool = False) -> ParticipantSession | None:
-    """The participant session of this browser in this study, if any."""
+def participant(experiment_id: int, *, lock: bool = True) -> ParticipantSession | None:
+    """The participant session of this browser in this study, if any, row-locked unless `lock=False`.
+
+    Locked by default because almost every request writes the session (last seen, time-outs): every writer
+    of a session must hold its lock, or a time-out could land on an answer another request just committed.
+    Pass `lock=False` only where nothing is written.
+    """
     return load(get_db(), experiment_id, token_for(experiment_id), lock=lock)
 
 

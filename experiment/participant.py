@@ -14,7 +14,7 @@ from experiment.sessions import (
     Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire, touch,
 )
 from experiment.status import ExperimentState, SessionStatus, Stage
-from experiment.webdb import get_db, now
+from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
 
@@ -39,7 +39,7 @@ def landing(experiment_id: int) -> Response | str:
     ids = {key: _clean_id(request.args.get(param)) for param, key in PROLIFIC_PARAMS.items()}
     if any(ids.values()):
         session[f"prolific:{experiment_id}"] = ids
-    s = participant(experiment_id)
+    s = participant(experiment_id, lock=False)
     if s is not None and (not ids["pid"] or ids["pid"] == s.prolific_pid):
         return redirect(stage_url(s))
     if experiment.state != ExperimentState.OPEN.value:
@@ -53,7 +53,7 @@ def landing(experiment_id: int) -> Response | str:
 def consent(experiment_id: int) -> Response | str:
     """Ask for consent; on agreement assign a version (or say the study is full) and start the session."""
     experiment = study_or_404(experiment_id)
-    s = participant(experiment_id)
+    s = participant(experiment_id, lock=False)
     if s is not None:
         return redirect(stage_url(s))
     form = ConsentForm()
@@ -74,7 +74,8 @@ def _assign(experiment: Experiment) -> Response | str:
     ids = session.get(f"prolific:{experiment.id}") or {}
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
-                    user_agent=request.headers.get("User-Agent"))
+                    user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
+                    secret=current_app.config["SECRET_KEY"])
     if result.outcome in ("new", "resumed"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
@@ -176,7 +177,7 @@ def time_up(experiment_id: int) -> Response | str:
     s = participant(experiment_id)
     if s is None:
         return redirect(url_for("participant.landing", experiment_id=experiment_id))
-    touch(get_db(), s, now())
+    touch(get_db(), s, now(), grace_s=grace_s())
     get_db().commit()
     if s.status not in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
         return redirect(stage_url(s))
@@ -186,7 +187,7 @@ def time_up(experiment_id: int) -> Response | str:
 @bp.get("/study/<int:experiment_id>/withdrawn")
 def withdrawn(experiment_id: int) -> Response | str:
     """The researchers ended this participation (on the participant's request or for another reason)."""
-    s = participant(experiment_id)
+    s = participant(experiment_id, lock=False)
     if s is None:
         return redirect(url_for("participant.landing", experiment_id=experiment_id))
     if not s.withdrawn:
@@ -196,12 +197,12 @@ def withdrawn(experiment_id: int) -> Response | str:
 
 def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:
     """Load the session, apply the time limits, and redirect anyone not at `stage` to where they belong."""
-    s = participant(experiment_id, lock=request.method == "POST")
+    s = participant(experiment_id)  # locked: even a GET may record a time-out
     if s is None:
         if request.method == "POST":
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
-    touch(get_db(), s, now())
+    touch(get_db(), s, now(), grace_s=grace_s())
     ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
     if ended or s.stage != stage.value:
         get_db().commit()
