@@ -150,9 +150,14 @@ def _release() -> None:
     get_db().commit()
 
 
-def _participant(experiment: Experiment, session_id: int) -> ParticipantSession:
-    """A real (non-preview) session of this study, or a 404 that says so."""
-    s = get_db().get(ParticipantSession, session_id) if 0 < session_id <= MAX_ID else None
+def _participant(experiment: Experiment, session_id: int, *, lock: bool = False) -> ParticipantSession:
+    """A real (non-preview) session of this study, or a 404 that says so; `lock` for writers (row lock)."""
+    s = None
+    if 0 < session_id <= MAX_ID:
+        query = sa.select(ParticipantSession).where(ParticipantSession.id == session_id)
+        if lock:  # every writer of a session holds its lock, as the participant's own requests do
+            query = query.with_for_update().execution_options(populate_existing=True)
+        s = get_db().scalar(query)
     if s is None or s.experiment_id != experiment.id or s.preview:
         abort(404, f"study {experiment.id} has no participant session {session_id}")
     return s
@@ -532,7 +537,7 @@ def _participant_page(experiment: Experiment, s: ParticipantSession, withdraw_fo
 def withdraw(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     """Withdraw a participant: their data stay, flagged and excluded from analysis; audited."""
     experiment = _study(experiment_id)
-    s = _participant(experiment, session_id)
+    s = _participant(experiment, session_id, lock=True)
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _participant_page(experiment, s, form, EraseForm(formdata=None), "the withdrawal form was invalid"), 400
@@ -553,7 +558,7 @@ def withdraw(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
 def erase(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     """Erase a participant's data on request: trials, events, questionnaire and personal ids; audited."""
     experiment = _study(experiment_id)
-    s = _participant(experiment, session_id)
+    s = _participant(experiment, session_id, lock=True)
     form = EraseForm()
     if not form.validate_on_submit():
         return _participant_page(experiment, s, WithdrawForm(formdata=None), form,
