@@ -466,6 +466,7 @@ def preview(experiment_id: int) -> Response:
         abort(404, exc.message)
     _audit(db, "preview", f"experiment:{experiment.id}", {"version": int(raw), "session_id": s.id})
     db.commit()
+    session.pop(f"prolific:{experiment.id}", None)  # the preview is the experimenter's, under no Prolific id
     remember(experiment.id, s.token)
     return redirect(stage_url(s))
 

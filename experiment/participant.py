@@ -7,7 +7,7 @@ import math
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from experiment.current import participant, remember, stage_url, study_or_404
+from experiment.current import forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
@@ -40,8 +40,10 @@ def landing(experiment_id: int) -> Response | str:
     if any(ids.values()):
         session[f"prolific:{experiment_id}"] = ids
     s = participant(experiment_id, lock=False)
-    if s is not None and (not ids["pid"] or ids["pid"] == s.prolific_pid):
+    if s is not None:
         return redirect(stage_url(s))
+    if ids["pid"]:  # a new Prolific id in this browser is a new person: never let them into the last one's session
+        forget(experiment_id)
     if experiment.state != ExperimentState.OPEN.value:
         return render_template("participant/closed.html", experiment=experiment)
     if _all_full(experiment):
@@ -71,7 +73,7 @@ def consent(experiment_id: int) -> Response | str:
 
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
-    ids = session.get(f"prolific:{experiment.id}") or {}
+    ids = prolific_ids(experiment.id)
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
