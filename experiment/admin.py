@@ -38,6 +38,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from experiment import auth, export
 from experiment.errors import ExperimentError
 from experiment.models import AdminUser, AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire
+from experiment.params import whole_number
 from experiment.progress import ERASED_PREFIX, participant_rows, progress_payload, study_summaries
 from experiment.security import error_response
 from experiment.status import ExperimentState, FoilPolicy, SessionStatus, Stage
@@ -434,11 +435,12 @@ def quotas(experiment_id: int) -> Response:
     changes = {}
     for v in experiment.versions:
         raw = (request.form.get(f"quota-{v.number}") or "").strip()
-        if not raw.isdigit() or int(raw) > 100000:
+        quota = whole_number(raw, lo=0, hi=100000)
+        if quota is None:
             abort(400, f"the quota of version {v.number} must be a whole number from 0 to 100000, got {raw[:20]!r}")
-        if int(raw) != v.quota:
-            changes[str(v.number)] = {"from": v.quota, "to": int(raw)}
-            v.quota = int(raw)
+        if quota != v.quota:
+            changes[str(v.number)] = {"from": v.quota, "to": quota}
+            v.quota = quota
     if changes:
         _audit(get_db(), "set_quotas", f"experiment:{experiment.id}", changes)
         get_db().commit()
@@ -455,16 +457,16 @@ def preview(experiment_id: int) -> Response:
     experiment = _study(experiment_id)
     if not ActionForm().validate_on_submit():
         abort(400, "the preview form was invalid")
-    raw = request.form.get("version", "")
-    if not raw.isdigit():
+    number = whole_number(request.form.get("version"), lo=1, hi=1000)
+    if number is None:
         abort(400, "choose a version to preview")
     db = get_db()
     try:
-        s = start_preview(db, experiment.id, int(raw), now=now(), secret=current_app.config["SECRET_KEY"])
+        s = start_preview(db, experiment.id, number, now=now(), secret=current_app.config["SECRET_KEY"])
     except Conflict as exc:
         db.rollback()
         abort(404, exc.message)
-    _audit(db, "preview", f"experiment:{experiment.id}", {"version": int(raw), "session_id": s.id})
+    _audit(db, "preview", f"experiment:{experiment.id}", {"version": number, "session_id": s.id})
     db.commit()
     session.pop(f"prolific:{experiment.id}", None)  # the preview is the experimenter's, under no Prolific id
     remember(experiment.id, s.token)
@@ -614,8 +616,7 @@ def _scrub(s: ParticipantSession, when: datetime, reason: str | None) -> None:
 @bp.get("/audit")
 def audit() -> str:
     """The audit log, newest first: who did what to which study or participant, and when."""
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    page_no = whole_number(request.args.get("page"), lo=1, hi=10**6 - 1) or 1
     db = get_db()
     total = db.scalar(sa.select(sa.func.count()).select_from(AuditLog)) or 0
     rows = db.execute(sa.select(AuditLog, AdminUser.username).outerjoin(

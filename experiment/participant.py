@@ -29,7 +29,9 @@ def index() -> Response | str:
                        .order_by(Experiment.id.desc()).limit(1))
     if newest is None:
         return render_template("participant/closed.html", experiment=None)
-    return redirect(url_for("participant.landing", experiment_id=newest, **request.args))
+    # only Prolific's own ids travel on (any other key could clash with url_for's own arguments: a 500)
+    ids = {param: value for param in PROLIFIC_PARAMS if (value := _clean_id(request.args.get(param)))}
+    return redirect(url_for("participant.landing", experiment_id=newest, **ids))
 
 
 @bp.get("/study/<int:experiment_id>/")
@@ -222,7 +224,7 @@ def _all_full(experiment: Experiment) -> bool:
 
 def _clean_id(value: str | None) -> str | None:
     """Accept a Prolific-style id (letters, digits, - and _, up to 64), drop anything else."""
-    if value and len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value):
+    if value and len(value) <= 64 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value):
         return value
     return None
 
