@@ -83,11 +83,22 @@ def _assign(experiment: Experiment) -> Response | str:
     if result.outcome in ("new", "resumed"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
-    if result.outcome == "already_done":
-        return render_template("participant/already.html", experiment=experiment), 409
+    if result.outcome == "already_done":  # say so, and give back what they are owed (code or time-up)
+        return _already(experiment, result.session), 409
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
     return render_template("participant/closed.html", experiment=experiment)
+
+
+def _already(experiment: Experiment, s: ParticipantSession) -> str:
+    """The 'already taken part' page: with the completion code again for a finished session (a lost debrief tab),
+    the time-up notice for one that ran out of time."""
+    finished = not s.withdrawn and s.status == SessionStatus.COMPLETED.value
+    code = (s.completion_code or experiment.settings.get("completion_code")) if finished else None
+    prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
+    timed_out = not s.withdrawn and s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    return render_template("participant/already.html", experiment=experiment, code=code, prolific_url=prolific_url,
+                           timed_out=timed_out)
 
 
 @bp.route("/study/<int:experiment_id>/headphones", methods=["GET", "POST"])
