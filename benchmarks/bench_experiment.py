@@ -55,7 +55,9 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret",
-                    "TUNEBACK_INSTANCE_PATH": str(instance)}
+                    "TUNEBACK_INSTANCE_PATH": str(instance),  # every bench client is 127.0.0.1: no per-address cap
+                    "TUNEBACK_RATE_LIMIT_ASSIGN": "100000 per minute",
+                    "TUNEBACK_RATE_LIMIT_PARTICIPANT": "100000 per minute"}
         self.cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind",
                     f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread",
                     "--threads", str(threads), "--log-level", "warning", "--chdir", str(ROOT)]

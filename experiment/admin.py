@@ -195,6 +195,12 @@ class NewStudyForm(FlaskForm):
     completion_code = StringField("Completion code (blank: random)", validators=[
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
     open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
+    require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
+    prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",
+                                    validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9]+$",
+                                                                                   message="letters and digits only")])
+    idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
+                                default=10, validators=[NumberRange(min=0, max=24 * 60)])
     submit = SubmitField("Create the study")
 
 
@@ -305,7 +311,10 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
     experiment = add_experiment(db, manifest, quota=form.quota.data, seed=form.seed.data,
                                 foil_policy=form.foil_policy.data, open_=bool(form.open_now.data),
                                 name=(form.name.data or "").strip() or None,
-                                completion_code=(form.completion_code.data or "").strip() or None, now=now())
+                                completion_code=(form.completion_code.data or "").strip() or None, now=now(),
+                                settings={"require_prolific": bool(form.require_prolific.data),
+                                          "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
+                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None})
     _audit(db, "create_study", f"experiment:{experiment.id}",
            {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
             "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,

@@ -100,7 +100,8 @@ def events(experiment_id: int) -> Response:
         abort(400, f"events must be a list of 1 to {MAX_EVENTS} objects")
     clean = [_event(e, i) for i, e in enumerate(batch)]
     s = _session(experiment_id)
-    n = log_events(get_db(), s, clean, now())
+    plan = touch(get_db(), s, now(), grace_s=grace_s())  # a session past its limits has ended: no events then
+    n = log_events(get_db(), s, clean, now(), plan)
     get_db().commit()
     return jsonify(logged=n)
 

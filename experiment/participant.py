@@ -48,6 +48,9 @@ def landing(experiment_id: int) -> Response | str:
         forget(experiment_id)
     if experiment.state != ExperimentState.OPEN.value:
         return render_template("participant/closed.html", experiment=experiment)
+    refused = _prolific_refusal(experiment, prolific_ids(experiment_id))
+    if refused:
+        return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     if _all_full(experiment):
         return render_template("participant/full.html", experiment=experiment)
     return render_template("participant/landing.html", experiment=experiment, limits=Limits.of(experiment))
@@ -76,6 +79,9 @@ def consent(experiment_id: int) -> Response | str:
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
     ids = prolific_ids(experiment.id)
+    refused = _prolific_refusal(experiment, ids)
+    if refused:
+        return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
@@ -88,6 +94,18 @@ def _assign(experiment: Experiment) -> Response | str:
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
     return render_template("participant/closed.html", experiment=experiment)
+
+
+def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str | None:
+    """Why this arrival may not take a place, when the study admits only its own Prolific participants."""
+    settings = experiment.settings or {}
+    if settings.get("require_prolific") and not ids.get("pid"):
+        return ("This study is open only to participants recruited on Prolific: please start it from its link "
+                "on Prolific.")
+    expected = settings.get("prolific_study_id")
+    if expected and ids.get("study_id") != expected:
+        return "This link does not belong to this study's Prolific listing: please start from the link on Prolific."
+    return None
 
 
 def _already(experiment: Experiment, s: ParticipantSession) -> str:
@@ -229,7 +247,8 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
 
 def _all_full(experiment: Experiment) -> bool:
     """Every version has reached its quota."""
-    filled = occupancy(get_db(), experiment.id, now(), Limits.of(experiment).session_cap_s)
+    limits = Limits.of(experiment)
+    filled = occupancy(get_db(), experiment.id, now(), limits.session_cap_s, limits.idle_release_s)
     return all(filled.get(v.id, 0) >= v.quota for v in experiment.versions)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from experiment.design import draw_session
 from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
-from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
 from experiment.study import version_design
 
 DEFAULT_GRACE_S = 1.0
@@ -63,12 +63,16 @@ class Limits:
     session_cap_s: float
     trial_limit_s: float
     grace_s: float = DEFAULT_GRACE_S
+    idle_release_s: float | None = None
+    """A session silent this long no longer holds its place in the quota (None: only the cap releases it)."""
 
     @classmethod
     def of(cls, experiment: Experiment, grace_s: float = DEFAULT_GRACE_S) -> Limits:
-        """Read the study's recorded limits."""
+        """Read the study's recorded limits (studies made before the idle setting release only at the cap)."""
         s = experiment.settings or {}
-        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s)
+        idle = s.get("idle_release_s")
+        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s,
+                   float(idle) if isinstance(idle, int | float) and idle > 0 else None)
 
 
 def trial_key(p: Presentation) -> str:
@@ -79,12 +83,16 @@ def trial_key(p: Presentation) -> str:
 # ----------------------------------------------------------------------------------------------- assignment
 
 
-def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float) -> dict[int, int]:
-    """Per version id: completed sessions plus active ones still inside the time cap (withdrawn, previews not)."""
+def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
+              idle_s: float | None = None) -> dict[int, int]:
+    """Per version id: completed sessions plus active ones inside the time cap and, with `idle_s`, seen within it
+    (withdrawn sessions and previews never count)."""
     since = now - timedelta(seconds=cap_s)
     s = ParticipantSession
-    counted = sa.or_(s.status == SessionStatus.COMPLETED.value,
-                     sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since))
+    holding = sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since)
+    if idle_s is not None:  # a place held by someone idle this long is released
+        holding = sa.and_(holding, sa.func.coalesce(s.last_seen_utc, s.started_utc) > now - timedelta(seconds=idle_s))
+    counted = sa.or_(s.status == SessionStatus.COMPLETED.value, holding)
     rows = db.execute(
         sa.select(s.version_id, sa.func.count())
         .where(s.experiment_id == experiment_id, s.withdrawn.is_(False), s.preview.is_(False), counted)
@@ -114,7 +122,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         sa.select(Version).where(Version.experiment_id == experiment_id).order_by(Version.number).with_for_update()
     ).all()
     limits = Limits.of(experiment)
-    filled = occupancy(db, experiment_id, now, limits.session_cap_s)
+    filled = occupancy(db, experiment_id, now, limits.session_cap_s, limits.idle_release_s)
     free = [v for v in versions if filled.get(v.id, 0) < v.quota]
     if not free:
         db.rollback()
@@ -417,9 +425,25 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     return AnswerResult(cur, False, plan)
 
 
-def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime) -> int:
-    """Append client events (validated by the caller), linking each to its trial when it names one."""
-    by_key = {trial_key(p): p.id for p in presentations(db, s)}
+def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime,
+               plan: list[Presentation] | None = None) -> int:
+    """Append client events (validated by the caller) of an active session, each linked to the trial it names.
+
+    Only a session still taking part may log, only about trials it has been shown, and only up to the study's
+    `events_per_session`: a script cannot inflate play counts or fill the table.
+    """
+    if s.withdrawn or s.status != SessionStatus.ACTIVE.value:
+        raise Conflict("not_active", "this session has ended; no more events are taken")
+    plan = presentations(db, s) if plan is None else plan
+    by_key = {trial_key(p): p.id for p in plan if p.presented_utc is not None}
+    unknown = sorted({str(e["trial"]) for e in events if e.get("trial") and e["trial"] not in by_key})
+    if unknown:
+        raise Conflict("trial_not_shown", f"events name trials this session has not been shown: {unknown[0]:.8}")
+    budget = int((s.version.experiment.settings or {}).get("events_per_session", 5000))
+    logged = db.scalar(sa.select(sa.func.count()).select_from(Event).where(
+        Event.session_id == s.id, Event.kind.in_(sorted(EVENT_KINDS)))) or 0
+    if logged + len(events) > budget:
+        raise Conflict("event_budget_spent", f"this session has logged its {budget} events")
     for e in events:
         db.add(Event(session_id=s.id, presentation_id=by_key.get(e.get("trial") or ""), kind=e["kind"],
                      slot=e.get("slot"), client_ms=e.get("t"), detail=e.get("detail"), created_utc=now))
