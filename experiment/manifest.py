@@ -188,10 +188,12 @@ def _check_loudness(clips: list[ManifestClip], stated_lufs: float, problems: lis
     """Every clip measures the loudness the manifest states (ITU-R BS.1770), so level never tells A from B."""
     import numpy as np
     import pyloudnorm  # imported here: only study creation measures loudness, never a web worker's start
-    import soundfile
 
     for c in clips:
-        y, sr = soundfile.read(str(c.file), dtype="float64", always_2d=False)
+        y, sr = _pcm(c.file)
+        if y is None:
+            problems.append(f"clip {c.id}: only 16-bit PCM clips can have their loudness checked")
+            continue
         if y.shape[0] < int(0.4 * sr):  # BS.1770 gates 400-ms blocks: a shorter clip has no integrated loudness
             problems.append(f"clip {c.id}: too short ({y.shape[0] / sr:.2f} s) to measure its loudness")
             continue
@@ -199,6 +201,18 @@ def _check_loudness(clips: list[ManifestClip], stated_lufs: float, problems: lis
         if not np.isfinite(lufs) or abs(lufs - stated_lufs) > LOUDNESS_TOLERANCE_LU:
             problems.append(f"clip {c.id}: loudness {lufs:.1f} LUFS, the manifest says {stated_lufs:.1f} LUFS "
                             f"(± {LOUDNESS_TOLERANCE_LU} LU)")
+
+
+def _pcm(path: Path):  # noqa: ANN202 - (np.ndarray [shape=(samples,) or (samples, channels)] | None, sr)
+    """A 16-bit PCM WAV as float64 in [-1, 1] (None for other sample widths) and its sampling rate."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        sr, channels, width, frames = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.readframes(w.getnframes())
+    if width != 2:
+        return None, sr
+    y = np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0
+    return (y if channels == 1 else y.reshape(-1, channels)), sr
 
 
 def sha256_file(path: Path) -> str:

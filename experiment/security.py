@@ -64,6 +64,8 @@ def _headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    for header in [h for h in response.headers.keys() if h.lower().startswith("x-ratelimit-")]:
+        del response.headers[header]  # counters would make two clips' responses differ; a 429 keeps Retry-After
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response
