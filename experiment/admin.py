@@ -36,6 +36,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from experiment import auth, export
+from experiment.db import begin_read
 from experiment.errors import ExperimentError
 from experiment.models import AdminUser, AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire
 from experiment.params import whole_number
@@ -79,6 +80,8 @@ def _upload_limit(endpoint: str | None, _values: dict | None) -> None:
 @bp.before_request
 def _require_login() -> Response | None:
     """Load the logged-in admin; refuse anyone else on every route but the login page."""
+    if request.method in ("GET", "HEAD"):  # pages and polls read: no SQLite write lock while they compute
+        begin_read(get_db())  # (a GET that also writes, like an export's audit line, commits first: _release)
     g.admin = auth.load_admin(get_db(), now())
     if request.endpoint in PUBLIC_ENDPOINTS or g.admin is not None:
         return None

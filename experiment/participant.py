@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from sqlalchemy import select
 
 from experiment.current import forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.db import begin_read
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
@@ -25,6 +26,7 @@ PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": 
 def index() -> Response | str:
     """Send visitors to the newest open study."""
     db = get_db()
+    begin_read(db)
     newest = db.scalar(select(Experiment.id).where(Experiment.state == ExperimentState.OPEN.value)
                        .order_by(Experiment.id.desc()).limit(1))
     if newest is None:
@@ -37,6 +39,7 @@ def index() -> Response | str:
 @bp.get("/study/<int:experiment_id>/")
 def landing(experiment_id: int) -> Response | str:
     """Show what the study is; remember Prolific's ids; send returning participants back to their stage."""
+    begin_read(get_db())  # the landing page writes nothing
     experiment = study_or_404(experiment_id)
     ids = {key: _clean_id(request.args.get(param)) for param, key in PROLIFIC_PARAMS.items()}
     if any(ids.values()):
