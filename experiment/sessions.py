@@ -425,6 +425,11 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     return AnswerResult(cur, False, plan)
 
 
+LOGGING_STATUSES = frozenset({SessionStatus.ACTIVE.value, SessionStatus.COMPLETED.value})
+"""Sessions that may still log events: taking part, or done with the trials (the page flushes the last trial's
+plays and ends after its answer); never one withdrawn or out of time."""
+
+
 def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime,
                plan: list[Presentation] | None = None) -> int:
     """Append client events (validated by the caller) of an active session, each linked to the trial it names.
@@ -432,7 +437,7 @@ def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]],
     Only a session still taking part may log, only about trials it has been shown, and only up to the study's
     `events_per_session`: a script cannot inflate play counts or fill the table.
     """
-    if s.withdrawn or s.status != SessionStatus.ACTIVE.value:
+    if s.withdrawn or s.status not in LOGGING_STATUSES:
         raise Conflict("not_active", "this session has ended; no more events are taken")
     plan = presentations(db, s) if plan is None else plan
     by_key = {trial_key(p): p.id for p in plan if p.presented_utc is not None}

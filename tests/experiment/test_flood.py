@@ -142,3 +142,12 @@ def test_a_place_held_by_someone_idle_is_released(participant, app, clock, study
     third = participant()
     assert third.start().status_code == 302  # second's place (idle 11 min) went to a newcomer
     assert "full" in participant().start().get_data(as_text=True).lower()  # first's place still held
+
+
+def test_the_last_trials_events_are_still_taken_after_its_answer(participant, study):
+    p = participant()
+    p.ready()
+    state = p.finish_trials()
+    assert state["redirect"].endswith("/questionnaire")  # trials done: status completed
+    late = {"events": [{"kind": "ended", "slot": "b", "trial": "t24", "t": 9.0}]}
+    assert p.api("POST", "events", late).status_code == 200
