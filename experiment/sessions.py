@@ -191,7 +191,8 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
     seed = derive_seed(key, "order", token)
     session = ParticipantSession(preview=preview,
         experiment_id=experiment.id, version_id=version.id, token=token,
-        headphone_seed=derive_seed(key, "headphone", token), listener=f"L{secrets.token_hex(5)}", seed=seed, status=SessionStatus.ACTIVE.value,
+        headphone_seed=derive_seed(key, "headphone", token), listener=f"L{secrets.token_hex(5)}", seed=seed,
+        status=SessionStatus.ACTIVE.value,
         stage=Stage.HEADPHONE.value, prolific_pid=prolific.pid, prolific_study_id=prolific.study_id,
         prolific_session_id=prolific.session_id, consent_utc=now, started_utc=now, last_seen_utc=now,
         user_agent=(user_agent or "")[:512] or None,
