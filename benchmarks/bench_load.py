@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +47,7 @@ from experiment.models import ParticipantSession, Presentation  # noqa: E402
 from experiment.simulate import SimulationConfig, percentile_ms, simulate  # noqa: E402
 from experiment.study import create_experiment  # noqa: E402
 from experiment_factory import make_manifest  # noqa: E402
+from harness import Gunicorn  # noqa: E402
 from flood import USER_AGENT as FLOOD_UA  # noqa: E402
 from flood import flood  # noqa: E402
 
@@ -57,58 +56,11 @@ PG_STOP = "pg_ctlcluster --skip-systemctl-redirect 15 main stop"
 PG_START = "pg_ctlcluster --skip-systemctl-redirect 15 main start"
 
 
-def free_port() -> int:
-    """An unused loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn on the app factory, in its own process group, logging to a file."""
-
-    def __init__(self, url: str, folder: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = folder / "gunicorn.log"
-        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-load-secret",
-                    "TUNEBACK_INSTANCE_PATH": str(folder / "instance"),
-                    "TUNEBACK_PROXY_HOPS": "1"}  # client addresses from X-Forwarded-For: one per listener
-        self.cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind",
-                    f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread", "--threads",
-                    str(threads), "--log-level", "warning", "--chdir", str(ROOT), "--timeout", "60",
-                    "--backlog", "2048"]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 60.0) -> float:
-        t0 = time.perf_counter()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        while time.perf_counter() - t0 < timeout_s:
-            try:
-                if requests.get(self.base + "/", timeout=2).status_code < 500:
-                    return time.perf_counter() - t0
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
-        raise RuntimeError("gunicorn did not come up")
-
-    def workers(self) -> list[int]:
-        """The master's child processes (the workers)."""
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+def Server(url: str, folder: Path, workers: int, threads: int) -> Gunicorn:  # noqa: N802 - the old class name
+    """gunicorn for this benchmark, logging to a file; client addresses from X-Forwarded-For (one per listener)."""
+    return Gunicorn(url, folder / "instance", workers, threads, secret="bench-load-secret",
+                    env={"TUNEBACK_PROXY_HOPS": "1"}, log_path=folder / "gunicorn.log",
+                    extra_args=("--timeout", "60", "--backlog", "2048"))
 
 
 def expected_duration_s(pace: float, clip_s: float = 5.0) -> float:
