@@ -16,9 +16,6 @@ import json
 import os
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,59 +28,22 @@ import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment")]  # like pytest: the repo first
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment"), str(ROOT / "benchmarks")]  # the repo first
 
 from experiment.db import make_engine  # noqa: E402
 from experiment.models import ParticipantSession, Presentation, Version  # noqa: E402
 from experiment.study import create_experiment  # noqa: E402
 from experiment_factory import make_manifest  # noqa: E402
+from harness import Gunicorn  # noqa: E402
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-def free_port() -> int:
-    """An unused local TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn on the app factory, in its own process group so one SIGKILL takes master and workers."""
-
-    def __init__(self, url: str, instance: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret",
-                    "TUNEBACK_INSTANCE_PATH": str(instance)}
-        self.cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind",
-                    f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread",
-                    "--threads", str(threads), "--log-level", "warning", "--chdir", str(ROOT)]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> float:
-        """Start and wait until it answers; returns the seconds it took."""
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, env=self.env, start_new_session=True)
-        while True:
-            try:
-                if requests.get(self.base + "/", timeout=1).status_code < 500:
-                    return time.perf_counter() - t0
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError("gunicorn exited during start")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL master and workers at once (no graceful anything)."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
+def Server(url: str, instance: Path, workers: int, threads: int) -> Gunicorn:  # noqa: N802 - the old class name
+    """gunicorn for this benchmark (every client is 127.0.0.1, so the per-address limits are lifted)."""
+    return Gunicorn(url, instance, workers, threads, secret="bench-secret",
+                    env={"TUNEBACK_RATE_LIMIT_ASSIGN": "100000 per minute",
+                         "TUNEBACK_RATE_LIMIT_PARTICIPANT": "100000 per minute"})
 
 
 class Client:

@@ -10,6 +10,9 @@
    SIGKILL (the master starts a new one); at --restart-at PostgreSQL is restarted (--pg-restart) while
    sessions are mid-trial (--pg-down S: stopped for S seconds, then started). The clients retry with the
    same answer ids.
+   Meanwhile (unless --no-flood) a script hammers consent and events from one address (benchmarks/flood.py):
+   the study requires a Prolific id with its STUDY_ID, every listener comes from an address of its own
+   (X-Forwarded-For behind PROXY_HOPS=1), and the per-address and per-session limits are the defaults.
 4. Afterwards, counted from both sides: every answer a client saw confirmed is in the database exactly once,
    the database holds no answer the clients did not send, every listener finished, no 5xx but the 503s of
    the restart, no unhandled error in the server log; p50/p99 of answer and audio requests.
@@ -25,7 +28,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,74 +37,30 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import requests
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment"), str(ROOT / "benchmarks")]
 
-from experiment.db import make_engine  # noqa: E402
+from experiment.db import make_engine, session_factory  # noqa: E402
 from experiment.models import ParticipantSession, Presentation  # noqa: E402
 from experiment.simulate import SimulationConfig, percentile_ms, simulate  # noqa: E402
 from experiment.study import create_experiment  # noqa: E402
 from experiment_factory import make_manifest  # noqa: E402
+from harness import Gunicorn  # noqa: E402
+from flood import USER_AGENT as FLOOD_UA  # noqa: E402
+from flood import flood  # noqa: E402
 
 PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
 PG_STOP = "pg_ctlcluster --skip-systemctl-redirect 15 main stop"
 PG_START = "pg_ctlcluster --skip-systemctl-redirect 15 main start"
 
 
-def free_port() -> int:
-    """An unused loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn on the app factory, in its own process group, logging to a file."""
-
-    def __init__(self, url: str, folder: Path, workers: int, threads: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = folder / "gunicorn.log"
-        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-load-secret",
-                    "TUNEBACK_INSTANCE_PATH": str(folder / "instance")}
-        self.cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind",
-                    f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread", "--threads",
-                    str(threads), "--log-level", "warning", "--chdir", str(ROOT), "--timeout", "60",
-                    "--backlog", "2048"]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 60.0) -> float:
-        t0 = time.perf_counter()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        while time.perf_counter() - t0 < timeout_s:
-            try:
-                if requests.get(self.base + "/", timeout=2).status_code < 500:
-                    return time.perf_counter() - t0
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
-        raise RuntimeError("gunicorn did not come up")
-
-    def workers(self) -> list[int]:
-        """The master's child processes (the workers)."""
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+def Server(url: str, folder: Path, workers: int, threads: int) -> Gunicorn:  # noqa: N802 - the old class name
+    """gunicorn for this benchmark, logging to a file; client addresses from X-Forwarded-For (one per listener)."""
+    return Gunicorn(url, folder / "instance", workers, threads, secret="bench-load-secret",
+                    env={"TUNEBACK_PROXY_HOPS": "1"}, log_path=folder / "gunicorn.log",
+                    extra_args=("--timeout", "60", "--backlog", "2048"))
 
 
 def expected_duration_s(pace: float, clip_s: float = 5.0) -> float:
@@ -134,6 +92,7 @@ def main() -> None:
     parser.add_argument("--accuracy", type=float, default=0.85)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-faults", action="store_true", help="No worker kill, no database restart.")
+    parser.add_argument("--no-flood", action="store_true", help="No consent/events flood during the run.")
     parser.add_argument("--kill-at", type=float, default=0.3, help="Fraction of the expected run: SIGKILL a worker.")
     parser.add_argument("--restart-at", type=float, default=0.55, help="Fraction of the run: restart PostgreSQL.")
     parser.add_argument("--pg-restart", default=PG_RESTART, help="Command that restarts the PostgreSQL server.")
@@ -160,12 +119,20 @@ def main() -> None:
         folder = Path(tmp)
         manifest = make_manifest(folder / "clips", duration_s=5.0)
         eid = create_experiment(url, manifest, quota=100_000, seed=args.seed)
+        _admit_only_prolific(url, eid)
         server = Server(url, folder, args.workers, args.threads)
         engine = make_engine(url)
         try:
             results["startup_s"] = round(server.start(), 2)
             config = SimulationConfig(url=server.base, n=args.n, accuracy=args.accuracy, experiment_id=eid,
-                                      seed=args.seed, pace=args.pace, ramp_s=args.ramp, retry_for_s=180.0)
+                                      seed=args.seed, pace=args.pace, ramp_s=args.ramp, retry_for_s=180.0,
+                                      forwarded_for=True)
+            stop_flood = threading.Event()
+            flood_counts: dict = {}
+            flooder = threading.Thread(target=lambda: flood_counts.update(
+                flood(server.base, eid, stop_flood, SIMULATED_STUDY_ID)), daemon=True)
+            if not args.no_flood:
+                flooder.start()
             holder: dict = {}
             finished = Counter()
             runner = threading.Thread(target=lambda: holder.setdefault("report", simulate(
@@ -175,10 +142,15 @@ def main() -> None:
             if not args.no_faults:
                 _faults(args, server, admin, engine, eid, name, t0, expected, results["faults"])
             runner.join(timeout=max(1.0, args.deadline - (time.monotonic() - t0)))
+            stop_flood.set()
             if runner.is_alive():
                 raise SystemExit(f"the run passed its {args.deadline:.0f}-s deadline ({dict(finished)} finished)")
+            if not args.no_flood:
+                flooder.join(60)
             report = holder["report"]
             results.update(_figures(report, engine, eid, server))
+            if not args.no_flood:
+                results["flood"] = _flood_figures(flood_counts, engine, eid)
         finally:
             server.stop()
             engine.dispose()
@@ -190,8 +162,50 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_load.json").write_text(json.dumps(results, indent=2, default=str))
     _print(results)
-    ok = results["integrity"]["ok"] and results["errors"]["ok"]
+    ok = results["integrity"]["ok"] and results["errors"]["ok"] and results.get("flood", {}).get("ok", True)
     sys.exit(0 if ok else 1)
+
+
+SIMULATED_STUDY_ID = "simulated"
+"""The STUDY_ID experiment.simulate's listeners arrive with."""
+
+
+def _admit_only_prolific(url: str, eid: int) -> None:
+    """The study admits only Prolific arrivals with its STUDY_ID (the flood's id-less consents take no place)."""
+    from experiment.models import Experiment
+
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            experiment = db.get(Experiment, eid)
+            experiment.settings = {**experiment.settings, "require_prolific": True,
+                                   "prolific_study_id": SIMULATED_STUDY_ID}
+            db.commit()
+    finally:
+        engine.dispose()
+
+
+def _flood_figures(counts: dict, engine: sa.Engine, eid: int) -> dict:
+    """What the flood tried, what the server answered, and what it got: places and stored events."""
+    from experiment.models import Event
+
+    with engine.connect() as conn:
+        flood_sessions = conn.execute(sa.select(sa.func.count()).select_from(ParticipantSession).where(
+            ParticipantSession.experiment_id == eid, ParticipantSession.user_agent == FLOOD_UA)).scalar()
+        no_id_sessions = conn.execute(sa.select(sa.func.count()).select_from(ParticipantSession).where(
+            ParticipantSession.experiment_id == eid, ParticipantSession.user_agent == FLOOD_UA,
+            ParticipantSession.prolific_pid.is_(None))).scalar()
+        flood_events = conn.execute(sa.select(sa.func.count()).select_from(Event).join(
+            ParticipantSession, Event.session_id == ParticipantSession.id).where(
+            ParticipantSession.user_agent == FLOOD_UA, Event.kind.in_(["play", "visible"]))).scalar()
+    attempts = {k: v for k, v in sorted(counts.items())}
+    forged = sum(v for k, v in counts.items() if k.startswith("forged_id_"))
+    out = {"requests_by_outcome": attempts, "consent_attempts": forged + sum(
+               v for k, v in counts.items() if k.startswith("no_id_")),
+           "places_taken_without_prolific_id": no_id_sessions, "places_taken_with_forged_ids": flood_sessions,
+           "forged_id_attempts": forged, "events_stored_for_flood_sessions": flood_events}
+    out["ok"] = no_id_sessions == 0 and counts.get("no_id_302", 0) == 0
+    return out
 
 
 def _faults(args, server: Server, admin: sa.Engine, engine: sa.Engine, eid: int, name: str, t0: float,  # noqa: ANN001
@@ -310,6 +324,12 @@ def _print(r: dict) -> None:
           f"{e['unhandled_errors_in_server_log']}; retried: 503 {e['unavailable_503_retried']} (server logged "
           f"{e['database_errors_in_server_log']} database errors), connection errors "
           f"{e['connection_errors_retried']} -> {'OK' if e['ok'] else 'FAILED'}")
+    if "flood" in r:
+        f = r["flood"]
+        print(f"[flood] {f['consent_attempts']} consent attempts: places without a Prolific id "
+              f"{f['places_taken_without_prolific_id']}, with forged ids {f['places_taken_with_forged_ids']} of "
+              f"{f['forged_id_attempts']} tried; flood events stored {f['events_stored_for_flood_sessions']}; "
+              f"{f['requests_by_outcome']} -> {'OK' if f['ok'] else 'FAILED'}")
     for key, fault in r["faults"].items():
         print(f"[fault] {key}: {fault}")
 

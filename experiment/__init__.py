@@ -44,4 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
+    from experiment import throttle
+
+    throttle.init_app(app)  # after the blueprints: it limits their routes
     return app

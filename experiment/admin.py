@@ -36,8 +36,10 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from experiment import auth, export
+from experiment.db import begin_read
 from experiment.errors import ExperimentError
 from experiment.models import AdminUser, AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire
+from experiment.params import whole_number
 from experiment.progress import ERASED_PREFIX, participant_rows, progress_payload, study_summaries
 from experiment.security import error_response
 from experiment.status import ExperimentState, FoilPolicy, SessionStatus, Stage
@@ -78,6 +80,8 @@ def _upload_limit(endpoint: str | None, _values: dict | None) -> None:
 @bp.before_request
 def _require_login() -> Response | None:
     """Load the logged-in admin; refuse anyone else on every route but the login page."""
+    if request.method in ("GET", "HEAD"):  # pages and polls read: no SQLite write lock while they compute
+        begin_read(get_db())  # (a GET that also writes, like an export's audit line, commits first: _release)
     g.admin = auth.load_admin(get_db(), now())
     if request.endpoint in PUBLIC_ENDPOINTS or g.admin is not None:
         return None
@@ -150,9 +154,14 @@ def _release() -> None:
     get_db().commit()
 
 
-def _participant(experiment: Experiment, session_id: int) -> ParticipantSession:
-    """A real (non-preview) session of this study, or a 404 that says so."""
-    s = get_db().get(ParticipantSession, session_id) if 0 < session_id <= MAX_ID else None
+def _participant(experiment: Experiment, session_id: int, *, lock: bool = False) -> ParticipantSession:
+    """A real (non-preview) session of this study, or a 404 that says so; `lock` for writers (row lock)."""
+    s = None
+    if 0 < session_id <= MAX_ID:
+        query = sa.select(ParticipantSession).where(ParticipantSession.id == session_id)
+        if lock:  # every writer of a session holds its lock, as the participant's own requests do
+            query = query.with_for_update().execution_options(populate_existing=True)
+        s = get_db().scalar(query)
     if s is None or s.experiment_id != experiment.id or s.preview:
         abort(404, f"study {experiment.id} has no participant session {session_id}")
     return s
@@ -189,6 +198,12 @@ class NewStudyForm(FlaskForm):
     completion_code = StringField("Completion code (blank: random)", validators=[
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
     open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
+    require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
+    prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",
+                                    validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9]+$",
+                                                                                   message="letters and digits only")])
+    idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
+                                default=10, validators=[NumberRange(min=0, max=24 * 60)])
     submit = SubmitField("Create the study")
 
 
@@ -299,7 +314,10 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
     experiment = add_experiment(db, manifest, quota=form.quota.data, seed=form.seed.data,
                                 foil_policy=form.foil_policy.data, open_=bool(form.open_now.data),
                                 name=(form.name.data or "").strip() or None,
-                                completion_code=(form.completion_code.data or "").strip() or None, now=now())
+                                completion_code=(form.completion_code.data or "").strip() or None, now=now(),
+                                settings={"require_prolific": bool(form.require_prolific.data),
+                                          "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
+                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None})
     _audit(db, "create_study", f"experiment:{experiment.id}",
            {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
             "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
@@ -429,11 +447,12 @@ def quotas(experiment_id: int) -> Response:
     changes = {}
     for v in experiment.versions:
         raw = (request.form.get(f"quota-{v.number}") or "").strip()
-        if not raw.isdigit() or int(raw) > 100000:
+        quota = whole_number(raw, lo=0, hi=100000)
+        if quota is None:
             abort(400, f"the quota of version {v.number} must be a whole number from 0 to 100000, got {raw[:20]!r}")
-        if int(raw) != v.quota:
-            changes[str(v.number)] = {"from": v.quota, "to": int(raw)}
-            v.quota = int(raw)
+        if quota != v.quota:
+            changes[str(v.number)] = {"from": v.quota, "to": quota}
+            v.quota = quota
     if changes:
         _audit(get_db(), "set_quotas", f"experiment:{experiment.id}", changes)
         get_db().commit()
@@ -450,17 +469,18 @@ def preview(experiment_id: int) -> Response:
     experiment = _study(experiment_id)
     if not ActionForm().validate_on_submit():
         abort(400, "the preview form was invalid")
-    raw = request.form.get("version", "")
-    if not raw.isdigit():
+    number = whole_number(request.form.get("version"), lo=1, hi=1000)
+    if number is None:
         abort(400, "choose a version to preview")
     db = get_db()
     try:
-        s = start_preview(db, experiment.id, int(raw), now=now())
+        s = start_preview(db, experiment.id, number, now=now(), secret=current_app.config["SECRET_KEY"])
     except Conflict as exc:
         db.rollback()
         abort(404, exc.message)
-    _audit(db, "preview", f"experiment:{experiment.id}", {"version": int(raw), "session_id": s.id})
+    _audit(db, "preview", f"experiment:{experiment.id}", {"version": number, "session_id": s.id})
     db.commit()
+    session.pop(f"prolific:{experiment.id}", None)  # the preview is the experimenter's, under no Prolific id
     remember(experiment.id, s.token)
     return redirect(stage_url(s))
 
@@ -532,7 +552,7 @@ def _participant_page(experiment: Experiment, s: ParticipantSession, withdraw_fo
 def withdraw(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     """Withdraw a participant: their data stay, flagged and excluded from analysis; audited."""
     experiment = _study(experiment_id)
-    s = _participant(experiment, session_id)
+    s = _participant(experiment, session_id, lock=True)
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _participant_page(experiment, s, form, EraseForm(formdata=None), "the withdrawal form was invalid"), 400
@@ -553,7 +573,7 @@ def withdraw(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
 def erase(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     """Erase a participant's data on request: trials, events, questionnaire and personal ids; audited."""
     experiment = _study(experiment_id)
-    s = _participant(experiment, session_id)
+    s = _participant(experiment, session_id, lock=True)
     form = EraseForm()
     if not form.validate_on_submit():
         return _participant_page(experiment, s, WithdrawForm(formdata=None), form,
@@ -608,8 +628,7 @@ def _scrub(s: ParticipantSession, when: datetime, reason: str | None) -> None:
 @bp.get("/audit")
 def audit() -> str:
     """The audit log, newest first: who did what to which study or participant, and when."""
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    page_no = whole_number(request.args.get("page"), lo=1, hi=10**6 - 1) or 1
     db = get_db()
     total = db.scalar(sa.select(sa.func.count()).select_from(AuditLog)) or 0
     rows = db.execute(sa.select(AuditLog, AdminUser.username).outerjoin(

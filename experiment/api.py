@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
@@ -15,12 +15,13 @@ from experiment.models import Clip, ParticipantSession, Presentation, TrialTempl
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, log_events, present, task_state,
-    touch, trial_key,
+    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, log_events, present,
+    task_state, touch, trial_key,
 )
+from experiment.audio import ClipIntegrityError, verified_bytes
 from experiment.status import EVENT_KINDS, Stage
 from experiment.tokens import audio_token, same_token
-from experiment.webdb import get_db, now
+from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/study/<int:experiment_id>")
 
@@ -35,11 +36,11 @@ MAX_EVENTS = 100
 def _conflict(exc: Conflict) -> Response:
     """A request that does not fit the session's state: 409 with the reason and the current state."""
     response = error_response(409, exc.code, exc.message)
+    get_db().rollback()  # the failed request's changes go; the lock is taken afresh below
     s = participant(request.view_args["experiment_id"]) if request.view_args else None
     if s is not None:
-        get_db().rollback()
         payload = response.get_json()
-        payload["state"] = _state(s, touch(get_db(), s, now()))
+        payload["state"] = _state(s, touch(get_db(), s, now(), grace_s=grace_s()))
         get_db().commit()
         response = jsonify(payload)
         response.status_code = 409
@@ -49,8 +50,8 @@ def _conflict(exc: Conflict) -> Response:
 @bp.get("/state")
 def state(experiment_id: int) -> Response:
     """Where this participant stands: stage, progress, the current trial and its time left."""
-    s = _session(experiment_id, lock=True)
-    plan = touch(get_db(), s, now())
+    s = _session(experiment_id)
+    plan = touch(get_db(), s, now(), grace_s=grace_s())
     body = _state(s, plan)
     get_db().commit()
     return jsonify(body)
@@ -61,8 +62,8 @@ def present_trial(experiment_id: int) -> Response:
     """Start the current trial's minute (once) and hand out its three audio URLs."""
     body = _json()
     trial = _field(body, "trial", TRIAL_RE)
-    s = _session(experiment_id, lock=True)
-    plan = present(get_db(), s, trial, now())
+    s = _session(experiment_id)
+    plan = present(get_db(), s, trial, now(), grace_s=grace_s())
     payload = _state(s, plan)
     get_db().commit()
     return jsonify(payload)
@@ -77,8 +78,9 @@ def answer_trial(experiment_id: int) -> Response:
     if side not in ("A", "B"):
         abort(400, "answer must be 'A' or 'B'")
     client_id = _field(body, "id", ANSWER_ID_RE)
-    s = _session(experiment_id, lock=True)
-    result = answer(get_db(), s, trial=trial, side=side, client_id=client_id, now=now())
+    s = _session(experiment_id)
+    result = answer(get_db(), s, trial=trial, side=side, client_id=client_id, now=now(),
+                    grace_s=grace_s())
     p, plan = result.presentation, result.plan
     payload: dict[str, Any] = {"recorded": True, "repeated": result.repeated, "trial": trial_key(p),
                                "answer": p.answer}
@@ -98,7 +100,8 @@ def events(experiment_id: int) -> Response:
         abort(400, f"events must be a list of 1 to {MAX_EVENTS} objects")
     clean = [_event(e, i) for i, e in enumerate(batch)]
     s = _session(experiment_id)
-    n = log_events(get_db(), s, clean, now())
+    plan = touch(get_db(), s, now(), grace_s=grace_s())  # a session past its limits has ended: no events then
+    n = log_events(get_db(), s, clean, now(), plan)
     get_db().commit()
     return jsonify(logged=n)
 
@@ -108,12 +111,17 @@ def audio(experiment_id: int, token: str) -> Response:
     """Serve one clip of the current trial (or a headphone sound) by its opaque token, with byte ranges."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
         abort(404, "no such audio")
-    s = _session(experiment_id)
-    plan = enforce_time(get_db(), s, now())  # read-only unless a limit just passed
-    data = _audio_bytes(s, plan, token)
-    get_db().commit()
-    if data is None:
+    s = _session(experiment_id)  # locked: a trial limit passing now is recorded here
+    plan = enforce_time(get_db(), s, now(), grace_s=grace_s())
+    source = _audio_source(s, plan, token)
+    get_db().commit()  # the lock is released before the file is read or the sound made
+    if source is None:
         abort(404, "no such audio for this trial")
+    try:
+        data = source()
+    except (ClipIntegrityError, OSError):  # changed or gone on disk: never serve unverified bytes
+        return error_response(503, "clip_unavailable", "this sound cannot be served right now; the researchers "
+                              "have been told")
     return _ranged(data)
 
 
@@ -135,24 +143,27 @@ def _trial_urls(s: ParticipantSession, p: Presentation) -> dict[str, str]:
             for slot in SLOTS}
 
 
-def _audio_bytes(s: ParticipantSession, plan: list[Presentation], token: str) -> bytes | None:
-    """Find which sound the token names among those this session may hear right now."""
+def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -> Callable[[], bytes] | None:
+    """Which sound the token names among those this session may hear right now (made or read later, unlocked)."""
     secret = current_app.config["SECRET_KEY"]
     if s.stage == Stage.HEADPHONE.value:
         n = int(s.version.experiment.settings.get("headphone_trials", 6))
+        seed = headphone_seed(s)
         if same_token(token, audio_token(secret, s.id, None, "cal")):
-            return calibration_noise(s.seed)
+            return lambda: calibration_noise(seed)
         truth = headphone_answers(s, n)
         for k in range(1, n + 1):
             if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
-                return huggins_trial(truth[k - 1], seed=s.seed * 31 + k)
+                return lambda k=k: huggins_trial(truth[k - 1], seed=seed * 31 + k)
         return None
     cur = current(plan) if s.stage == Stage.TASK.value else None
     if cur is None or cur.presented_utc is None:
         return None
     for slot in SLOTS:
         if same_token(token, audio_token(secret, s.id, cur.id, slot)):
-            return Path(_clip_for(cur, slot).file_path).read_bytes()
+            clip = _clip_for(cur, slot)
+            path, sha256 = clip.file_path, clip.sha256
+            return lambda: verified_bytes(path, sha256)
     return None
 
 
@@ -211,7 +222,7 @@ def _state(s: ParticipantSession, plan: list[Presentation]) -> dict[str, Any]:
     return body
 
 
-def _session(experiment_id: int, *, lock: bool = False) -> ParticipantSession:
+def _session(experiment_id: int, *, lock: bool = True) -> ParticipantSession:
     """The caller's session, or 401: every API call belongs to a participant."""
     s = participant(experiment_id, lock=lock)
     if s is None:

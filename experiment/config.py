@@ -76,6 +76,12 @@ class Config:
     PROXY_HOPS: int = 0
     """Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix trusts this
     many); 0 trusts none. Behind one proxy set TUNEBACK_PROXY_HOPS=1, else every login looks like the proxy's."""
+    RATE_LIMIT_ASSIGN: str = "10 per minute;100 per hour"
+    """Consent POSTs (each may take a place) per client address; raise it for a lab whose computers share one."""
+    RATE_LIMIT_PARTICIPANT: str = "240 per minute"
+    """Requests per participant session (or per address before one exists) on every participant route."""
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    """Where Flask-Limiter keeps its counters: memory:// is per worker; redis://host:6379 shares them."""
     TESTING: bool = False
     CLOCK: Callable[[], datetime] = utc_clock
 

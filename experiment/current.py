@@ -44,9 +44,36 @@ def remember(experiment_id: int, token: str) -> None:
     session.permanent = True
 
 
-def participant(experiment_id: int, *, lock: bool = False) -> ParticipantSession | None:
-    """The participant session of this browser in this study, if any."""
-    return load(get_db(), experiment_id, token_for(experiment_id), lock=lock)
+def participant(experiment_id: int, *, lock: bool = True) -> ParticipantSession | None:
+    """The participant session of this browser in this study, if any, row-locked unless `lock=False`.
+
+    Locked by default because almost every request writes the session (last seen, time-outs): every writer
+    of a session must hold its lock, or a time-out could land on an answer another request just committed.
+    Pass `lock=False` only where nothing is written. A session never answers for a browser that arrived with
+    another Prolific id (a shared lab computer): that is another person, who gets a session of their own.
+    """
+    s = load(get_db(), experiment_id, token_for(experiment_id), lock=lock)
+    if s is not None and not same_person(s, prolific_ids(experiment_id).get("pid")):
+        return None
+    return s
+
+
+def prolific_ids(experiment_id: int) -> dict[str, str | None]:
+    """The Prolific ids this browser last arrived with for the study (PROLIFIC_PID, STUDY_ID, SESSION_ID)."""
+    ids = session.get(f"prolific:{experiment_id}")
+    return ids if isinstance(ids, dict) else {}
+
+
+def same_person(s: ParticipantSession, pid: str | None) -> bool:
+    """Whether a browser that arrived with Prolific id `pid` (None: none given) may continue session `s`."""
+    return not pid or pid == s.prolific_pid
+
+
+def forget(experiment_id: int) -> None:
+    """Drop this browser's session token for the study (someone else is at the keyboard now)."""
+    tokens = dict(session.get("p") or {})
+    if tokens.pop(str(experiment_id), None) is not None:
+        session["p"] = tokens
 
 
 def stage_url(s: ParticipantSession) -> str:

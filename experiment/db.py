@@ -44,9 +44,28 @@ def _sqlite_engine(url: str, **kwargs: object) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")  # a reader: takes no write lock, never holds up a writer (WAL)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_ONLY_OPTION = "tuneback_read_only"
+"""Execution option that starts a transaction as a plain (deferred) BEGIN on SQLite, see `begin_read`."""
+
+
+def begin_read(db: Session) -> None:
+    """End the session's transaction and start one that only reads: on SQLite it takes no write lock.
+
+    Every other transaction on SQLite is BEGIN IMMEDIATE (writers queue instead of failing), which holds the
+    database's one write lock from the first statement to the commit; a request that only reads (an admin poll
+    computing its payload) calls this first so writers are not held up meanwhile. Writing in such a transaction
+    is a bug: commit, and write in the next one. On PostgreSQL it is an ordinary transaction.
+    """
+    db.commit()
+    db.connection(execution_options={READ_ONLY_OPTION: True})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiment.audio import wav_problem
 from experiment.errors import ExperimentError
 
 SCHEMA = "tuneback.manifest/1"
 ROLES = ("reconstruction", "target", "practice_reconstruction", "practice_target")
 POSITIONS = ("beginning", "middle", "end")
 TARGET_ROLE = {"reconstruction": "target", "practice_reconstruction": "practice_target"}
+LOUDNESS_TOLERANCE_LU = 1.0
+"""How far a clip's measured loudness may sit from the manifest's `params.loudness_lufs` (16-bit rounding is
+far below this; a clip left un-normalised is several LU off)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ def load_manifest(path: str | Path, *, check_files: bool = True) -> Manifest:
     _check_ids_and_targets(clips, problems)
     if check_files and not problems:
         _check_files(clips, problems)
+        stated = (raw.get("params") or {}).get("loudness_lufs") if isinstance(raw.get("params"), dict) else None
+        if not problems and isinstance(stated, int | float) and not isinstance(stated, bool):
+            _check_loudness(clips, float(stated), problems)
     if problems:
         raise ExperimentError(f"manifest {path} has problems:\n  - " + "\n  - ".join(problems))
     songs = raw.get("songs") or sorted({c.song for c in clips})
@@ -154,8 +161,14 @@ def _check_files(clips: list[ManifestClip], problems: list[str]) -> None:
             problems.append(f"clip {c.id}: file {c.file} is missing or unreadable")
             continue
         digest = hashlib.sha256(data).hexdigest()
-        if c.sha256 and digest != c.sha256:
+        if not c.sha256:
+            problems.append(f"clip {c.id}: sha256 is missing (required: the server serves only bytes it verified)")
+        elif digest != c.sha256:
             problems.append(f"clip {c.id}: sha256 of {c.file.name} is {digest[:12]}…, manifest says {c.sha256[:12]}…")
+        chunk_problem = wav_problem(data)
+        if chunk_problem:
+            problems.append(f"clip {c.id}: {c.file.name} {chunk_problem}")
+            continue
         try:
             with wave.open(str(c.file), "rb") as w:
                 key = (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes(), len(data))
@@ -169,6 +182,37 @@ def _check_files(clips: list[ManifestClip], problems: list[str]) -> None:
             for k, ids in sorted(formats.items(), key=lambda kv: -len(kv[1]))
         )
         problems.append(f"clips differ in format, length or size (a listener could tell them apart): {described}")
+
+
+def _check_loudness(clips: list[ManifestClip], stated_lufs: float, problems: list[str]) -> None:
+    """Every clip measures the loudness the manifest states (ITU-R BS.1770), so level never tells A from B."""
+    import numpy as np
+    import pyloudnorm  # imported here: only study creation measures loudness, never a web worker's start
+
+    for c in clips:
+        y, sr = _pcm(c.file)
+        if y is None:
+            problems.append(f"clip {c.id}: only 16-bit PCM clips can have their loudness checked")
+            continue
+        if y.shape[0] < int(0.4 * sr):  # BS.1770 gates 400-ms blocks: a shorter clip has no integrated loudness
+            problems.append(f"clip {c.id}: too short ({y.shape[0] / sr:.2f} s) to measure its loudness")
+            continue
+        lufs = float(pyloudnorm.Meter(sr).integrated_loudness(y))
+        if not np.isfinite(lufs) or abs(lufs - stated_lufs) > LOUDNESS_TOLERANCE_LU:
+            problems.append(f"clip {c.id}: loudness {lufs:.1f} LUFS, the manifest says {stated_lufs:.1f} LUFS "
+                            f"(± {LOUDNESS_TOLERANCE_LU} LU)")
+
+
+def _pcm(path: Path):  # noqa: ANN202 - (np.ndarray [shape=(samples,) or (samples, channels)] | None, sr)
+    """A 16-bit PCM WAV as float64 in [-1, 1] (None for other sample widths) and its sampling rate."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        sr, channels, width, frames = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.readframes(w.getnframes())
+    if width != 2:
+        return None, sr
+    y = np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0
+    return (y if channels == 1 else y.reshape(-1, channels)), sr
 
 
 def sha256_file(path: Path) -> str:

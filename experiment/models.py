@@ -179,6 +179,9 @@ class ParticipantSession(Base):
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     listener: Mapped[str] = mapped_column(sa.String(32), unique=True)
     seed: Mapped[int] = mapped_column(sa.BigInteger)
+    """The trial order and sides seed: HMAC of the server secret and the session (sessions.derive_seed)."""
+    headphone_seed: Mapped[int | None] = mapped_column(sa.BigInteger)
+    """The headphone sounds' seed, derived apart from `seed`; NULL on sessions older than migration 0003."""
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     stage: Mapped[str] = mapped_column(sa.String(16), default="headphone")
     prolific_pid: Mapped[str | None] = mapped_column(sa.String(64))

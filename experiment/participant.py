@@ -7,14 +7,15 @@ import math
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from experiment.current import participant, remember, stage_url, study_or_404
+from experiment.current import forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.db import begin_read
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
     Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire, touch,
 )
 from experiment.status import ExperimentState, SessionStatus, Stage
-from experiment.webdb import get_db, now
+from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
 
@@ -25,25 +26,34 @@ PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": 
 def index() -> Response | str:
     """Send visitors to the newest open study."""
     db = get_db()
+    begin_read(db)
     newest = db.scalar(select(Experiment.id).where(Experiment.state == ExperimentState.OPEN.value)
                        .order_by(Experiment.id.desc()).limit(1))
     if newest is None:
         return render_template("participant/closed.html", experiment=None)
-    return redirect(url_for("participant.landing", experiment_id=newest, **request.args))
+    # only Prolific's own ids travel on (any other key could clash with url_for's own arguments: a 500)
+    ids = {param: value for param in PROLIFIC_PARAMS if (value := _clean_id(request.args.get(param)))}
+    return redirect(url_for("participant.landing", experiment_id=newest, **ids))
 
 
 @bp.get("/study/<int:experiment_id>/")
 def landing(experiment_id: int) -> Response | str:
     """Show what the study is; remember Prolific's ids; send returning participants back to their stage."""
+    begin_read(get_db())  # the landing page writes nothing
     experiment = study_or_404(experiment_id)
     ids = {key: _clean_id(request.args.get(param)) for param, key in PROLIFIC_PARAMS.items()}
     if any(ids.values()):
         session[f"prolific:{experiment_id}"] = ids
-    s = participant(experiment_id)
-    if s is not None and (not ids["pid"] or ids["pid"] == s.prolific_pid):
+    s = participant(experiment_id, lock=False)
+    if s is not None:
         return redirect(stage_url(s))
+    if ids["pid"]:  # a new Prolific id in this browser is a new person: never let them into the last one's session
+        forget(experiment_id)
     if experiment.state != ExperimentState.OPEN.value:
         return render_template("participant/closed.html", experiment=experiment)
+    refused = _prolific_refusal(experiment, prolific_ids(experiment_id))
+    if refused:
+        return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     if _all_full(experiment):
         return render_template("participant/full.html", experiment=experiment)
     return render_template("participant/landing.html", experiment=experiment, limits=Limits.of(experiment))
@@ -53,7 +63,7 @@ def landing(experiment_id: int) -> Response | str:
 def consent(experiment_id: int) -> Response | str:
     """Ask for consent; on agreement assign a version (or say the study is full) and start the session."""
     experiment = study_or_404(experiment_id)
-    s = participant(experiment_id)
+    s = participant(experiment_id, lock=False)
     if s is not None:
         return redirect(stage_url(s))
     form = ConsentForm()
@@ -71,18 +81,45 @@ def consent(experiment_id: int) -> Response | str:
 
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
-    ids = session.get(f"prolific:{experiment.id}") or {}
+    ids = prolific_ids(experiment.id)
+    refused = _prolific_refusal(experiment, ids)
+    if refused:
+        return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
-                    user_agent=request.headers.get("User-Agent"))
+                    user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
+                    secret=current_app.config["SECRET_KEY"])
     if result.outcome in ("new", "resumed"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
-    if result.outcome == "already_done":
-        return render_template("participant/already.html", experiment=experiment), 409
+    if result.outcome == "already_done":  # say so, and give back what they are owed (code or time-up)
+        return _already(experiment, result.session), 409
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
     return render_template("participant/closed.html", experiment=experiment)
+
+
+def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str | None:
+    """Why this arrival may not take a place, when the study admits only its own Prolific participants."""
+    settings = experiment.settings or {}
+    if settings.get("require_prolific") and not ids.get("pid"):
+        return ("This study is open only to participants recruited on Prolific: please start it from its link "
+                "on Prolific.")
+    expected = settings.get("prolific_study_id")
+    if expected and ids.get("study_id") != expected:
+        return "This link does not belong to this study's Prolific listing: please start from the link on Prolific."
+    return None
+
+
+def _already(experiment: Experiment, s: ParticipantSession) -> str:
+    """The 'already taken part' page: with the completion code again for a finished session (a lost debrief tab),
+    the time-up notice for one that ran out of time."""
+    finished = not s.withdrawn and s.status == SessionStatus.COMPLETED.value
+    code = (s.completion_code or experiment.settings.get("completion_code")) if finished else None
+    prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
+    timed_out = not s.withdrawn and s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    return render_template("participant/already.html", experiment=experiment, code=code, prolific_url=prolific_url,
+                           timed_out=timed_out)
 
 
 @bp.route("/study/<int:experiment_id>/headphones", methods=["GET", "POST"])
@@ -176,7 +213,7 @@ def time_up(experiment_id: int) -> Response | str:
     s = participant(experiment_id)
     if s is None:
         return redirect(url_for("participant.landing", experiment_id=experiment_id))
-    touch(get_db(), s, now())
+    touch(get_db(), s, now(), grace_s=grace_s())
     get_db().commit()
     if s.status not in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
         return redirect(stage_url(s))
@@ -186,7 +223,7 @@ def time_up(experiment_id: int) -> Response | str:
 @bp.get("/study/<int:experiment_id>/withdrawn")
 def withdrawn(experiment_id: int) -> Response | str:
     """The researchers ended this participation (on the participant's request or for another reason)."""
-    s = participant(experiment_id)
+    s = participant(experiment_id, lock=False)
     if s is None:
         return redirect(url_for("participant.landing", experiment_id=experiment_id))
     if not s.withdrawn:
@@ -196,12 +233,12 @@ def withdrawn(experiment_id: int) -> Response | str:
 
 def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:
     """Load the session, apply the time limits, and redirect anyone not at `stage` to where they belong."""
-    s = participant(experiment_id, lock=request.method == "POST")
+    s = participant(experiment_id)  # locked: even a GET may record a time-out
     if s is None:
         if request.method == "POST":
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
-    touch(get_db(), s, now())
+    touch(get_db(), s, now(), grace_s=grace_s())
     ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
     if ended or s.stage != stage.value:
         get_db().commit()
@@ -213,13 +250,14 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
 
 def _all_full(experiment: Experiment) -> bool:
     """Every version has reached its quota."""
-    filled = occupancy(get_db(), experiment.id, now(), Limits.of(experiment).session_cap_s)
+    limits = Limits.of(experiment)
+    filled = occupancy(get_db(), experiment.id, now(), limits.session_cap_s, limits.idle_release_s)
     return all(filled.get(v.id, 0) >= v.quota for v in experiment.versions)
 
 
 def _clean_id(value: str | None) -> str | None:
     """Accept a Prolific-style id (letters, digits, - and _, up to 64), drop anything else."""
-    if value and len(value) <= 64 and all(ch.isalnum() or ch in "-_" for ch in value):
+    if value and len(value) <= 64 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value):
         return value
     return None
 

@@ -127,7 +127,7 @@ def version_progress(db: Session, experiment: Experiment, now: datetime,
     withdrawn now, and `filled` (what assignment counts against the quota)."""
     rows = participant_rows(db, experiment, now) if rows is None else rows
     limits = Limits.of(experiment)
-    filled = occupancy(db, experiment.id, now, limits.session_cap_s)
+    filled = occupancy(db, experiment.id, now, limits.session_cap_s, limits.idle_release_s)
     out = []
     for v in experiment.versions:
         mine = [r for r in rows if r.version == v.number]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -19,6 +19,7 @@ CSP = (
 
 def init_app(app: Flask) -> None:
     """Turn on CSRF everywhere (forms and the JSON API's X-CSRFToken header), headers and error pages."""
+    app.before_request(_pages_take_forms)
     CSRFProtect(app)
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -27,6 +28,17 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(DataError, _bad_value)  # more specific than DBAPIError: the value, not the database
     app.register_error_handler(Exception, _unexpected)
+
+
+def _pages_take_forms() -> None:
+    """Pages take HTML forms, only the JSON API takes JSON: a JSON array or string handed to a form is a 415.
+
+    (Flask-WTF would feed any JSON body to the form as its data; a list or a number there is a 500.)
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
+        return
+    if request.is_json:
+        abort(415, "this page takes a form (application/x-www-form-urlencoded or multipart/form-data), not JSON")
 
 
 def wants_json() -> bool:
@@ -52,6 +64,8 @@ def _headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    for header in [h for h in response.headers.keys() if h.lower().startswith("x-ratelimit-")]:
+        del response.headers[header]  # counters would make two clips' responses differ; a 429 keeps Retry-After
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,6 +5,8 @@ Every function takes the server's `now` (UTC) from the caller, so tests can driv
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import secrets
 from dataclasses import dataclass
@@ -14,11 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from experiment.design import draw_session
 from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
-from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
 from experiment.study import version_design
+
+DEFAULT_GRACE_S = 1.0
+"""The network grace after a trial's limit when no TRIAL_GRACE_S setting is passed (library callers, tests)."""
 
 PRESENT_AGAIN_GRACE_S = 120
 """A session that hits its cap within this long of the participant's last request counts as timed out, not abandoned."""
@@ -56,13 +62,17 @@ class Limits:
 
     session_cap_s: float
     trial_limit_s: float
-    grace_s: float = 1.0
+    grace_s: float = DEFAULT_GRACE_S
+    idle_release_s: float | None = None
+    """A session silent this long no longer holds its place in the quota (None: only the cap releases it)."""
 
     @classmethod
-    def of(cls, experiment: Experiment, grace_s: float = 1.0) -> Limits:
-        """Read the study's recorded limits."""
+    def of(cls, experiment: Experiment, grace_s: float = DEFAULT_GRACE_S) -> Limits:
+        """Read the study's recorded limits (studies made before the idle setting release only at the cap)."""
         s = experiment.settings or {}
-        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s)
+        idle = s.get("idle_release_s")
+        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s,
+                   float(idle) if isinstance(idle, int | float) and idle > 0 else None)
 
 
 def trial_key(p: Presentation) -> str:
@@ -73,12 +83,16 @@ def trial_key(p: Presentation) -> str:
 # ----------------------------------------------------------------------------------------------- assignment
 
 
-def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float) -> dict[int, int]:
-    """Per version id: completed sessions plus active ones still inside the time cap (withdrawn, previews not)."""
+def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
+              idle_s: float | None = None) -> dict[int, int]:
+    """Per version id: completed sessions plus active ones inside the time cap and, with `idle_s`, seen within it
+    (withdrawn sessions and previews never count)."""
     since = now - timedelta(seconds=cap_s)
     s = ParticipantSession
-    counted = sa.or_(s.status == SessionStatus.COMPLETED.value,
-                     sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since))
+    holding = sa.and_(s.status == SessionStatus.ACTIVE.value, s.started_utc > since)
+    if idle_s is not None:  # a place held by someone idle this long is released
+        holding = sa.and_(holding, sa.func.coalesce(s.last_seen_utc, s.started_utc) > now - timedelta(seconds=idle_s))
+    counted = sa.or_(s.status == SessionStatus.COMPLETED.value, holding)
     rows = db.execute(
         sa.select(s.version_id, sa.func.count())
         .where(s.experiment_id == experiment_id, s.withdrawn.is_(False), s.preview.is_(False), counted)
@@ -88,8 +102,10 @@ def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float) -> d
 
 
 def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
-           user_agent: str | None = None) -> Assignment:
+           user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None) -> Assignment:
     """Give a consenting participant the least-filled open version, in one locked transaction; commits.
+
+    `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key.
 
     The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
     writers) so two simultaneous arrivals cannot both take a version's last slot.
@@ -97,7 +113,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
     if prolific.pid:
         existing = _by_pid(db, experiment_id, prolific.pid)
         if existing is not None:
-            return _returning(db, existing, now)
+            return _returning(db, existing, now, grace_s)
     experiment = db.get(Experiment, experiment_id)
     if experiment is None or experiment.state != ExperimentState.OPEN.value:
         db.rollback()
@@ -106,21 +122,21 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         sa.select(Version).where(Version.experiment_id == experiment_id).order_by(Version.number).with_for_update()
     ).all()
     limits = Limits.of(experiment)
-    filled = occupancy(db, experiment_id, now, limits.session_cap_s)
+    filled = occupancy(db, experiment_id, now, limits.session_cap_s, limits.idle_release_s)
     free = [v for v in versions if filled.get(v.id, 0) < v.quota]
     if not free:
         db.rollback()
         return Assignment("full")
     version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
     try:
-        session = _new_session(db, experiment, version, now, prolific, user_agent)
+        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret)
         db.commit()
     except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
         db.rollback()
         existing = _by_pid(db, experiment_id, prolific.pid) if prolific.pid else None
         if existing is None:
             raise
-        return _returning(db, existing, now)
+        return _returning(db, existing, now, grace_s)
     return Assignment("new", session)
 
 
@@ -130,9 +146,10 @@ def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | N
         ParticipantSession.experiment_id == experiment_id, ParticipantSession.prolific_pid == pid))
 
 
-def _returning(db: Session, existing: ParticipantSession, now: datetime) -> Assignment:
+def _returning(db: Session, existing: ParticipantSession, now: datetime, grace_s: float) -> Assignment:
     """A known Prolific id: resume an unfinished session, refuse a second go at a finished one."""
-    enforce_time(db, existing, now)
+    existing = load(db, existing.experiment_id, existing.token, lock=True) or existing
+    enforce_time(db, existing, now, grace_s=grace_s)
     db.commit()
     if existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn:
         return Assignment("resumed", existing)
@@ -141,22 +158,41 @@ def _returning(db: Session, existing: ParticipantSession, now: datetime) -> Assi
     return Assignment("already_done", existing)
 
 
-def start_preview(db: Session, experiment_id: int, version_number: int, *, now: datetime) -> ParticipantSession:
+def start_preview(db: Session, experiment_id: int, version_number: int, *, now: datetime,
+                  secret: str | None = None) -> ParticipantSession:
     """A preview session of one version for the experimenter: any state, no quota, flagged and never counted."""
     version = db.scalar(sa.select(Version).where(Version.experiment_id == experiment_id,
                                                  Version.number == version_number))
     if version is None:
         raise Conflict("no_such_version", f"study {experiment_id} has no version {version_number}")
-    return _new_session(db, version.experiment, version, now, Prolific(), None, preview=True)
+    return _new_session(db, version.experiment, version, now, Prolific(), None, preview=True, secret=secret)
+
+
+def derive_seed(secret: str, purpose: str, session_token: str) -> int:
+    """A 63-bit seed for one purpose of one session: HMAC-SHA256 of the server secret, the purpose and the session.
+
+    Seeds of different purposes are unrelated, so the headphone sounds the browser downloads tell nothing
+    about the trial order and sides, and without the secret no seed can be guessed or brute-forced.
+    """
+    digest = hmac.new(secret.encode(), f"tuneback-seed|{purpose}|{session_token}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def headphone_seed(s: ParticipantSession) -> int:
+    """The seed of a session's headphone sounds (sessions made before migration 0003 had only one seed)."""
+    return s.headphone_seed if s.headphone_seed is not None else s.seed
 
 
 def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
-                 user_agent: str | None, *, preview: bool = False) -> ParticipantSession:
+                 user_agent: str | None, *, preview: bool = False, secret: str | None = None) -> ParticipantSession:
     """Create the session and store its whole plan (order and sides) before the first trial."""
-    seed = secrets.randbits(31)
+    token = secrets.token_urlsafe(32)
+    key = secret if secret else secrets.token_hex(32)
+    seed = derive_seed(key, "order", token)
     session = ParticipantSession(preview=preview,
-        experiment_id=experiment.id, version_id=version.id, token=secrets.token_urlsafe(32),
-        listener=f"L{secrets.token_hex(5)}", seed=seed, status=SessionStatus.ACTIVE.value,
+        experiment_id=experiment.id, version_id=version.id, token=token,
+        headphone_seed=derive_seed(key, "headphone", token), listener=f"L{secrets.token_hex(5)}", seed=seed,
+        status=SessionStatus.ACTIVE.value,
         stage=Stage.HEADPHONE.value, prolific_pid=prolific.pid, prolific_study_id=prolific.study_id,
         prolific_session_id=prolific.session_id, consent_utc=now, started_utc=now, last_seen_utc=now,
         user_agent=(user_agent or "")[:512] or None,
@@ -174,7 +210,7 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
     return session
 
 
-def expire_sessions(db: Session, experiment_id: int, now: datetime) -> int:
+def expire_sessions(db: Session, experiment_id: int, now: datetime, *, grace_s: float = DEFAULT_GRACE_S) -> int:
     """Close every active session of a study that is past its cap (timed out or abandoned); returns how many."""
     experiment = db.get(Experiment, experiment_id)
     if experiment is None:
@@ -186,7 +222,9 @@ def expire_sessions(db: Session, experiment_id: int, now: datetime) -> int:
         ParticipantSession.started_utc < now - cap,
     )).all()
     for s in stale:
-        enforce_time(db, s, now)
+        locked = load(db, experiment_id, s.token, lock=True)  # every writer of a session holds its lock
+        if locked is not None:
+            enforce_time(db, locked, now, grace_s=grace_s)
     return len(stale)
 
 
@@ -203,7 +241,8 @@ def load(db: Session, experiment_id: int, token: str | None, *, lock: bool = Fal
         .where(ParticipantSession.token == token, ParticipantSession.experiment_id == experiment_id)
     )
     if lock:  # only the session row: version rows are what assignment locks
-        query = query.with_for_update(of=ParticipantSession)
+        # populate_existing: a row read earlier in this transaction is re-read under the lock, not reused stale
+        query = query.with_for_update(of=ParticipantSession).execution_options(populate_existing=True)
     return db.scalar(query)
 
 
@@ -218,10 +257,13 @@ def current(plan: list[Presentation]) -> Presentation | None:
     return next((p for p in plan if p.answer is None and not p.timed_out), None)
 
 
-def enforce_time(db: Session, s: ParticipantSession, now: datetime,
-                 plan: list[Presentation] | None = None) -> list[Presentation]:
-    """Apply the session cap and the trial limit as of `now` (recording time-outs); return the plan."""
-    limits = Limits.of(s.version.experiment)
+def enforce_time(db: Session, s: ParticipantSession, now: datetime, plan: list[Presentation] | None = None, *,
+                 grace_s: float = DEFAULT_GRACE_S) -> list[Presentation]:
+    """Apply the session cap and the trial limit as of `now` (recording time-outs); return the plan.
+
+    The caller must hold the session row lock (`load(..., lock=True)`).
+    """
+    limits = Limits.of(s.version.experiment, grace_s)
     plan = presentations(db, s) if plan is None else plan
     if s.status != SessionStatus.ACTIVE.value:
         return plan
@@ -249,11 +291,26 @@ def _deadline(p: Presentation, limits: Limits) -> datetime:
     return p.presented_utc + timedelta(seconds=limits.trial_limit_s + limits.grace_s)
 
 
-def _time_out(db: Session, s: ParticipantSession, p: Presentation, now: datetime) -> None:
-    """Record a trial left unanswered as a time-out."""
-    p.timed_out = True
-    p.correct = False
+def _time_out(db: Session, s: ParticipantSession, p: Presentation, now: datetime) -> bool:
+    """Record a trial left unanswered as a time-out; returns False (and changes nothing) if it was answered.
+
+    A conditional UPDATE, not an ORM flush of a row read earlier: even a writer that forgot the session lock
+    can never turn an answer committed by another request into a time-out.
+    """
+    db.flush()
+    result = db.execute(
+        sa.update(Presentation)
+        .where(Presentation.id == p.id, Presentation.answer.is_(None), Presentation.timed_out.is_(False))
+        .values(timed_out=True, correct=False)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.refresh(p)
+        return False
+    set_committed_value(p, "timed_out", True)
+    set_committed_value(p, "correct", False)
     db.add(Event(session_id=s.id, presentation_id=p.id, kind="timeout", created_utc=now))
+    return True
 
 
 def _complete_trials(db: Session, s: ParticipantSession, now: datetime) -> None:
@@ -264,10 +321,10 @@ def _complete_trials(db: Session, s: ParticipantSession, now: datetime) -> None:
     db.add(Event(session_id=s.id, kind="completed", created_utc=now))
 
 
-def touch(db: Session, s: ParticipantSession, now: datetime,
-          plan: list[Presentation] | None = None) -> list[Presentation]:
-    """Note the participant's request and apply the time limits (caller commits); returns the plan."""
-    plan = enforce_time(db, s, now, plan)
+def touch(db: Session, s: ParticipantSession, now: datetime, plan: list[Presentation] | None = None, *,
+          grace_s: float = DEFAULT_GRACE_S) -> list[Presentation]:
+    """Note the participant's request and apply the time limits (caller holds the lock, commits); returns the plan."""
+    plan = enforce_time(db, s, now, plan, grace_s=grace_s)
     s.last_seen_utc = now
     return plan
 
@@ -289,7 +346,7 @@ class TaskState:
 
 
 def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now: datetime) -> TaskState:
-    """Summarise the plan as of `now`."""
+    """Summarise the plan as of `now`; a trial's countdown never runs past the session's own remaining time."""
     limits = Limits.of(s.version.experiment)
     cur = current(plan) if s.stage == Stage.TASK.value and s.status == SessionStatus.ACTIVE.value else None
     remaining = None
@@ -298,6 +355,8 @@ def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now
     practice = [p for p in plan if p.practice]
     trials = [p for p in plan if not p.practice]
     cap_left = (s.started_utc - now).total_seconds() + limits.session_cap_s
+    if remaining is not None:
+        remaining = max(0.0, min(remaining, cap_left))
     return TaskState(
         stage=s.stage, status=s.status, trial=cur, n_practice=len(practice), n_trials=len(trials),
         done_practice=sum(p.answer is not None or p.timed_out for p in practice),
@@ -308,9 +367,10 @@ def task_state(db: Session, s: ParticipantSession, plan: list[Presentation], now
     )
 
 
-def present(db: Session, s: ParticipantSession, trial: str, now: datetime) -> list[Presentation]:
+def present(db: Session, s: ParticipantSession, trial: str, now: datetime, *,
+            grace_s: float = DEFAULT_GRACE_S) -> list[Presentation]:
     """Start the current trial's clock (idempotent: a reload keeps the first start time); returns the plan."""
-    plan = touch(db, s, now)
+    plan = touch(db, s, now, grace_s=grace_s)
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         cur.presented_utc = now
@@ -345,9 +405,9 @@ class AnswerResult:
 
 
 def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_id: str,
-           now: datetime) -> AnswerResult:
+           now: datetime, grace_s: float = DEFAULT_GRACE_S) -> AnswerResult:
     """Record an answer at most once per client id; the caller must hold the session row lock and commit."""
-    plan = touch(db, s, now)
+    plan = touch(db, s, now, grace_s=grace_s)
     prior = next((p for p in plan if p.client_answer_id == client_id), None)
     if prior is not None:
         if trial_key(prior) != trial:
@@ -366,9 +426,30 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     return AnswerResult(cur, False, plan)
 
 
-def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime) -> int:
-    """Append client events (validated by the caller), linking each to its trial when it names one."""
-    by_key = {trial_key(p): p.id for p in presentations(db, s)}
+LOGGING_STATUSES = frozenset({SessionStatus.ACTIVE.value, SessionStatus.COMPLETED.value})
+"""Sessions that may still log events: taking part, or done with the trials (the page flushes the last trial's
+plays and ends after its answer); never one withdrawn or out of time."""
+
+
+def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]], now: datetime,
+               plan: list[Presentation] | None = None) -> int:
+    """Append client events (validated by the caller) of an active session, each linked to the trial it names.
+
+    Only a session still taking part may log, only about trials it has been shown, and only up to the study's
+    `events_per_session`: a script cannot inflate play counts or fill the table.
+    """
+    if s.withdrawn or s.status not in LOGGING_STATUSES:
+        raise Conflict("not_active", "this session has ended; no more events are taken")
+    plan = presentations(db, s) if plan is None else plan
+    by_key = {trial_key(p): p.id for p in plan if p.presented_utc is not None}
+    unknown = sorted({str(e["trial"]) for e in events if e.get("trial") and e["trial"] not in by_key})
+    if unknown:
+        raise Conflict("trial_not_shown", f"events name trials this session has not been shown: {unknown[0]:.8}")
+    budget = int((s.version.experiment.settings or {}).get("events_per_session", 5000))
+    logged = db.scalar(sa.select(sa.func.count()).select_from(Event).where(
+        Event.session_id == s.id, Event.kind.in_(sorted(EVENT_KINDS)))) or 0
+    if logged + len(events) > budget:
+        raise Conflict("event_budget_spent", f"this session has logged its {budget} events")
     for e in events:
         db.add(Event(session_id=s.id, presentation_id=by_key.get(e.get("trial") or ""), kind=e["kind"],
                      slot=e.get("slot"), client_ms=e.get("t"), detail=e.get("detail"), created_utc=now))
@@ -381,7 +462,7 @@ def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]],
 
 def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
     """Which interval (1-3) holds the Huggins pitch in each check trial, from the session's seed."""
-    rng = random.Random(f"tuneback-headphone:{s.seed}")
+    rng = random.Random(f"tuneback-headphone:{headphone_seed(s)}")
     return [rng.randint(1, 3) for _ in range(n_trials)]
 
 

@@ -99,6 +99,9 @@ class SimulationConfig:
     """Part of the Prolific ids; default: random, so a second run in the same study gets new listeners."""
     max_steps: int = 500
     """Bound on pages + trials one listener goes through (a safety net: a normal session needs about 40)."""
+    forwarded_for: bool = False
+    """Send X-Forwarded-For with an address of its own per listener (198.18.0.0/15, for tests): against a server
+    with PROXY_HOPS=1 each simulated listener then counts as its own client for the per-address rate limits."""
 
     def check(self) -> None:
         """Refuse impossible settings with a message that names them."""
@@ -141,6 +144,8 @@ class ListenerResult:
     retries: int = 0
     connection_errors: int = 0
     unavailable: int = 0
+    throttled: int = 0
+    """429s (rate-limited) waited out."""
     server_errors: int = 0
     conflicts: int = 0
     reloads: int = 0
@@ -185,7 +190,8 @@ class SimulationReport:
             "recovered_after_fault": sum(r.recovered for r in rs),
             "requests": sum(r.requests for r in rs), "retries": sum(r.retries for r in rs),
             "connection_errors": sum(r.connection_errors for r in rs),
-            "unavailable_503": sum(r.unavailable for r in rs), "server_errors_5xx": sum(r.server_errors for r in rs),
+            "unavailable_503": sum(r.unavailable for r in rs), "throttled_429": sum(r.throttled for r in rs),
+            "server_errors_5xx": sum(r.server_errors for r in rs),
             "conflicts_409": sum(r.conflicts for r in rs), "reloads": sum(r.reloads for r in rs),
             "replays": sum(r.replays for r in rs), "timed_out_trials": sum(r.timed_out_trials for r in rs),
             "practice_accuracy": round(sum(practice) / len(practice), 3) if practice else None,
@@ -308,6 +314,8 @@ class Listener:
         self.base = config.url.rstrip("/") + "/"
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "tuneback-simulated-listener/1 (+experiment.simulate)"
+        if config.forwarded_for:
+            self.http.headers["X-Forwarded-For"] = f"198.18.{index // 250}.{index % 250 + 1}"
         self.csrf = ""
         self.t0 = t0
         self.events: list[dict[str, Any]] = []
@@ -327,9 +335,18 @@ class Listener:
                 self.result.connection_errors += 1
                 reason, wait = exc.__class__.__name__, delay
             else:
-                if response.status_code < 500:
+                if response.status_code < 500 and response.status_code != 429:
                     self.result.latency[kind].append(time.perf_counter() - t)
                     return response
+                if response.status_code == 429:  # rate-limited: come back when the server says, like a browser
+                    self.result.throttled += 1
+                    reason, wait = "HTTP 429", max(delay, min(10.0, _retry_after(response)))
+                    if time.monotonic() + wait > deadline:
+                        raise SimulationFailure(f"{method} {urlsplit(url).path}: still rate-limited after "
+                                                f"{self.cfg.retry_for_s:.0f} s")
+                    self.result.retries += 1
+                    time.sleep(wait)
+                    continue
                 if response.status_code == 503:
                     self.result.unavailable += 1
                 else:

@@ -21,6 +21,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "trial_limit_s": 60,
     "headphone_trials": 6,
     "headphone_pass": 5,
+    "idle_release_s": 10 * 60,  # a place held by someone silent this long is given to the next arrival
+    "require_prolific": False,  # refuse arrivals without a PROLIFIC_PID (and, if set, another STUDY_ID)
+    "prolific_study_id": None,
+    "events_per_session": 5000,  # the most client events one session may log
 }
 """Per-study settings, recorded with the study so its data can be read against them."""
 

@@ -44,3 +44,8 @@ def engine_of(app: Flask):  # noqa: ANN201 - sqlalchemy Engine
 def now() -> datetime:
     """The server clock (UTC), injectable through the CLOCK setting."""
     return current_app.config["CLOCK"]()
+
+
+def grace_s() -> float:
+    """The TRIAL_GRACE_S setting: how long after a trial's limit an answer still in flight is accepted."""
+    return float(current_app.config["TRIAL_GRACE_S"])

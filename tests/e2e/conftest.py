@@ -41,7 +41,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     url, studies = build_database(folder)
     port = free_port()
     log_path = folder / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "TUNEBACK_INSTANCE_PATH": str(folder / "instance")}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "TUNEBACK_INSTANCE_PATH": str(folder / "instance"),
+           # every simulated listener comes from 127.0.0.1: the per-address limits are tested in test_flood.py
+           "TUNEBACK_RATE_LIMIT_ASSIGN": "100000 per minute", "TUNEBACK_RATE_LIMIT_PARTICIPANT": "100000 per minute"}
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "experiment:create_app()", "--bind", f"127.0.0.1:{port}",
            "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "info",
            "--chdir", str(ROOT)]

@@ -74,7 +74,7 @@ def walk_to_task(page: Any, live: LiveServer, study: str, *, query: str = "", sh
     for _ in range(4):  # 0.80 → 0.60 with the keyboard
         slider.press("ArrowLeft")
     expect(page.locator("#volume")).to_have_value("0.6")
-    truth = headphone_answers(SimpleNamespace(seed=row.seed), 6)
+    truth = headphone_answers(SimpleNamespace(seed=row.seed, headphone_seed=row.headphone_seed), 6)
     for k, answer in enumerate(truth, start=1):
         started = page.evaluate("window.__audio.started.length")
         page.get_by_role("button", name=f"Play sound {k}").click()

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from experiment.db import make_engine, session_factory
-from experiment_client import SECRET, FakeClock, Study
+from experiment_client import ROOMY_LIMITS, SECRET, FakeClock, Study
 
 PASSWORD = "correct horse battery staple"
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -26,7 +26,7 @@ def admin_app(url: str, clock: FakeClock, tmp_path: Path, **extra: Any):
     from experiment import create_app
 
     return create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True, "CLOCK": clock,
-                       "INSTANCE_PATH": str(tmp_path / "instance"), **extra})
+                       "INSTANCE_PATH": str(tmp_path / "instance"), **ROOMY_LIMITS, **extra})
 
 
 def add_admin(url: str, username: str = "alice", password: str = PASSWORD) -> int:

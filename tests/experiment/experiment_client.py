@@ -12,6 +12,8 @@ from typing import Any
 from experiment import create_app
 
 SECRET = "test-secret-key"
+ROOMY_LIMITS = {"RATE_LIMIT_ASSIGN": "100000 per minute", "RATE_LIMIT_PARTICIPANT": "100000 per minute"}
+"""Tests walk many participants from one address in seconds; the limits' own tests (test_flood.py) set real ones."""
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Study:
 def make_app(study: Study, clock: FakeClock, tmp_path: Path, **extra: Any):
     """An app on the study's database with the fake clock."""
     return create_app({"DATABASE_URL": study.url, "SECRET_KEY": SECRET, "TESTING": True, "CLOCK": clock,
-                       "INSTANCE_PATH": str(tmp_path / "instance"), **extra})
+                       "INSTANCE_PATH": str(tmp_path / "instance"), **ROOMY_LIMITS, **extra})
 
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

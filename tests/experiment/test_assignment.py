@@ -151,6 +151,11 @@ def test_assignment_window_uses_the_cap(study, clock):
     engine = make_engine(study.url)
     try:
         with session_factory(engine)() as db:
+            from experiment.models import Experiment
+
+            experiment = db.get(Experiment, study.experiment_id)  # the cap alone (idle release: test_flood.py)
+            experiment.settings = {**experiment.settings, "idle_release_s": None}
+            db.commit()
             first = assign(db, study.experiment_id, now=clock.now)
             later = assign(db, study.experiment_id, now=clock.now + timedelta(minutes=29))
             latest = assign(db, study.experiment_id, now=clock.now + timedelta(minutes=31))

@@ -129,3 +129,28 @@ def test_headphone_sounds_have_identical_size_and_headers(participant):
     assert len({tuple(sorted(r.headers.items())) for r in responses}) == 1
     p.headphones()
     assert p.client.get(urls[0]).status_code == 404  # the check is over
+
+
+def test_a_clip_changed_on_disk_after_creation_is_never_served(tmp_path, clock):
+    """Defect 6 of issue 14: the served bytes are exactly those verified when the study was created."""
+    from experiment.study import create_experiment
+    from experiment.webdb import engine_of
+    from experiment_client import Participant, Study, make_app
+    from experiment_factory import make_manifest
+
+    manifest = make_manifest(tmp_path / "clips")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    study = Study(url, create_experiment(url, manifest, seed=1))
+    app = make_app(study, clock, tmp_path)
+    try:
+        p = Participant(app, study.experiment_id)
+        p.ready()
+        urls = p.present()["trial"]["audio"]
+        for wav in (tmp_path / "clips" / "audio").glob("*.wav"):  # swapped behind the server's back
+            data = wav.read_bytes()
+            wav.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        response = p.client.get(urls["x"])
+        assert response.status_code == 503 and response.get_json()["error"] == "clip_unavailable"
+        assert not response.get_data().startswith(b"RIFF")
+    finally:
+        engine_of(app).dispose()

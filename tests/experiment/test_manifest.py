@@ -53,9 +53,9 @@ def test_bad_manifests_are_refused_with_a_reason(manifest, change, message):
 
 
 def test_clips_of_different_size_are_refused(manifest):
-    write_wav(manifest.parent / "audio" / "r01.wav", 440.0, 1, 0.3)
+    sha = write_wav(manifest.parent / "audio" / "r01.wav", 440.0, 1, 0.3)
     with pytest.raises(ExperimentError, match="differ in format, length or size"):
-        load_manifest(edit(manifest, lambda d: [c.update(sha256="") for c in d["clips"]]))
+        load_manifest(edit(manifest, lambda d: next(c for c in d["clips"] if c["id"] == "r01").update(sha256=sha)))
 
 
 def test_not_json_and_missing(tmp_path):
@@ -65,3 +65,48 @@ def test_not_json_and_missing(tmp_path):
         load_manifest(bad)
     with pytest.raises(ExperimentError, match="cannot read manifest"):
         load_manifest(tmp_path / "absent.json")
+
+
+# Defect 6 of issue 14: hashes are required and verified, clips carry no metadata chunks, loudness is checked.
+
+
+def _rewrite(manifest, clip_id: str, data: bytes) -> None:
+    """Replace one clip's bytes and record their new hash (so only the property under test is wrong)."""
+    import hashlib
+
+    entry = next(c for c in json.loads(manifest.read_text())["clips"] if c["id"] == clip_id)
+    (manifest.parent / entry["file"]).write_bytes(data)
+    edit(manifest, lambda d: next(c for c in d["clips"] if c["id"] == clip_id).update(
+        sha256=hashlib.sha256(data).hexdigest()))
+
+
+def test_a_clip_without_its_sha256_is_refused(manifest):
+    with pytest.raises(ExperimentError, match="r01: sha256 is missing"):
+        load_manifest(edit(manifest, lambda d: next(c for c in d["clips"] if c["id"] == "r01").pop("sha256")))
+
+
+def test_a_clip_with_a_metadata_chunk_is_refused(manifest):
+    import struct
+
+    wav = (manifest.parent / "audio" / "r01.wav").read_bytes()
+    title = b"INAM" + struct.pack("<I", 6) + b"song1\x00"
+    info = b"LIST" + struct.pack("<I", 4 + len(title)) + b"INFO" + title
+    body = wav[12:] + info
+    _rewrite(manifest, "r01", b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    with pytest.raises(ExperimentError, match=r"r01: r01.wav holds chunks beyond fmt/data \('LIST'\)"):
+        load_manifest(manifest)
+
+
+def test_loudness_is_checked_against_the_manifest(tmp_path):
+    import numpy as np
+    import soundfile
+
+    manifest = make_manifest(tmp_path / "loud", duration_s=1.0)
+    edit(manifest, lambda d: d["params"].update(loudness_lufs=-13.5))
+    assert len(load_manifest(manifest).clips) == 104  # every clip within 1 LU of the stated loudness
+    path = manifest.parent / "audio" / "r05.wav"
+    y, sr = soundfile.read(str(path), dtype="int16")
+    soundfile.write(str(path), (y // 2).astype(np.int16), sr, subtype="PCM_16")  # 6 dB quieter
+    _rewrite(manifest, "r05", path.read_bytes())
+    with pytest.raises(ExperimentError, match=r"r05: loudness -19\.\d LUFS, the manifest says -13\.5"):
+        load_manifest(manifest)

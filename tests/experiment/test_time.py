@@ -128,3 +128,66 @@ def test_a_form_sent_after_the_cap_leads_to_the_time_up_page(participant, clock,
     assert response.status_code == 302 and response.headers["Location"].endswith("/time-up")
     (s,) = fetch(study.url, sa.select(ParticipantSession))
     assert s.stage == "done" and s.headphone_score is None  # nothing recorded after the cap
+
+
+# Defect 7 of issue 14: the grace setting is used, the countdown respects the session cap, and a returning
+# Prolific id whose session ended is told where it stands (with its code when it finished).
+
+
+def _grace_participant(study, clock, tmp_path, grace: float):
+    from experiment_client import Participant, make_app
+
+    app = make_app(study, clock, tmp_path, TRIAL_GRACE_S=grace)
+    p = Participant(app, study.experiment_id)
+    p.ready()
+    p.present()
+    return p
+
+
+def test_the_trial_grace_setting_is_used(study, clock, tmp_path):
+    p = _grace_participant(study, clock, tmp_path, 5.0)
+    clock.advance(64)  # past the limit and the built-in 1 s, inside a 5-s grace
+    assert p.answer("A", "p1").status_code == 200
+
+
+def test_a_zero_grace_refuses_an_answer_just_past_the_limit(study, clock, tmp_path):
+    p = _grace_participant(study, clock, tmp_path, 0.0)
+    clock.advance(60.5)
+    response = p.answer("A", "p1")
+    assert response.status_code == 409 and response.get_json()["error"] == "trial_timed_out"
+
+
+def test_the_trial_countdown_stops_at_the_session_cap(participant, clock):
+    p = participant()
+    p.ready()
+    clock.advance(30 * 60 - 20)  # 20 s of the session left
+    state = p.present()
+    assert state["trial"]["remaining_ms"] == 20_000
+    assert state["session_remaining_ms"] == 20_000
+
+
+def test_a_returning_id_that_finished_gets_its_code_again(participant, study):
+    first = participant()
+    first.ready("PROLIFIC_PID=pidDone")
+    first.finish_trials()
+    first.post("questionnaire", {})
+    again = participant()  # the debrief tab was lost: a fresh browser, the same Prolific link
+    page = again.start("PROLIFIC_PID=pidDone")
+    text = page.get_data(as_text=True)
+    with first.app.app_context():
+        from experiment.models import Experiment
+        from experiment.webdb import get_db
+
+        code = get_db().get(Experiment, study.experiment_id).settings["completion_code"]
+    assert page.status_code == 409 and "already taken part" in text
+    assert f'id="completion-code">{code}<' in text and "Return to Prolific" in text
+
+
+def test_a_returning_id_that_ran_out_of_time_is_told_so(participant, clock):
+    first = participant()
+    first.ready("PROLIFIC_PID=pidLate")
+    clock.advance(31 * 60)
+    again = participant()
+    page = again.start("PROLIFIC_PID=pidLate")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 409 and 'id="time-up"' in text and "completion-code" not in text
