@@ -98,6 +98,9 @@ def summary_lines(r: dict) -> str:
         return f"{a['accuracy']:.1%} (95% CI {a['ci'][0]:.1%}–{a['ci'][1]:.1%}, p{p_text(a['p_greater'], equals=True)})"
     ds = r["dataset"]
     lines = [f"{'SIMULATED ' if ds['simulated'] else ''}{ds['name']}: {ds['n_songs']} songs, chance {r['chance']:.1%}"]
+    if "envelope_r" in ds:
+        lines.append(f"stimulus-envelope backward model on this EEG: r = {ds['envelope_r']['mean_r']:.3f} "
+                     f"({ds['envelope_r']['n_recordings']} recordings; real EEG, speech: ≈ 0.15-0.19)")
     from reconstruct.evaluation.time_specific import format_evidence
     for key in ("main", "baseline"):
         if key in r:

@@ -107,6 +107,11 @@ def render_html(res: EvaluationResult) -> str:
                  f"chance = 1/{ds['n_songs']} = {chance:.1%}. Run dir <code>{html.escape(r['run_dir'])}</code>; "
                  f"made {r['created_utc']} in {r['seconds']:.0f} s.</p>")
 
+    if "envelope_r" in ds:
+        env = ds["envelope_r"]
+        parts.append(f"<p>Signal level in the field's units: the stimulus-envelope backward model (ridge over "
+                     f"0–250 ms lags) reaches <b>r = {env['mean_r']:.3f}</b> on {env['n_recordings']} recordings "
+                     f"of this EEG; {html.escape(env['reference'])}.</p>")
     main = r["main"]
     rows = [main] + ([r["baseline"]] if "baseline" in r else [])
     parts.append("<h2>Song identification (paper Table 2 method)</h2>")
