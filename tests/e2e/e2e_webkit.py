@@ -136,7 +136,7 @@ def walk_to_task(driver: Any, live: LiveServer, study: str, *, shot: Callable[[s
     for _ in range(4):  # 0.80 → 0.60 with the keyboard
         slider.send_keys(Keys.ARROW_LEFT)
     wait(driver, lambda d: css(d, "#volume").get_attribute("value") == "0.6", what="volume 0.6")
-    for k, choice in enumerate(headphone_answers(SimpleNamespace(seed=row.seed), 6), start=1):
+    for k, choice in enumerate(headphone_answers(SimpleNamespace(seed=row.seed, headphone_seed=row.headphone_seed), 6), start=1):
         started = driver.execute_script("return window.__audio.started.length")
         button(driver, f"Play sound {k}").click()
         wait(driver, lambda d: d.execute_script("return window.__audio.started.length") > started, what=f"sound {k}")

@@ -43,7 +43,7 @@ def test_phone_touch_only_whole_study_fits_and_passes_axe(live_server, new_page,
     box = slider.bounding_box()
     page.touchscreen.tap(box["x"] + 0.3 * box["width"], box["y"] + box["height"] / 2)  # drag the level by touch
     expect(page.locator("#volume")).not_to_have_value("0.8")
-    for k, choice in enumerate(headphone_answers(SimpleNamespace(seed=row.seed), 6), start=1):
+    for k, choice in enumerate(headphone_answers(SimpleNamespace(seed=row.seed, headphone_seed=row.headphone_seed), 6), start=1):
         page.get_by_role("button", name=f"Play sound {k}").tap()
         page.locator(f"input[name=t{k}][value='{choice}']").tap()
     check(page, "headphones")
