@@ -114,6 +114,8 @@ def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str
 def _already(experiment: Experiment, s: ParticipantSession) -> str:
     """The 'already taken part' page: with the completion code again for a finished session (a lost debrief tab),
     the time-up notice for one that ran out of time."""
+    if not s.withdrawn and s.status == SessionStatus.SCREENED_OUT.value:
+        return _screened_out_page(experiment, s)
     finished = not s.withdrawn and s.status == SessionStatus.COMPLETED.value
     code = (s.completion_code or experiment.settings.get("completion_code")) if finished else None
     prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
@@ -134,8 +136,10 @@ def headphone(experiment_id: int) -> Response | str:
         responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
         if None in responses:
             abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
-        submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
+        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
         get_db().commit()
+        if outcome == "retry":  # the same page, with new sounds and a word on why
+            return redirect(url_for("participant.headphone", experiment_id=experiment_id))
         return redirect(stage_url(s))
     if request.method == "POST":
         abort(400, "the headphone form was invalid")
@@ -143,7 +147,7 @@ def headphone(experiment_id: int) -> Response | str:
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
-                           urls=headphone_urls(s, n))
+                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts))
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])
@@ -220,6 +224,24 @@ def time_up(experiment_id: int) -> Response | str:
     return render_template("participant/time_up.html", session=s)
 
 
+@bp.get("/study/<int:experiment_id>/screened-out")
+def screened_out(experiment_id: int) -> Response | str:
+    """The headphone check was not passed: the session has ended, with the study's screened-out code."""
+    s = participant(experiment_id, lock=False)
+    if s is None:
+        return redirect(url_for("participant.landing", experiment_id=experiment_id))
+    if s.withdrawn or s.status != SessionStatus.SCREENED_OUT.value:
+        return redirect(stage_url(s))
+    return _screened_out_page(study_or_404(experiment_id), s)
+
+
+def _screened_out_page(experiment: Experiment, s: ParticipantSession) -> str:
+    """The screened-out page: its own code (never the completion code) and the way back to Prolific."""
+    code = (experiment.settings or {}).get("screened_out_code")
+    prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
+    return render_template("participant/screened_out.html", session=s, code=code, prolific_url=prolific_url)
+
+
 @bp.get("/study/<int:experiment_id>/withdrawn")
 def withdrawn(experiment_id: int) -> Response | str:
     """The researchers ended this participation (on the participant's request or for another reason)."""
@@ -239,7 +261,8 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
     touch(get_db(), s, now(), grace_s=grace_s())
-    ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value,
+                                        SessionStatus.SCREENED_OUT.value)
     if ended or s.stage != stage.value:
         get_db().commit()
         if request.method == "POST" and not ended:  # withdrawn or out of time: their page, not an error page

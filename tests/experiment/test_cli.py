@@ -45,4 +45,4 @@ def test_bad_manifest_is_one_line_error(tmp_path, sqlite_url, capsys):
 
 def test_migrate(sqlite_url):
     result = CliRunner().invoke(cli, ["migrate", "--db", sqlite_url])
-    assert result.exit_code == 0 and "revision 0003" in result.output  # migrations/versions/0003 is the head
+    assert result.exit_code == 0 and "revision 0004" in result.output  # migrations/versions/0004 is the head
