@@ -16,7 +16,7 @@ from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
     Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
-    log_events, present, task_state, touch, trial_key,
+    log_events, present, record_fetch, task_state, touch, trial_key,
 )
 from experiment.audio import ClipIntegrityError, verified_bytes
 from experiment.status import EVENT_KINDS, Stage
@@ -161,6 +161,7 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
         return None
     for slot in SLOTS:
         if same_token(token, audio_token(secret, s.id, cur.id, slot)):
+            record_fetch(get_db(), s, cur, slot, now(), request.headers.get("Range"))
             clip = _clip_for(cur, slot)
             path, sha256 = clip.file_path, clip.sha256
             return lambda: verified_bytes(path, sha256)

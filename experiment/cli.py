@@ -38,9 +38,12 @@ def cli() -> None:
               help="Prolific code for participants screened out by the headphone check (default: random).")
 @click.option("--headphone-retries", default=0, show_default=True, type=click.IntRange(0, 1),
               help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
+@click.option("--require-listening", is_flag=True,
+              help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
-           completion_code: str | None, screened_out_code: str | None, headphone_retries: int, draft: bool) -> None:
+           completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
+           draft: bool) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
@@ -48,7 +51,8 @@ def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_p
     experiment_id = create_experiment(url, manifest_path, quota=quota, seed=seed, foil_policy=foil_policy,
                                       open_=not draft, name=name, completion_code=completion_code,
                                       screened_out_code=screened_out_code,
-                                      settings={"headphone_retries": headphone_retries})
+                                      settings={"headphone_retries": headphone_retries,
+                                                "require_listening": require_listening})
     click.echo(experiment_id)
 
 

@@ -416,6 +416,10 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         raise Conflict("trial_not_presented", f"trial {trial} has not been started")
+    if (s.version.experiment.settings or {}).get("require_listening"):
+        missing = [slot.upper() for slot in LISTEN_SLOTS if slot not in listened_slots(db, cur)]
+        if missing:
+            raise Conflict("not_listened", f"play X, A and B before answering (not yet played: {', '.join(missing)})")
     cur.answer = side
     cur.answered_utc = now
     cur.correct = side == cur.correct_side
@@ -424,6 +428,32 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     if current(plan) is None:
         _complete_trials(db, s, now)
     return AnswerResult(cur, False, plan)
+
+
+LISTEN_SLOTS = ("x", "a", "b")
+MAX_FETCHES_LOGGED = 50
+"""Audio fetches logged per presentation and slot (Safari asks in many ranges); later ones are served, not logged."""
+
+
+def record_fetch(db: Session, s: ParticipantSession, p: Presentation, slot: str, now: datetime,
+                 byte_range: str | None) -> None:
+    """Log that the server handed out one slot's audio of a presentation (the server-side proof of listening)."""
+    logged = db.scalar(sa.select(sa.func.count()).select_from(Event).where(
+        Event.presentation_id == p.id, Event.kind == "audio_fetch", Event.slot == slot)) or 0
+    if logged < MAX_FETCHES_LOGGED:
+        db.add(Event(session_id=s.id, presentation_id=p.id, kind="audio_fetch", slot=slot, created_utc=now,
+                     detail={"range": byte_range[:64]} if byte_range else None))
+
+
+def listened_slots(db: Session, p: Presentation) -> set[str]:
+    """Slots of a presentation both fetched from the server and reported played by the page."""
+    db.flush()
+    rows = db.execute(sa.select(Event.kind, Event.slot).where(
+        Event.presentation_id == p.id, Event.kind.in_(("audio_fetch", "play", "replay")), Event.slot.is_not(None)))
+    fetched, played = set(), set()
+    for kind, slot in rows:
+        (fetched if kind == "audio_fetch" else played).add(slot)
+    return fetched & played
 
 
 LOGGING_STATUSES = frozenset({SessionStatus.ACTIVE.value, SessionStatus.COMPLETED.value})

@@ -27,6 +27,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "events_per_session": 5000,  # the most client events one session may log
     "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
     "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
+    "require_listening": False,  # answers need X, A and B fetched from the server and played (else a 409)
 }
 """Per-study settings, recorded with the study so its data can be read against them."""
 
