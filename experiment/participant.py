@@ -7,8 +7,9 @@ import math
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from experiment.current import forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
+from experiment.facts import StudyFacts, duration_text, seconds_text
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
@@ -18,6 +19,18 @@ from experiment.status import ExperimentState, SessionStatus, Stage
 from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
+
+
+@bp.context_processor
+def _study_facts() -> dict[str, object]:
+    """Every participant page can quote the study's own counts and limits (`facts`), never hard-coded ones."""
+    experiment_id = (request.view_args or {}).get("experiment_id")
+    valid = isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID
+    experiment = get_db().get(Experiment, experiment_id) if valid else None
+    if experiment is None:
+        return {"duration_text": duration_text, "seconds_text": seconds_text}
+    return {"facts": StudyFacts.of(get_db(), experiment), "duration_text": duration_text,
+            "seconds_text": seconds_text}
 
 PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
 

@@ -495,7 +495,7 @@ def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
 
     A retry draws new intervals, so a second go cannot reuse what the first one revealed.
     """
-    attempt = s.headphone_attempts or 0
+    attempt = getattr(s, "headphone_attempts", None) or 0  # test helpers pass a bare namespace of seeds
     suffix = f":{attempt}" if attempt else ""  # the first attempt keeps the sounds of sessions made before 0004
     rng = random.Random(f"tuneback-headphone:{headphone_seed(s)}{suffix}")
     return [rng.randint(1, 3) for _ in range(n_trials)]
@@ -503,7 +503,7 @@ def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
 
 def headphone_sound_seed(s: ParticipantSession, k: int) -> int:
     """The noise seed of check sound k in the session's current attempt (a retry gets fresh noise)."""
-    return headphone_seed(s) * 31 + k + 1000 * (s.headphone_attempts or 0)
+    return headphone_seed(s) * 31 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
 
 
 @dataclass(frozen=True)
