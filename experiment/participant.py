@@ -6,6 +6,7 @@ import math
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
@@ -25,12 +26,15 @@ bp = Blueprint("participant", __name__)
 def _study_facts() -> dict[str, object]:
     """Every participant page can quote the study's own counts and limits (`facts`), never hard-coded ones."""
     experiment_id = (request.view_args or {}).get("experiment_id")
-    valid = isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID
-    experiment = get_db().get(Experiment, experiment_id) if valid else None
-    if experiment is None:
-        return {"duration_text": duration_text, "seconds_text": seconds_text}
-    return {"facts": StudyFacts.of(get_db(), experiment), "duration_text": duration_text,
-            "seconds_text": seconds_text}
+    helpers = {"duration_text": duration_text, "seconds_text": seconds_text}
+    db = get_db()
+    if not (isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID) or not db.is_active:
+        return helpers  # an error page after a failed write (its transaction is gone) needs no facts
+    try:
+        experiment = db.get(Experiment, experiment_id)
+        return {**helpers, "facts": StudyFacts.of(db, experiment)} if experiment is not None else helpers
+    except SQLAlchemyError:  # the error page must render whatever state the database session is in
+        return helpers
 
 PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
 
