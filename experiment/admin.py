@@ -197,6 +197,10 @@ class NewStudyForm(FlaskForm):
         (FoilPolicy.SAME_SONG.value, "from the same song at another time (harder)")]))
     completion_code = StringField("Completion code (blank: random)", validators=[
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
+    screened_out_code = StringField("Screened-out code for a failed headphone check (blank: random)", validators=[
+        Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
+    headphone_retry = BooleanField("Allow one retry of the headphone check (new sounds) before screening out")
+    require_listening = BooleanField("Require X, A and B to be played before each answer (checked on the server)")
     open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
     require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
     prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",
@@ -315,9 +319,12 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                 foil_policy=form.foil_policy.data, open_=bool(form.open_now.data),
                                 name=(form.name.data or "").strip() or None,
                                 completion_code=(form.completion_code.data or "").strip() or None, now=now(),
+                                screened_out_code=(form.screened_out_code.data or "").strip() or None,
                                 settings={"require_prolific": bool(form.require_prolific.data),
                                           "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
-                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None})
+                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
+                                          "headphone_retries": 1 if form.headphone_retry.data else 0,
+                                          "require_listening": bool(form.require_listening.data)})
     _audit(db, "create_study", f"experiment:{experiment.id}",
            {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
             "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,

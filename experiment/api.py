@@ -15,8 +15,8 @@ from experiment.models import Clip, ParticipantSession, Presentation, TrialTempl
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, log_events, present,
-    task_state, touch, trial_key,
+    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
+    log_events, present, record_fetch, task_state, touch, trial_key,
 )
 from experiment.audio import ClipIntegrityError, verified_bytes
 from experiment.status import EVENT_KINDS, Stage
@@ -154,13 +154,14 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
         truth = headphone_answers(s, n)
         for k in range(1, n + 1):
             if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
-                return lambda k=k: huggins_trial(truth[k - 1], seed=seed * 31 + k)
+                return lambda k=k, sound=headphone_sound_seed(s, k): huggins_trial(truth[k - 1], seed=sound)
         return None
     cur = current(plan) if s.stage == Stage.TASK.value else None
     if cur is None or cur.presented_utc is None:
         return None
     for slot in SLOTS:
         if same_token(token, audio_token(secret, s.id, cur.id, slot)):
+            record_fetch(get_db(), s, cur, slot, now(), request.headers.get("Range"))
             clip = _clip_for(cur, slot)
             path, sha256 = clip.file_path, clip.sha256
             return lambda: verified_bytes(path, sha256)

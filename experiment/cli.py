@@ -34,15 +34,25 @@ def cli() -> None:
               help="Foil from another song (the paper) or the same song at another time (harder).")
 @click.option("--name", default=None, help="A name for the study (default: from the manifest).")
 @click.option("--completion-code", default=None, help="Prolific completion code (default: random).")
+@click.option("--screened-out-code", default=None,
+              help="Prolific code for participants screened out by the headphone check (default: random).")
+@click.option("--headphone-retries", default=0, show_default=True, type=click.IntRange(0, 1),
+              help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
+@click.option("--require-listening", is_flag=True,
+              help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
-           completion_code: str | None, draft: bool) -> None:
+           completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
+           draft: bool) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
     url = db_url or default_database_url()
     experiment_id = create_experiment(url, manifest_path, quota=quota, seed=seed, foil_policy=foil_policy,
-                                      open_=not draft, name=name, completion_code=completion_code)
+                                      open_=not draft, name=name, completion_code=completion_code,
+                                      screened_out_code=screened_out_code,
+                                      settings={"headphone_retries": headphone_retries,
+                                                "require_listening": require_listening})
     click.echo(experiment_id)
 
 

@@ -82,4 +82,6 @@ def stage_url(s: ParticipantSession) -> str:
         return url_for("participant.withdrawn", experiment_id=s.experiment_id)
     if s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value):
         return url_for("participant.time_up", experiment_id=s.experiment_id)
+    if s.status == SessionStatus.SCREENED_OUT.value:
+        return url_for("participant.screened_out", experiment_id=s.experiment_id)
     return url_for(STAGE_ENDPOINTS[s.stage], experiment_id=s.experiment_id)

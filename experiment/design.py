@@ -2,7 +2,8 @@
 
 Version v uses the reconstructions of half v as matches and those of the other half as foils, so each
 reconstruction is a match exactly once and a foil exactly once in the whole study, and no clip is heard
-twice by one listener (the paper: "foils balanced to minimize the repetition of reconstructions").
+twice by one listener (the paper: "foils balanced to minimize the repetition of reconstructions"). The halves
+therefore decide the EEG-participant balance: experiment.balance refuses halves that cannot give it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
+from experiment.balance import design_problems, manifest_problems
 from experiment.errors import ExperimentError
 from experiment.manifest import POSITIONS, ManifestClip
 from experiment.status import FoilPolicy
@@ -134,6 +136,8 @@ def check_structure(recon: Sequence[ManifestClip], practice: Sequence[ManifestCl
             f"each half needs the same number of reconstructions per song and position ({expected} in the "
             f"fullest cell); these cells differ: {', '.join(short)}"
         )
+    if recon:
+        problems += manifest_problems(recon)
     if len(practice) < 2 or len({c.song for c in practice}) < 2:
         problems.append(
             f"{len(practice)} practice reconstruction(s) from {len({c.song for c in practice})} song(s): "
@@ -185,6 +189,7 @@ def check_design(design: StudyDesign, clips: Sequence[ManifestClip]) -> list[str
         in_session = Counter([t.match for t in trials] + [t.foil for t in trials])
         if any(n > 1 for n in in_session.values()):
             problems.append(f"v{v.number}: a reconstruction is heard twice in one session")
+    problems += design_problems(((v.number, v.trials) for v in design.versions), clips)
     problems += [f"{cid} is a match {n} times" for cid, n in match_uses.items() if n != 1]
     problems += [f"{cid} is a foil {n} times" for cid, n in foil_uses.items() if n > 1]
     problems += [f"{c.id} is never a match" for c in recon if c.id not in match_uses]

@@ -166,7 +166,8 @@ class ParticipantSession(Base):
     __tablename__ = "session"
     __table_args__ = (
         sa.UniqueConstraint("experiment_id", "prolific_pid"),
-        sa.CheckConstraint("status in ('active', 'completed', 'timed_out', 'abandoned')", name="status"),
+        sa.CheckConstraint("status in ('active', 'completed', 'timed_out', 'abandoned', 'screened_out')",
+                           name="status"),
         sa.CheckConstraint(
             "stage in ('headphone', 'instructions', 'task', 'questionnaire', 'done')", name="stage"
         ),
@@ -191,6 +192,8 @@ class ParticipantSession(Base):
     headphone_score: Mapped[int | None]
     headphone_trials: Mapped[int | None]
     headphone_passed: Mapped[bool | None]
+    headphone_attempts: Mapped[int | None]
+    """Headphone checks submitted (a retry draws new sounds); NULL on sessions older than migration 0004."""
     volume: Mapped[float | None] = mapped_column(sa.Float)
     started_utc: Mapped[datetime] = mapped_column(default=utcnow)
     finished_utc: Mapped[datetime | None]

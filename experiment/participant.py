@@ -6,9 +6,11 @@ import math
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from experiment.current import forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
+from experiment.facts import StudyFacts, duration_text, seconds_text
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
@@ -18,6 +20,21 @@ from experiment.status import ExperimentState, SessionStatus, Stage
 from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
+
+
+@bp.context_processor
+def _study_facts() -> dict[str, object]:
+    """Every participant page can quote the study's own counts and limits (`facts`), never hard-coded ones."""
+    experiment_id = (request.view_args or {}).get("experiment_id")
+    helpers = {"duration_text": duration_text, "seconds_text": seconds_text}
+    db = get_db()
+    if not (isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID) or not db.is_active:
+        return helpers  # an error page after a failed write (its transaction is gone) needs no facts
+    try:
+        experiment = db.get(Experiment, experiment_id)
+        return {**helpers, "facts": StudyFacts.of(db, experiment)} if experiment is not None else helpers
+    except SQLAlchemyError:  # the error page must render whatever state the database session is in
+        return helpers
 
 PROLIFIC_PARAMS = {"PROLIFIC_PID": "pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
 
@@ -114,6 +131,8 @@ def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str
 def _already(experiment: Experiment, s: ParticipantSession) -> str:
     """The 'already taken part' page: with the completion code again for a finished session (a lost debrief tab),
     the time-up notice for one that ran out of time."""
+    if not s.withdrawn and s.status == SessionStatus.SCREENED_OUT.value:
+        return _screened_out_page(experiment, s)
     finished = not s.withdrawn and s.status == SessionStatus.COMPLETED.value
     code = (s.completion_code or experiment.settings.get("completion_code")) if finished else None
     prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
@@ -134,8 +153,10 @@ def headphone(experiment_id: int) -> Response | str:
         responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
         if None in responses:
             abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
-        submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
+        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
         get_db().commit()
+        if outcome == "retry":  # the same page, with new sounds and a word on why
+            return redirect(url_for("participant.headphone", experiment_id=experiment_id))
         return redirect(stage_url(s))
     if request.method == "POST":
         abort(400, "the headphone form was invalid")
@@ -143,7 +164,7 @@ def headphone(experiment_id: int) -> Response | str:
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
-                           urls=headphone_urls(s, n))
+                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts))
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])
@@ -220,6 +241,24 @@ def time_up(experiment_id: int) -> Response | str:
     return render_template("participant/time_up.html", session=s)
 
 
+@bp.get("/study/<int:experiment_id>/screened-out")
+def screened_out(experiment_id: int) -> Response | str:
+    """The headphone check was not passed: the session has ended, with the study's screened-out code."""
+    s = participant(experiment_id, lock=False)
+    if s is None:
+        return redirect(url_for("participant.landing", experiment_id=experiment_id))
+    if s.withdrawn or s.status != SessionStatus.SCREENED_OUT.value:
+        return redirect(stage_url(s))
+    return _screened_out_page(study_or_404(experiment_id), s)
+
+
+def _screened_out_page(experiment: Experiment, s: ParticipantSession) -> str:
+    """The screened-out page: its own code (never the completion code) and the way back to Prolific."""
+    code = (experiment.settings or {}).get("screened_out_code")
+    prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
+    return render_template("participant/screened_out.html", session=s, code=code, prolific_url=prolific_url)
+
+
 @bp.get("/study/<int:experiment_id>/withdrawn")
 def withdrawn(experiment_id: int) -> Response | str:
     """The researchers ended this participation (on the participant's request or for another reason)."""
@@ -239,7 +278,8 @@ def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | No
             abort(409, "no study session in this browser: start from the study link")
         return None, redirect(url_for("participant.landing", experiment_id=experiment_id))
     touch(get_db(), s, now(), grace_s=grace_s())
-    ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
+    ended = s.withdrawn or s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value,
+                                        SessionStatus.SCREENED_OUT.value)
     if ended or s.stage != stage.value:
         get_db().commit()
         if request.method == "POST" and not ended:  # withdrawn or out of time: their page, not an error page

@@ -18,7 +18,7 @@ from experiment.models import Clip, Experiment, ParticipantSession, Presentation
 from experiment.sessions import PRESENT_AGAIN_GRACE_S, Limits, occupancy
 from experiment.status import SessionStatus
 
-STATUSES = ("active", "completed", "timed_out", "abandoned", "withdrawn")
+STATUSES = ("active", "completed", "timed_out", "abandoned", "screened_out", "withdrawn")
 """The exclusive categories a started session is counted in (withdrawn wins over the recorded status)."""
 
 ERASED_PREFIX = "[erased]"
@@ -124,7 +124,7 @@ def participant_rows(db: Session, experiment: Experiment, now: datetime) -> list
 def version_progress(db: Session, experiment: Experiment, now: datetime,
                      rows: list[ParticipantRow] | None = None) -> list[dict[str, Any]]:
     """Per version: quota, sessions started and how many are active / completed / timed out / abandoned /
-    withdrawn now, and `filled` (what assignment counts against the quota)."""
+    screened out / withdrawn now, and `filled` (what assignment counts against the quota)."""
     rows = participant_rows(db, experiment, now) if rows is None else rows
     limits = Limits.of(experiment)
     filled = occupancy(db, experiment.id, now, limits.session_cap_s, limits.idle_release_s)

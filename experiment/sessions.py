@@ -416,6 +416,10 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         raise Conflict("trial_not_presented", f"trial {trial} has not been started")
+    if (s.version.experiment.settings or {}).get("require_listening"):
+        missing = [slot.upper() for slot in LISTEN_SLOTS if slot not in listened_slots(db, cur)]
+        if missing:
+            raise Conflict("not_listened", f"play X, A and B before answering (not yet played: {', '.join(missing)})")
     cur.answer = side
     cur.answered_utc = now
     cur.correct = side == cur.correct_side
@@ -424,6 +428,32 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     if current(plan) is None:
         _complete_trials(db, s, now)
     return AnswerResult(cur, False, plan)
+
+
+LISTEN_SLOTS = ("x", "a", "b")
+MAX_FETCHES_LOGGED = 50
+"""Audio fetches logged per presentation and slot (Safari asks in many ranges); later ones are served, not logged."""
+
+
+def record_fetch(db: Session, s: ParticipantSession, p: Presentation, slot: str, now: datetime,
+                 byte_range: str | None) -> None:
+    """Log that the server handed out one slot's audio of a presentation (the server-side proof of listening)."""
+    logged = db.scalar(sa.select(sa.func.count()).select_from(Event).where(
+        Event.presentation_id == p.id, Event.kind == "audio_fetch", Event.slot == slot)) or 0
+    if logged < MAX_FETCHES_LOGGED:
+        db.add(Event(session_id=s.id, presentation_id=p.id, kind="audio_fetch", slot=slot, created_utc=now,
+                     detail={"range": byte_range[:64]} if byte_range else None))
+
+
+def listened_slots(db: Session, p: Presentation) -> set[str]:
+    """Slots of a presentation both fetched from the server and reported played by the page."""
+    db.flush()
+    rows = db.execute(sa.select(Event.kind, Event.slot).where(
+        Event.presentation_id == p.id, Event.kind.in_(("audio_fetch", "play", "replay")), Event.slot.is_not(None)))
+    fetched, played = set(), set()
+    for kind, slot in rows:
+        (fetched if kind == "audio_fetch" else played).add(slot)
+    return fetched & played
 
 
 LOGGING_STATUSES = frozenset({SessionStatus.ACTIVE.value, SessionStatus.COMPLETED.value})
@@ -461,25 +491,68 @@ def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]],
 
 
 def headphone_answers(s: ParticipantSession, n_trials: int) -> list[int]:
-    """Which interval (1-3) holds the Huggins pitch in each check trial, from the session's seed."""
-    rng = random.Random(f"tuneback-headphone:{headphone_seed(s)}")
+    """Which interval (1-3) holds the Huggins pitch in each check trial, from the session's seed and attempt.
+
+    A retry draws new intervals, so a second go cannot reuse what the first one revealed.
+    """
+    attempt = getattr(s, "headphone_attempts", None) or 0  # test helpers pass a bare namespace of seeds
+    suffix = f":{attempt}" if attempt else ""  # the first attempt keeps the sounds of sessions made before 0004
+    rng = random.Random(f"tuneback-headphone:{headphone_seed(s)}{suffix}")
     return [rng.randint(1, 3) for _ in range(n_trials)]
 
 
+def headphone_sound_seed(s: ParticipantSession, k: int) -> int:
+    """The noise seed of check sound k in the session's current attempt (a retry gets fresh noise)."""
+    return headphone_seed(s) * 31 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
+
+
+@dataclass(frozen=True)
+class HeadphonePolicy:
+    """What a failed check does: end the session (screen-out, the default) and how many retries come first."""
+
+    screen_out: bool = True
+    retries: int = 0
+
+    @classmethod
+    def of(cls, experiment: Experiment) -> HeadphonePolicy:
+        """Read the study's settings (studies made before issue 15 screen out, with no retry)."""
+        settings = experiment.settings or {}
+        retries = settings.get("headphone_retries", 0)
+        return cls(bool(settings.get("headphone_screen_out", True)),
+                   max(0, min(1, retries)) if isinstance(retries, int) and not isinstance(retries, bool) else 0)
+
+
 def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], volume: float | None,
-                     now: datetime) -> bool:
-    """Score the headphone check, store it (and the volume) and move on; returns whether it was passed."""
+                     now: datetime) -> str:
+    """Score the headphone check, store it (and the volume) and route on: 'passed', 'retry' or 'screened_out'.
+
+    A fail ends the session as screened out (it never holds a quota place) unless the study allows a retry that
+    is still unused, or the study does not screen out at all (then the fail is recorded and the session goes on).
+    """
     settings = s.version.experiment.settings or {}
+    policy = HeadphonePolicy.of(s.version.experiment)
     n = int(settings.get("headphone_trials", 6))
     truth = headphone_answers(s, n)
     score = sum(int(a == b) for a, b in zip(responses, truth, strict=True))
-    s.headphone_score, s.headphone_trials = score, n
+    attempt = (s.headphone_attempts or 0) + 1
+    s.headphone_score, s.headphone_trials, s.headphone_attempts = score, n, attempt
     s.headphone_passed = score >= int(settings.get("headphone_pass", 5))
     s.volume = volume
-    s.stage = Stage.INSTRUCTIONS.value
     db.add(Event(session_id=s.id, kind="headphone", created_utc=now,
-                 detail={"score": score, "of": n, "passed": s.headphone_passed, "volume": volume}))
-    return s.headphone_passed
+                 detail={"score": score, "of": n, "passed": s.headphone_passed, "volume": volume,
+                         "attempt": attempt}))
+    if s.headphone_passed or not policy.screen_out:
+        s.stage = Stage.INSTRUCTIONS.value
+        return "passed" if s.headphone_passed else "failed_kept"
+    if attempt <= policy.retries:
+        db.add(Event(session_id=s.id, kind="headphone_retry", created_utc=now,
+                     detail={"attempt": attempt, "retries": policy.retries}))
+        return "retry"
+    s.status = SessionStatus.SCREENED_OUT.value
+    s.stage = Stage.DONE.value
+    s.finished_utc = now
+    db.add(Event(session_id=s.id, kind="screened_out", created_utc=now, detail={"attempts": attempt}))
+    return "screened_out"
 
 
 def start_task(db: Session, s: ParticipantSession, now: datetime) -> None:

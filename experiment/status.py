@@ -27,6 +27,7 @@ class SessionStatus(str, enum.Enum):
     COMPLETED = "completed"
     TIMED_OUT = "timed_out"
     ABANDONED = "abandoned"
+    SCREENED_OUT = "screened_out"  # failed the headphone check: ended, paid the screen-out code, never a quota place
 
 
 class Stage(str, enum.Enum):
@@ -65,7 +66,7 @@ EVENT_KINDS = frozenset(
 """Event kinds the page may log; server-side kinds (consent, assigned, answer, timeout…) are added by the server."""
 
 SERVER_EVENT_KINDS = frozenset(
-    {"consent", "assigned", "headphone", "instructions_done", "presented", "answer", "timeout", "session_timeout",
+    {"consent", "assigned", "headphone", "headphone_retry", "screened_out", "instructions_done", "audio_fetch", "presented", "answer", "timeout", "session_timeout",
      "completed", "questionnaire"}
 )
 """Event kinds only the server writes."""

@@ -25,13 +25,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "require_prolific": False,  # refuse arrivals without a PROLIFIC_PID (and, if set, another STUDY_ID)
     "prolific_study_id": None,
     "events_per_session": 5000,  # the most client events one session may log
+    "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
+    "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
+    "require_listening": False,  # answers need X, A and B fetched from the server and played (else a 409)
 }
 """Per-study settings, recorded with the study so its data can be read against them."""
 
 
 def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
                       foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
-                      name: str | None = None, completion_code: str | None = None) -> int:
+                      name: str | None = None, completion_code: str | None = None,
+                      screened_out_code: str | None = None, settings: dict[str, Any] | None = None) -> int:
     """Migrate the database at `url`, import the manifest's clips, build both versions; return the study id."""
     from experiment.db import make_engine, session_factory, upgrade
 
@@ -41,7 +45,8 @@ def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, se
     try:
         with session_factory(engine)() as db:
             experiment = add_experiment(db, manifest, quota=quota, seed=seed, foil_policy=foil_policy,
-                                        open_=open_, name=name, completion_code=completion_code)
+                                        open_=open_, name=name, completion_code=completion_code,
+                                        screened_out_code=screened_out_code, settings=settings)
             db.commit()
             return experiment.id
     finally:
@@ -51,21 +56,29 @@ def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, se
 def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int = 0,
                    foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
                    name: str | None = None, completion_code: str | None = None,
-                   now: datetime | None = None, settings: dict[str, Any] | None = None) -> Experiment:
+                   now: datetime | None = None, settings: dict[str, Any] | None = None,
+                   screened_out_code: str | None = None) -> Experiment:
     """Add (not commit) a study built from a parsed manifest; the admin panel calls this too."""
     if quota < 0:
         raise ExperimentError(f"quota={quota} must be >= 0")
     design = build_design(manifest.clips, seed=seed, foil_policy=foil_policy)
     now = now or utcnow()
-    code = completion_code or secrets.token_hex(4).upper()
-    if not code.isalnum() or len(code) > 32:
-        raise ExperimentError(f"completion code {code!r} must be 1-32 letters and digits")
+    code = _code(completion_code, "completion code")
+    screen_code = _code(screened_out_code, "screened-out code")
+    while screen_code == code:  # Prolific tells the two outcomes apart by their codes
+        if screened_out_code:
+            raise ExperimentError("the screened-out code must differ from the completion code")
+        screen_code = _code(None, "screened-out code")
+    merged = {**DEFAULT_SETTINGS, **(settings or {})}
+    retries = merged.get("headphone_retries")
+    if isinstance(retries, bool) or retries not in (0, 1):
+        raise ExperimentError(f"headphone_retries={retries!r} must be 0 or 1")
     dataset = (manifest.info.get("dataset") or {}).get("name", "study")
     experiment = Experiment(
         name=name or f"{dataset} ({manifest.path.parent.name})",
         state=ExperimentState.OPEN.value if open_ else ExperimentState.DRAFT.value,
         foil_policy=design.foil_policy, seed=seed,
-        settings={**DEFAULT_SETTINGS, **(settings or {}), "completion_code": code},
+        settings={**merged, "completion_code": code, "screened_out_code": screen_code},
         manifest_path=str(manifest.path), manifest_sha256=manifest.sha256, manifest_info=manifest.info,
         created_utc=now, opened_utc=now if open_ else None,
     )
@@ -78,6 +91,14 @@ def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int
         experiment.versions.append(version)
     db.flush()
     return experiment
+
+
+def _code(given: str | None, what: str) -> str:
+    """A Prolific code as given (1-32 letters and digits) or a random one."""
+    code = given or secrets.token_hex(4).upper()
+    if not code.isalnum() or not code.isascii() or len(code) > 32:
+        raise ExperimentError(f"{what} {code!r} must be 1-32 letters and digits")
+    return code
 
 
 def _clip_row(c) -> Clip:  # noqa: ANN001 - ManifestClip

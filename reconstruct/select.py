@@ -52,25 +52,69 @@ def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, 
     n_needed = per_position * len(POSITIONS)
     if len(songs) < 2:
         raise ParameterError(f"need at least 2 songs to build AB-X trials, have {len(songs)}")
+    crossed = _crossed_layout(recordings, songs, n_needed, per_position, rng)
     choices: list[Choice] = []
-    for song in songs:
-        recs = [i for i, (_, s) in enumerate(recordings) if s == song]
+    for si, song in enumerate(songs):
+        recs = _one_per_participant([i for i, (_, s) in enumerate(recordings) if s == song], recordings, rng)
         if len(recs) < n_needed:
-            raise ParameterError(f"song {song!r} has {len(recs)} recordings, need {n_needed} EEG participants")
-        recs = list(rng.permutation(recs)[:n_needed])
+            raise ParameterError(f"song {song!r} has {len(recs)} EEG participants' recordings, "
+                                 f"need {n_needed} EEG participants")
+        if crossed is not None:  # every participant hears every song: rotate positions, alternate halves
+            layout = [(rec, position, half) for (song_index, rec), (position, half) in crossed.items()
+                      if song_index == si]
+            recs = [rec for rec, _, _ in layout]
+        else:  # one song per participant (NMED-H): each participant gives one clip, so balance is automatic
+            recs = list(rng.permutation(recs)[:n_needed])
+            layout = []
+            for p, position in enumerate(POSITIONS):
+                group = recs[p * per_position:(p + 1) * per_position]
+                halves = rng.permutation([1, 2] * (per_position // 2))
+                layout += [(rec, position, int(half)) for rec, half in zip(group, halves)]
         chosen_chunks: dict[int, int] = {}
-        for p, position in enumerate(POSITIONS):
-            group = recs[p * per_position:(p + 1) * per_position]
-            halves = rng.permutation([1, 2] * (per_position // 2))
-            for rec, half in zip(group, halves):
-                options = [c for c in split.test_chunks(rec) if position_of(c) == position]
-                if not options:
-                    raise ParameterError(f"recording {rec} has no test chunk in the {position}")
-                chunk = int(rng.choice(options))
-                chosen_chunks[rec] = chunk
-                choices.append(Choice(rec, song, recordings[rec][0], chunk, position, "reconstruction", int(half)))
-        choices.append(_practice(rng, song, recs, recordings, split, chosen_chunks))
+        for rec, position, half in layout:
+            options = [c for c in split.test_chunks(rec) if position_of(c) == position]
+            if not options:
+                raise ParameterError(f"recording {rec} has no test chunk in the {position}")
+            chunk = int(rng.choice(options))
+            chosen_chunks[rec] = chunk
+            choices.append(Choice(rec, song, recordings[rec][0], chunk, position, "reconstruction", int(half)))
+        others = {c.participant for c in choices if c.role == "practice_reconstruction"}
+        fresh = [r for r in recs if recordings[r][0] not in others]  # practice pairs need distinct participants
+        choices.append(_practice(rng, song, fresh or recs, recordings, split, chosen_chunks))
     return choices
+
+
+def _one_per_participant(recs: list[int], recordings: list[tuple[str, str]], rng: np.random.Generator) -> list[int]:
+    """One recording per EEG participant (NMED-H has two presentations each): a participant gives one clip a song."""
+    by_participant: dict[str, list[int]] = {}
+    for r in recs:
+        by_participant.setdefault(recordings[r][0], []).append(r)
+    return [int(rs[int(rng.integers(len(rs)))]) for _, rs in sorted(by_participant.items())]
+
+
+def _crossed_layout(recordings: list[tuple[str, str]], songs: list[str], n_needed: int, per_position: int,
+                    rng: np.random.Generator) -> dict[tuple[int, int], tuple[str, int]] | None:
+    """(song index, recording) → (position, half) for participants who heard every song, or None if too few did.
+
+    Participant i of the chosen 12 takes position (i + song + offset) mod 3 and half by the parity of
+    (i // 3 + song): each one is in half 1 and half 2 equally often (as often a match as a foil in each
+    version), spans the positions, and its clips in one half sit at different positions (issue 15).
+    """
+    by_participant: dict[str, dict[str, int]] = {}
+    for i, (participant, song) in enumerate(recordings):
+        by_participant.setdefault(participant, {}).setdefault(song, i)
+    common = sorted(p for p, heard in by_participant.items() if all(s in heard for s in songs))
+    if len(common) < n_needed or per_position % 2:
+        return None
+    chosen = [common[int(i)] for i in rng.permutation(len(common))[:n_needed]]
+    offset, flip = int(rng.integers(len(POSITIONS))), int(rng.integers(2))
+    layout: dict[tuple[int, int], tuple[str, int]] = {}
+    for pi, participant in enumerate(chosen):
+        for si, song in enumerate(songs):
+            position = POSITIONS[(pi + si + offset) % len(POSITIONS)]
+            half = 1 + (pi // len(POSITIONS) + si + flip) % 2
+            layout[(si, by_participant[participant][song])] = (position, half)
+    return layout
 
 
 def _practice(rng: np.random.Generator, song: str, recs: list[int], recordings: list[tuple[str, str]],
@@ -79,7 +123,7 @@ def _practice(rng: np.random.Generator, song: str, recs: list[int], recordings: 
     used_onsets = set(used.values())
     candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c not in used_onsets]
     if not candidates:
-        candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c != used[r]]
+        candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c != used.get(r)]
     rec, chunk = candidates[int(rng.integers(len(candidates)))]
     return Choice(rec, song, recordings[rec][0], int(chunk), position_of(chunk), "practice_reconstruction", None)
 

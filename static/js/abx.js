@@ -48,9 +48,9 @@
     queue.push({ kind: kind, slot: slot || null, trial: trial ? trial.id : null, t: Math.round(now()), detail: detail || null });
   }
   function flush(keepalive) {
-    if (!queue.length) return;
+    if (!queue.length) return Promise.resolve();
     var batch = queue.splice(0, 100);
-    fetch(URLS.events, {
+    return fetch(URLS.events, {
       method: "POST", credentials: "same-origin", keepalive: !!keepalive,
       headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF }, body: JSON.stringify({ events: batch })
     }).catch(function () { queue = batch.concat(queue); });
@@ -167,9 +167,12 @@
     var p = pending || { trial: trial.id, answer: side, id: uuid() };
     writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
     if (pending) log("retry");
-    flush();
+    await flush();  /* the plays reach the server before the answer (a study may require X, A and B played) */
     var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
     writePending(null); busy = false;
+    if (res.status === 409 && res.body && res.body.error === "not_listened") {  /* listen first, then answer again */
+      setEnabled(true); countdown(); status(res.body.message); return;
+    }
     if (res.status === 200 && res.body.feedback) {
       var fb = res.body.feedback;
       $("feedback").textContent = fb.correct ? "Correct!" : "Not quite — the match was " + fb.correct_side + ".";

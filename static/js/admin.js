@@ -63,7 +63,7 @@
     wrap.appendChild(first);
     if (v.full) { wrap.appendChild(document.createTextNode(" ")); wrap.appendChild(tag("full", "tag")); }
     cell(tr, wrap);
-    ["quota", "filled", "started", "active", "completed", "timed_out", "abandoned", "withdrawn"].forEach(function (k) {
+    ["quota", "filled", "started", "active", "completed", "timed_out", "abandoned", "screened_out", "withdrawn"].forEach(function (k) {
       cell(tr, v[k], "num");
     });
   }

@@ -96,7 +96,8 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
             for name, settings in (("capped", {"session_cap_s": 12, "trial_limit_s": 2}),
                                    ("short", {"trial_limit_s": 3}), ("main", {})):
                 experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}", settings=settings,
-                                            completion_code=f"E2E{name.upper()}")
+                                            completion_code=f"E2E{name.upper()}",
+                                            screened_out_code=f"OUT{name.upper()}")
                 db.flush()
                 studies[name] = experiment.id
             create_user(db, ADMIN_USER, ADMIN_PASSWORD, now=_utcnow(), method=FAST_HASH)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from e2e_live import CLIP_SECONDS
 from e2e_a11y import axe_violations
-from e2e_steps import answer, events, play, presentation, wait_ready, walk_to_task
+from e2e_steps import answer, events, play, presentation, session_row, wait_ready, walk_to_task
 from experiment.models import ParticipantSession, Presentation, Questionnaire
 
 pytestmark = pytest.mark.browser
@@ -149,3 +149,33 @@ def test_the_pages_that_turn_people_away(live_server, new_page, shot):
     page.goto(live.url("/no/such/page"))
     expect(page.locator("body")).to_contain_text("not found")
     shot(page, "away-05-not-found")
+
+
+def test_a_failed_headphone_check_ends_on_the_screened_out_page(live_server, new_page):
+    """Wrong answers to every headphone sound: the screened-out page with its own code, and no quota place."""
+    from types import SimpleNamespace
+
+    from experiment.sessions import headphone_answers
+
+    live = live_server
+    page = new_page()
+    page.goto(live.study_url("main") + "?PROLIFIC_PID=e2escreen01&STUDY_ID=st1&SESSION_ID=se9")
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url("**/consent")
+    for box in page.locator("input[type=checkbox]").all():
+        box.check()
+    page.get_by_role("button", name="I agree, start").click()
+    page.wait_for_url("**/headphones")
+    row = session_row(page, live, "main")
+    truth = headphone_answers(SimpleNamespace(seed=row.seed, headphone_seed=row.headphone_seed), 6)
+    for k, right in enumerate(truth, start=1):
+        page.locator(f"input[name=t{k}][value='{right % 3 + 1}']").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/screened-out")
+    expect(page.locator("#screened-out-code")).to_have_text("OUTMAIN")
+    expect(page.get_by_role("link", name="Return to Prolific")).to_have_attribute("href", re.compile(r"cc=OUTMAIN$"))
+    assert "E2EMAIN" not in page.content()
+    page.goto(live.study_url("main", "task"))
+    page.wait_for_url("**/screened-out")
+    (s,) = live.rows(sa.select(ParticipantSession).where(ParticipantSession.id == row.id))
+    assert (s.status, s.headphone_passed) == ("screened_out", False)

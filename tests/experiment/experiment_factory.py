@@ -56,9 +56,11 @@ def make_manifest(folder: Path, *, n_songs: int = 4, n_participants: int = 12, p
     for si, song in enumerate(songs):
         base = 220.0 * (1 + si)
         for pi in range(n_participants):
-            position = POSITIONS[pi % 3]
+            # positions rotate with the song and halves alternate, so each EEG participant is as often in half 1
+            # as in half 2 (a match as often as a foil in each version) and spans the positions (issue 15)
+            position = POSITIONS[(pi + si) % 3]
             slot = pi // 3
-            half = 1 if slot % 2 == 0 else 2
+            half = 1 if (slot + si) % 2 == 0 else 2
             if (pi // 3) >= 2 * per_cell:
                 continue
             participant = f"p{pi + 1:02d}" if shared_participants else f"p{si + 1}{pi + 1:02d}"

@@ -11,6 +11,23 @@ from experiment.models import Experiment, TrialTemplate, Version
 from tuneback.cli import build_cli, main
 
 
+def test_create_takes_the_screen_out_and_listening_settings(sqlite_url, manifest_path):
+    result = CliRunner().invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url,
+                                      "--completion-code", "DONE1", "--screened-out-code", "SCREEN1",
+                                      "--headphone-retries", "1", "--require-listening"])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            s = conn.execute(sa.select(Experiment.settings)).scalar_one()
+    finally:
+        engine.dispose()
+    assert (s["screened_out_code"], s["headphone_retries"], s["require_listening"]) == ("SCREEN1", 1, True)
+    bad = CliRunner().invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url,
+                                   "--headphone-retries", "2"])
+    assert bad.exit_code == 2 and "headphone-retries" in bad.output
+
+
 def test_create_prints_the_id_and_builds_the_study(sqlite_url, manifest_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url, "--quota", "5",
@@ -45,4 +62,4 @@ def test_bad_manifest_is_one_line_error(tmp_path, sqlite_url, capsys):
 
 def test_migrate(sqlite_url):
     result = CliRunner().invoke(cli, ["migrate", "--db", sqlite_url])
-    assert result.exit_code == 0 and "revision 0003" in result.output  # migrations/versions/0003 is the head
+    assert result.exit_code == 0 and "revision 0004" in result.output  # migrations/versions/0004 is the head

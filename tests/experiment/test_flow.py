@@ -100,12 +100,13 @@ def test_consent_without_csrf_refused(participant):
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
 
 
-def test_failed_headphone_check_is_recorded_and_continues(participant, study):
+def test_failed_headphone_check_is_recorded_and_screens_out(participant, study):
     p = participant()
     p.start()
-    assert p.headphones(correct=False).headers["Location"].endswith("/instructions")
+    assert p.headphones(correct=False).headers["Location"].endswith("/screened-out")
     (s,) = rows(study.url, sa.select(ParticipantSession))
     assert s.headphone_passed is False and s.headphone_score == 0 and s.headphone_trials == 6
+    assert s.status == "screened_out" and s.headphone_attempts == 1
 
 
 def test_headphone_form_needs_every_answer(participant):

@@ -68,3 +68,42 @@ def test_upgrade_from_0001_keeps_data(database_url):
             assert conn.execute(sa.text("select preview from session")).scalar() in (False, 0)
     finally:
         engine.dispose()
+
+
+def _seed_session(conn, status: str = "active") -> None:
+    """One study, version and session, written with plain SQL (the tables as of any revision)."""
+    conn.execute(sa.text(
+        "insert into experiment (id, name, state, foil_policy, seed, settings, manifest_path, manifest_sha256,"
+        " manifest_info, created_utc) values (1, 'e', 'open', 'different-song', 0, '{}', 'm', 's', '{}',"
+        " '2026-01-01 00:00:00')"))
+    conn.execute(sa.text("insert into version (id, experiment_id, number, quota) values (1, 1, 1, 8)"))
+    conn.execute(sa.text(
+        "insert into session (id, experiment_id, version_id, token, listener, seed, status, stage, withdrawn,"
+        f" started_utc) values (1, 1, 1, 't', 'L1', 0, '{status}', 'headphone', false, '2026-01-01 00:00:00')"))
+
+
+def test_0004_admits_screened_out_and_downgrade_maps_it(database_url):
+    """Before 0004 the status check refuses 'screened_out'; after it the row is stored; downgrading maps it."""
+    from alembic import command
+
+    db.upgrade(database_url, "0003")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+        import pytest
+        from sqlalchemy.exc import IntegrityError
+
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("update session set status = 'screened_out'"))
+        db.upgrade(database_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("update session set status = 'screened_out', headphone_attempts = 2"))
+            assert conn.execute(sa.text("select status, headphone_attempts from session")).one() == ("screened_out", 2)
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(sa.text("update session set status = 'nonsense'"))
+        command.downgrade(db.alembic_config(database_url), "0003")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select status from session")).scalar() == "abandoned"
+    finally:
+        engine.dispose()
