@@ -6,21 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from experiment.db import make_engine
 from experiment.models import Event
 from experiment.sessions import MAX_FETCHES_LOGGED
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
+from admin_support import rows as _rows
 from experiment_client import Participant, Study, make_app
-
-
-def _rows(url, query):
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(query).all()
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

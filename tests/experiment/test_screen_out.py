@@ -12,16 +12,8 @@ from experiment.models import Event, Experiment, ParticipantSession
 from experiment.progress import version_progress
 from experiment.study import add_experiment, create_experiment
 from experiment.webdb import engine_of
+from admin_support import rows as _rows
 from experiment_client import Participant, Study, make_app
-
-
-def _rows(url, query):
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(query).all()
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
