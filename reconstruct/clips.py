@@ -142,15 +142,14 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
     mel = {cid: clip_log_mel(audio_dir / by_id[cid]["file"]) for cid in tqdm(
         list(by_id), desc="observer spectra", disable=not progress)}
     x_ids = [by_id[recon_ids[m]]["target"] for m, _ in pairs]
-    heard = ideal_observer([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs],
-                           [mel[recon_ids[f]] for _, f in pairs], distance="correlation")
+    as_heard = ([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs], [mel[recon_ids[f]] for _, f in pairs])
+    heard = ideal_observer(*as_heard, distance="correlation")
     predicted = {cid: chunk_prediction(config, c.recording, c.chunk) for cid, c in zip(recon_ids, choices)}
     truth = {cid: _target_units(config, c) for cid, c in zip(recon_ids, choices)}
     spectra = ideal_observer([units_to_db(truth[recon_ids[m]]) for m, _ in pairs],
                              [units_to_db(predicted[recon_ids[m]]) for m, _ in pairs],
                              [units_to_db(predicted[recon_ids[f]]) for _, f in pairs])
-    heard["ssim"] = ideal_observer([mel[x] for x in x_ids], [mel[recon_ids[m]] for m, _ in pairs],
-                                   [mel[recon_ids[f]] for _, f in pairs], distance="ssim")
+    heard["ssim"] = ideal_observer(*as_heard, distance="ssim")
     result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra,
               "all_test_chunks": time_specific_evidence(config, seed=config.select_seed)}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
