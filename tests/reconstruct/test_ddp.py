@@ -4,18 +4,23 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import soundfile as sf
 import torch.multiprocessing as mp
+from click.testing import CliRunner
 from torch import nn
 
 from reconstruct.distributed import BatchPlace, World, barrier, data_parallel, global_batch_loss, joined, shard
 from reconstruct.errors import ParameterError, ReconstructError
 from reconstruct.models.cnn import EEG2MelCNN, preset
 from reconstruct.train import TrainConfig, load_cnn, predict_cnn, train_cnn
+from tuneback.cli import build_cli
 
 EPOCHS = 3
 GRAD_BATCH = 13  # odd: the two shares differ in size (7 and 6), so the loss weighting matters
@@ -168,3 +173,39 @@ def test_only_cnn_training_runs_under_torchrun(tmp_path, stage, decoder):
 
     with pytest.raises(ReconstructError, match="under torchrun"):
         run_stage(RunConfig(run_dir=tmp_path, decoder=decoder), stage, world=World(0, 2, 0))
+
+
+def _tiny_folder(folder: Path) -> Path:
+    """A bring-your-own folder: two 8-channel recordings of one 245-s song (the pipeline uses 240 s)."""
+    (folder / "eeg").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for p in ("p1", "p2"):
+        np.save(folder / f"eeg/{p}.npy", rng.standard_normal((8, 245 * 125)).astype(np.float32))
+    t = np.arange(245 * 22050) / 22050
+    sf.write(folder / "s1.wav", (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(t))).astype(np.float32), 22050)
+    (folder / "recordings.csv").write_text("eeg_file,participant,song,audio_file\n"
+                                           "eeg/p1.npy,p1,s1,s1.wav\neeg/p2.npy,p2,s1,s1.wav\n")
+    return folder
+
+
+def test_cli_trains_under_torchrun_and_one_process_predicts(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--dataset", "folder", "--eeg", str(_tiny_folder(tmp_path / "lab")), "--run-dir", str(run_dir), "--quiet",
+            "--epochs", "2", "--device", "cpu"]
+    for stage in ("load", "features", "split"):
+        assert CliRunner().invoke(build_cli(), ["reconstruct", stage, *args], catch_exceptions=False).exit_code == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    result = subprocess.run([*torchrun, "-m", "tuneback.cli", "reconstruct", "train", *args], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count('"world_size": 2') == 1  # one summary: rank 0's
+    assert json.loads((run_dir / "stages" / "train.done.json").read_text())["summary"]["epochs"] == 2
+    predicted = CliRunner().invoke(build_cli(), ["reconstruct", "predict", *args], catch_exceptions=False)
+    assert predicted.exit_code == 0 and np.isfinite(json.loads(predicted.output[predicted.output.index("{"):])["test_mse"])
+
+
+def test_run_verb_refuses_torchrun(tmp_path):
+    result = CliRunner().invoke(build_cli(), ["reconstruct", "run", "--run-dir", str(tmp_path)],
+                                env={"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"})
+    assert isinstance(result.exception, ReconstructError) and "one process" in str(result.exception)
