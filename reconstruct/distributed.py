@@ -60,7 +60,12 @@ class World:
 
 def local_device(device: torch.device, world: World) -> torch.device:
     """This rank's device: its own GPU (LOCAL_RANK) when training on CUDA."""
-    return torch.device("cuda", world.local_rank) if device.type == "cuda" and world.distributed else device
+    if device.type != "cuda" or not world.distributed:
+        return device
+    if world.local_rank >= torch.cuda.device_count():
+        raise ParameterError(f"LOCAL_RANK {world.local_rank} but this machine has {torch.cuda.device_count()} "
+                             f"GPU(s): start at most one process per GPU (torchrun --nproc_per_node)")
+    return torch.device("cuda", world.local_rank)
 
 
 @contextmanager
@@ -124,7 +129,7 @@ class _GlobalBatchNorm(torch.autograd.Function):
         sums = torch.cat([x.sum(dims, dtype=torch.float64), x.new_full((1,), x.numel() / x.shape[1],
                                                                        dtype=torch.float64)])
         dist.all_reduce(sums)
-        n = sums[-1].item()
+        n = sums[-1]  # a tensor: no device sync per layer
         mean = sums[:-1] / n
         centred = x - mean.to(x.dtype).view(view)
         var = (centred * centred).sum(dims, dtype=torch.float64)
