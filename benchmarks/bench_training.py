@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--nmedh-epoch", action="store_true",
                         help="Also time one epoch at NMED-H scale (48 participants × 180 s of training examples).")
     parser.add_argument("--nmedt-epoch", action="store_true",
-                        help=f"Also estimate one epoch at NMED-T paper scale ({NMEDT_TRAIN_EXAMPLES} training examples).")
+                        help=f"Also estimate one NMED-T paper-scale epoch ({NMEDT_TRAIN_EXAMPLES} training examples).")
     parser.add_argument("--ddp", type=int, default=0, metavar="N",
                         help="Also time the steps data-parallel in N processes (one GPU each on CUDA).")
     parser.add_argument("--skip-peak", action="store_true", help="Skip the peak FLOP-rate measurements.")
