@@ -7,6 +7,8 @@ import json
 import click
 
 from reconstruct.cli_evaluate import evaluate_command
+from reconstruct.distributed import World
+from reconstruct.errors import ReconstructError
 from reconstruct.options import build_config, run_options
 from reconstruct.pipeline import STAGES
 
@@ -24,8 +26,10 @@ def _stage_command(stage: str) -> click.Command:
     @run_options
     def command(force: bool, quiet: bool, **options) -> None:
         from reconstruct.run import run_stage
-        summary = run_stage(build_config(**options), stage, force=force, progress=not quiet)
-        click.echo(json.dumps(summary, indent=2, default=str))
+        world = World.from_env()  # torchrun's ranks: `train` then runs data-parallel
+        summary = run_stage(build_config(**options), stage, force=force, progress=not quiet, world=world)
+        if world.main:
+            click.echo(json.dumps(summary, indent=2, default=str))
     return command
 
 
@@ -41,6 +45,9 @@ def run_command(force_from: str | None, until: str, quiet: bool, **options) -> N
     """Run every stage (resuming from what is already done) and print a summary."""
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
+    if World.from_env().distributed:
+        raise ReconstructError("`tuneback reconstruct run` runs in one process; under torchrun run only "
+                               "`tuneback reconstruct train` (the other stages first, in one process)")
     config = build_config(**options)
     results = run_all(config, until=until, force_from=force_from, progress=not quiet)
     click.echo(format_summary(config, results))

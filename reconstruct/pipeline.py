@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from reconstruct import features as feat
 from reconstruct.config import RunConfig, fingerprint
+from reconstruct.distributed import World, barrier
 from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.models.ridge import RidgeDecoder
@@ -221,8 +222,9 @@ def load_split(config: RunConfig) -> Split:
 
 # ---- train / predict --------------------------------------------------------------------------------
 
-def stage_train(config: RunConfig, *, progress: bool = True) -> dict:
-    """Fit the decoder on training chunks, early-stopping on validation chunks."""
+def stage_train(config: RunConfig, *, progress: bool = True, world: World | None = None) -> dict:
+    """Fit the decoder on training chunks, early-stopping on validation chunks (data-parallel over `world`)."""
+    world = world or World()
     split = load_split(config)
     inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
     tr, va = split.indices(TRAIN), split.indices(VAL)
@@ -239,10 +241,11 @@ def stage_train(config: RunConfig, *, progress: bool = True) -> dict:
                  out_shape=np.array(y_tr.shape[1:]), **{f"scaler_{k}": v for k, v in scaler.state().items()})
         return {"decoder": "ridge", "alpha": config.ridge_alpha, "val_loss": val_loss,
                 "n_train": len(tr), "n_val": len(va)}
-    if not checkpoint_compatible(model_dir, config.train):
+    if world.main and not checkpoint_compatible(model_dir, config.train):
         shutil.rmtree(model_dir)  # made with other settings: start afresh rather than resume
+    barrier(world)  # no rank reads model/ while rank 0 may be clearing it
     summary = train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=model_dir,
-                        log_inputs=config.input_kind == "psd", progress=progress)
+                        log_inputs=config.input_kind == "psd", progress=progress, world=world)
     return {"decoder": "cnn", "n_train": len(tr), "n_val": len(va),
             **{k: v for k, v in summary.items() if k != "history"}}
 

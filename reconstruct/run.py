@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 from reconstruct.clips import stage_observe, stage_render, stage_select
 from reconstruct.config import RunConfig
+from reconstruct.distributed import World, barrier, joined
 from reconstruct.errors import ReconstructError
 from reconstruct.pipeline import (STAGES, is_done, mark_done, read_summary, stage_features, stage_load,
                                   stage_predict, stage_split, stage_train)
+from reconstruct.train import pick_device
 
 STAGE_FUNCS: dict[str, Callable[..., dict]] = {
     "load": stage_load, "features": stage_features, "split": stage_split, "train": stage_train,
@@ -23,10 +25,18 @@ RESUMABLE = {"train": ("model",)}
 
 
 def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict:
-    """Run one stage (its predecessors must be done), unless it is already done with these parameters."""
+              log: Callable[[str], None] = print, world: World | None = None) -> dict:
+    """Run one stage (its predecessors must be done), unless it is already done with these parameters.
+
+    With a `world` of several ranks (torchrun), the CNN's train stage runs data-parallel; rank 0 alone logs
+    and writes.
+    """
     if stage not in STAGE_FUNCS:
         raise ReconstructError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    world = world or World()
+    if world.distributed:
+        check_distributable(config, stage)
+        log = log if world.main else _silent
     for earlier in STAGES[: STAGES.index(stage)]:
         if not is_done(config, earlier):
             raise ReconstructError(f"stage {stage!r} needs {earlier!r} first (run `tuneback reconstruct "
@@ -34,6 +44,8 @@ def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: b
     if is_done(config, stage) and not force:
         log(f"[{stage}] up to date, reusing {config.run_dir}")
         return read_summary(config, stage)
+    if world.distributed:
+        return _run_data_parallel(config, stage, force=force, progress=progress, log=log, world=world)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     for name in RESUMABLE.get(stage, ()) if force else ():
         shutil.rmtree(config.run_dir / name, ignore_errors=True)
@@ -41,6 +53,36 @@ def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: b
     summary = STAGE_FUNCS[stage](config, progress=progress)
     mark_done(config, stage, summary, time.perf_counter() - started)
     log(f"[{stage}] done in {time.perf_counter() - started:.1f} s")
+    return summary
+
+
+def check_distributable(config: RunConfig, stage: str) -> None:
+    """Refuse, in one line, what does not run under torchrun: every stage but the CNN's training."""
+    if stage != "train" or config.decoder != "cnn":
+        raise ReconstructError(f"only `tuneback reconstruct train` with the CNN decoder runs under torchrun "
+                               f"(asked: stage {stage!r}, decoder {config.decoder!r}); run the other stages "
+                               f"in one process")
+
+
+def _silent(_message: str) -> None:
+    pass
+
+
+def _run_data_parallel(config: RunConfig, stage: str, *, force: bool, progress: bool,
+                       log: Callable[[str], None], world: World) -> dict:
+    """The stage on every rank in one process group; rank 0 clears and records, the others wait for it."""
+    with joined(world, pick_device(config.train.device)):
+        if world.main:
+            config.run_dir.mkdir(parents=True, exist_ok=True)
+            for name in RESUMABLE.get(stage, ()) if force else ():
+                shutil.rmtree(config.run_dir / name, ignore_errors=True)
+        barrier(world)
+        started = time.perf_counter()
+        summary = STAGE_FUNCS[stage](config, progress=progress, world=world)
+        if world.main:
+            mark_done(config, stage, summary, time.perf_counter() - started)
+        barrier(world)
+    log(f"[{stage}] done in {time.perf_counter() - started:.1f} s on {world.size} processes")
     return summary
 
 

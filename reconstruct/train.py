@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from reconstruct import distributed as ddp
+from reconstruct.distributed import World
 from reconstruct.errors import ParameterError
 from reconstruct.heap import keep_large_blocks
 from reconstruct.models.cnn import MODEL_LAYOUT, EEG2MelCNN, preset
@@ -116,14 +118,29 @@ def checkpoint_compatible(out_dir: Path, config: TrainConfig) -> bool:
     return saved.get("layout") == MODEL_LAYOUT and _model_settings(saved["config"]) == _model_settings(config.to_dict())
 
 
+def _checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator, state: dict,
+                config: TrainConfig, device: torch.device) -> dict:
+    """Everything a resumed run needs to continue exactly: weights, optimiser, generators, history."""
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(), "state": state, "config": config.to_dict(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "layout": MODEL_LAYOUT}
+
+
 def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
-              config: TrainConfig, out_dir: Path, log_inputs: bool, progress: bool = True) -> dict:
-    """Fit the CNN; write `checkpoint.pt` every epoch and `best.pt`; resume from `checkpoint.pt` if present."""
+              config: TrainConfig, out_dir: Path, log_inputs: bool, progress: bool = True,
+              world: World | None = None) -> dict:
+    """Fit the CNN; write `checkpoint.pt` every epoch and `best.pt`; resume from `checkpoint.pt` if present.
+
+    With a `world` of several ranks (torchrun, process group joined), train data-parallel on the same global
+    batches; only rank 0 writes files.
+    """
+    world = world or World()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
+    device = ddp.local_device(pick_device(config.device), world)
     if device.type == "cpu":
         keep_large_blocks()
     torch.manual_seed(config.seed)
@@ -138,6 +155,7 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
             model.head[-1].bias.copy_(torch.from_numpy(y_train.mean(0).reshape(-1)))
             model.head[-1].weight.mul_(0.1)
     model = model.to(device)
+    net, place = ddp.data_parallel(model, world, device) if world.distributed else (model, None)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
     state = {"epoch": 0, "history": [], "best_val": float("inf"), "best_epoch": 0}
@@ -153,11 +171,18 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
         if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"].cpu(), device)
         state = ckpt["state"]
-    bar = tqdm(total=config.max_epochs, initial=state["epoch"], desc="training", unit="epoch", disable=not progress)
-    while state["epoch"] < config.max_epochs and state["epoch"] - state["best_epoch"] < config.patience:
+    bar = tqdm(total=config.max_epochs, initial=state["epoch"], desc="training", unit="epoch",
+               disable=not (progress and world.main))
+    while ddp.agree(state["epoch"] < config.max_epochs and state["epoch"] - state["best_epoch"] < config.patience,
+                    world, device):
         started = time.perf_counter()
-        train_loss = _epoch(model, xt, yt, batch_size=config.batch_size, optimizer=optimizer, generator=generator)
-        val_loss = _epoch(model, xv, yv, batch_size=512, optimizer=None, generator=None)
+        if world.distributed:
+            train_loss = ddp.train_epoch(net, place, xt, yt, batch_size=config.batch_size, optimizer=optimizer,
+                                         generator=generator, world=world)
+            val_loss = ddp.validate(model, xv, yv, world=world)
+        else:
+            train_loss = _epoch(model, xt, yt, batch_size=config.batch_size, optimizer=optimizer, generator=generator)
+            val_loss = _epoch(model, xv, yv, batch_size=512, optimizer=None, generator=None)
         state["epoch"] += 1
         state["history"].append({"epoch": state["epoch"], "train_loss": train_loss, "val_loss": val_loss,
                                  "seconds": time.perf_counter() - started})
@@ -166,17 +191,20 @@ def train_cnn(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val
                    "in_shape": list(x_train.shape[1:]), "out_shape": list(y_train.shape[1:])}
         if val_loss < state["best_val"]:
             state["best_val"], state["best_epoch"] = val_loss, state["epoch"]
-            torch.save(payload, out_dir / "best.pt")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(), "state": state, "config": config.to_dict(),
-                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                    "layout": MODEL_LAYOUT}, ckpt_path)
+            if world.main:
+                torch.save(payload, out_dir / "best.pt")
+        if world.main:
+            torch.save(_checkpoint(model, optimizer, generator, state, config, device), ckpt_path)
         bar.update(1)
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=state["best_epoch"])
     bar.close()
     summary = {"config": config.to_dict(), "device": str(device), "epochs": state["epoch"],
                "best_epoch": state["best_epoch"], "best_val_loss": state["best_val"], "history": state["history"]}
-    (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
+    if world.distributed:
+        summary["world_size"] = world.size
+    if world.main:
+        (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
+    ddp.barrier(world)  # every rank returns once the files are there
     return summary
 
 
