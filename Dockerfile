@@ -30,6 +30,7 @@ COPY --chown=root:root alembic.ini ./
 COPY --chown=root:root migrations ./migrations
 COPY --chown=root:root experiment ./experiment
 COPY --chown=root:root analysis ./analysis
+COPY --chown=root:root loadbot ./loadbot
 COPY --chown=root:root tuneback/__init__.py tuneback/errors.py tuneback/clirun.py ./tuneback/
 COPY --chown=root:root templates ./templates
 COPY --chown=root:root static ./static

@@ -4,7 +4,7 @@
 
 1. A fresh PostgreSQL database; a study from the synthetic manifest with contract-sized clips (5 s, 22 050 Hz,
    16-bit mono: 220 kB each); gunicorn (gthread) in its own process group on a free loopback port.
-2. N listeners (experiment.simulate: real HTTP, realistic behaviour scaled by --pace, replays, reloads,
+2. N listeners (loadbot: real HTTP, realistic behaviour scaled by --pace, replays, reloads,
    answers re-sent with the same id) arrive over --ramp seconds and each does the whole study.
 3. Faults while they run (unless --no-faults): at --kill-at of the expected duration one gunicorn worker gets
    SIGKILL (the master starts a new one); at --restart-at PostgreSQL is restarted (--pg-restart) while
@@ -44,7 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment"), str(ROOT / "bench
 
 from experiment.db import make_engine, session_factory  # noqa: E402
 from experiment.models import ParticipantSession, Presentation  # noqa: E402
-from experiment.simulate import SimulationConfig, percentile_ms, simulate  # noqa: E402
+from loadbot import SimulationConfig, percentile_ms, simulate  # noqa: E402
 from experiment.study import create_experiment  # noqa: E402
 from experiment_factory import make_manifest  # noqa: E402
 from harness import Gunicorn  # noqa: E402
@@ -64,7 +64,7 @@ def Server(url: str, folder: Path, workers: int, threads: int) -> Gunicorn:  # n
 
 
 def expected_duration_s(pace: float, clip_s: float = 5.0) -> float:
-    """Rough length of one simulated session at `pace` (the midpoints of experiment.simulate's delays)."""
+    """Rough length of one simulated session at `pace` (the midpoints of loadbot's delays)."""
     before = 20 + 5.5 + 1.5 * 3 + 6 * (3.5 + 1) + 10  # consent, headphones (noise + 6 sounds), instructions
     trial = 3 * (clip_s + 0.9) + 0.3 * clip_s + 2.5 + 0.5  # X, A, B, a replay now and then, deciding, feedback
     return pace * (before + 28 * trial + 40 + 3.5)
@@ -167,7 +167,7 @@ def main() -> None:
 
 
 SIMULATED_STUDY_ID = "simulated"
-"""The STUDY_ID experiment.simulate's listeners arrive with."""
+"""The STUDY_ID loadbot's listeners arrive with."""
 
 
 def _admit_only_prolific(url: str, eid: int) -> None:

@@ -112,7 +112,7 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
     from tqdm import tqdm
 
     from experiment.errors import ExperimentError
-    from experiment.simulate import SimulationConfig, simulate
+    from loadbot import SimulationConfig, simulate
 
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
                               ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)

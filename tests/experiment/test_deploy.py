@@ -72,7 +72,7 @@ def test_dockerfile_copies_files_that_exist():
 def test_the_image_copies_every_tuneback_module_the_app_imports():
     """The image copies only a few files of tuneback/: the ones experiment/ and analysis/ import must be among them."""
     copied = {s for line in DOCKERFILE.splitlines() if line.startswith("COPY") for s in line.split()[1:-1]}
-    needed = {n for folder in ("experiment", "analysis") for n in _modules(ROOT / folder) if n.startswith("tuneback.")}
+    needed = {n for folder in ("experiment", "analysis", "loadbot") for n in _modules(ROOT / folder) if n.startswith("tuneback.")}
     assert needed and {f"{n.replace('.', '/')}.py" for n in needed} <= copied, needed
 
 
@@ -90,7 +90,7 @@ def _modules(folder: Path) -> set[str]:
 
 def _imports(folder: Path) -> set[str]:
     names = {n.split(".")[0] for n in _modules(folder)}
-    return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "tuneback", "__future__"}
+    return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "loadbot", "tuneback", "__future__"}
 
 
 def _normal(name: str) -> str:
@@ -116,9 +116,9 @@ def _closure(names: set[str]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("package", ["experiment", "analysis"])
+@pytest.mark.parametrize("package", ["experiment", "analysis", "loadbot"])
 def test_the_image_installs_every_package_the_app_imports(package):
-    """Adding an import to experiment/ or analysis/ without adding it to the Dockerfile breaks the image."""
+    """Adding an import to experiment/, analysis/ or loadbot/ without adding it to the Dockerfile breaks the image."""
     pinned = {_normal(m.group(1)) for m in re.finditer(r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==[^"]+"', DOCKERFILE)}
     installed = _closure(pinned)
     distributions = md.packages_distributions()
