@@ -33,3 +33,15 @@ def export_all(experiment_id: int, fmt: str) -> Response:
     audit_change(get_db(), "export", f"experiment:{experiment.id}", {"table": "all", "format": fmt})
     get_db().commit()
     return download(export.zip_bundle(files, folder), f"{folder}.zip", export.MIMETYPES["zip"])
+
+
+@bp.get("/studies/<int:experiment_id>/export-previews.<any(csv,parquet):fmt>.zip")
+def export_previews(experiment_id: int, fmt: str) -> Response:
+    """Download the experimenter's preview sessions alone (the same tables; never mixed with participants)."""
+    experiment = study_or_404(experiment_id)
+    release_transaction()
+    files = export.export_bundle(engine_of(current_app), experiment.id, fmt, now=now(), previews=True)
+    folder = f"study-{experiment.id}-previews-{fmt}"
+    audit_change(get_db(), "export", f"experiment:{experiment.id}", {"table": "previews", "format": fmt})
+    get_db().commit()
+    return download(export.zip_bundle(files, folder), f"{folder}.zip", export.MIMETYPES["zip"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from experiment.status import FoilPolicy
 
@@ -64,3 +64,31 @@ class EraseForm(FlaskForm):
     confirm = StringField("Type the listener id to confirm", validators=[DataRequired(), Length(max=64)])
     reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
     submit = SubmitField("Erase their data")
+
+
+class NewAdminForm(FlaskForm):
+    """A new experimenter account (experiment.auth.create_user, as the CLI's create-user)."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("Password again", validators=[DataRequired(), EqualTo("password",
+                                                                                  message="the passwords differ")])
+    submit = SubmitField("Create the account")
+
+
+class PasswordForm(FlaskForm):
+    """A new password for an account (ends its logins; reactivates a deactivated account)."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[DataRequired(), EqualTo("password",
+                                                                                      message="the passwords differ")])
+    submit = SubmitField("Set the password")
+
+
+class CloneForm(FlaskForm):
+    """Clone a study into a new draft: same manifest, settings and quotas; a name and (optionally) a new seed."""
+
+    name = StringField("Name of the copy", validators=[Optional(), Length(max=200)])
+    seed = IntegerField("Seed of the design draw (blank: the same)", validators=[Optional(),
+                                                                                 NumberRange(min=0, max=2**31 - 1)])
+    submit = SubmitField("Clone to a new draft")

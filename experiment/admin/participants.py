@@ -57,7 +57,7 @@ def withdraw(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     reason = (form.reason.data or "").strip() or None
     s.withdrawn, s.withdrawn_utc, s.withdrawn_reason = True, when, reason
     audit_change(db, "withdraw", f"session:{s.id}", {"experiment_id": experiment.id, "listener": s.listener,
-                                               "reason": reason, "status": s.status})
+                                                      "reason": reason, "status": s.status})
     db.commit()
     flash(f"{s.listener} withdrawn: data kept, excluded from analysis.", "ok")
     return redirect(url_for("admin.participant", experiment_id=experiment.id, session_id=s.id))
@@ -80,7 +80,7 @@ def erase(experiment_id: int, session_id: int) -> Response | tuple[str, int]:
     counts = delete_session_data(db, [s.id])
     _scrub(s, when, reason)
     audit_change(db, "erase", f"session:{s.id}", {"experiment_id": experiment.id, "listener": s.listener,
-                                            "reason": reason, "deleted": counts})
+                                                   "reason": reason, "deleted": counts})
     db.commit()
     flash(f"The data of {s.listener} were erased; the audit log keeps that it happened.", "ok")
     return redirect(url_for("admin.participant", experiment_id=experiment.id, session_id=s.id))

@@ -21,8 +21,12 @@ from experiment.webdb import get_db, now
 
 @bp.get("/")
 def studies() -> str:
-    """List the studies with their state and how far recruitment has got."""
-    return render_template("admin/studies.html", studies=study_summaries(get_db(), now()))
+    """List the studies with their state and how far recruitment has got; archived ones only with ?archived=1."""
+    rows = study_summaries(get_db(), now())
+    show_archived = request.args.get("archived") == "1"
+    shown = [r for r in rows if show_archived or not r["archived"]]
+    return render_template("admin/studies.html", studies=shown, show_archived=show_archived,
+                           n_archived=sum(r["archived"] for r in rows))
 
 
 @bp.route("/studies/new", methods=["GET", "POST"])
@@ -73,9 +77,9 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
                                           "require_listening": bool(form.require_listening.data)})
     audit_change(db, "create_study", f"experiment:{experiment.id}",
-           {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
-            "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
-            "state": experiment.state})
+                 {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
+                  "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
+                  "state": experiment.state})
     db.commit()
     return experiment.id
 
@@ -84,8 +88,12 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
 def study(experiment_id: int) -> str:
     """One study: state, quotas, preview, live progress per version, participants, per-clip accuracy."""
     experiment = study_or_404(experiment_id)
+    from experiment.admin.forms import CloneForm
+    from experiment.study import is_archived
+
     data = progress_payload(get_db(), experiment, now())
-    return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState)
+    return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState,
+                           archived=is_archived(experiment), clone_form=CloneForm(formdata=None))
 
 
 @bp.post("/studies/<int:experiment_id>/open")
@@ -109,9 +117,13 @@ def _set_state(experiment_id: int, state: ExperimentState) -> Response:
         abort(400, "the form was invalid")
     before = experiment.state
     if before != state.value:
-        set_state(get_db(), experiment, state.value, now())
+        try:
+            set_state(get_db(), experiment, state.value, now())
+        except ExperimentError as exc:  # an archived study is not reopened
+            get_db().rollback()
+            abort(409, str(exc))
         audit_change(get_db(), f"{'open' if state is ExperimentState.OPEN else 'close'}_study",
-               f"experiment:{experiment.id}", {"from": before, "to": state.value})
+                     f"experiment:{experiment.id}", {"from": before, "to": state.value})
         get_db().commit()
         flash(f"Study {experiment.id} is now {state.value}.", "ok")
     return redirect(url_for("admin.study", experiment_id=experiment.id))
