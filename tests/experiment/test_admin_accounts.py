@@ -131,3 +131,25 @@ def test_anonymous_callers_cannot_manage_accounts(lite_app, lite):
     assert anonymous.post("/admin/users", {"username": "eve", "password": PASSWORD,
                                            "confirm": PASSWORD}).status_code in (302, 400)
     assert scalar(lite.url, sa.select(sa.func.count()).select_from(AdminUser)) == 1
+
+
+def test_the_cli_deactivates_with_the_same_rules(lite, monkeypatch):
+    from click.testing import CliRunner
+
+    from experiment.cli import cli
+    from experiment.errors import ExperimentError
+
+    def run(*argv: str):
+        return CliRunner().invoke(cli, ["admin", *argv, "--db", lite.url])
+
+    last = run("deactivate-user", "alice")
+    assert isinstance(last.exception, ExperimentError) and "last active admin" in str(last.exception)
+    assert isinstance(run("deactivate-user", "ghost").exception, ExperimentError)
+    add_admin(lite.url, "bob")
+    assert run("deactivate-user", "BOB").exit_code == 0
+    (hashed,) = rows(lite.url, sa.select(AdminUser.password_hash).where(AdminUser.username == "bob"))[0]
+    assert hashed.startswith(accounts.DISABLED_PREFIX)
+    monkeypatch.setenv("TUNEBACK_ADMIN_PASSWORD", NEW_PASSWORD)
+    assert run("create-user", "bob", "--reset").exit_code == 0
+    (hashed,) = rows(lite.url, sa.select(AdminUser.password_hash).where(AdminUser.username == "bob"))[0]
+    assert not hashed.startswith(accounts.DISABLED_PREFIX)
