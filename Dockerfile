@@ -12,24 +12,26 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Only what the web app and the analysis report import (the versions the test suite ran with).
-RUN pip install \
-        "flask==3.1.3" "flask-wtf==1.3.0" "wtforms==3.3.2" "werkzeug==3.1.9" "flask-limiter==4.1.1" \
-        "sqlalchemy==2.1.9" "alembic==1.20.1" "psycopg[binary]==3.3.9" "gunicorn==27.0.1" \
-        "requests==2.34.2" "click==8.5.1" "tqdm==4.70.1" \
-        "numpy==2.4.6" "pandas==3.1.1" "pyarrow==26.0.1" \
-        "scipy==1.17.1" "statsmodels==0.15.0" "matplotlib==3.11.2" "threadpoolctl==3.8.0" "pyloudnorm==0.2.0"
+# Only what the web app and the analysis report import: the `web` and `analysis` extras of pyproject.toml (the one
+# list of dependencies; no torch, which only the `reconstruct` extra pulls), read by tuneback/extras.py.
+COPY --chown=root:root pyproject.toml /build/pyproject.toml
+COPY --chown=root:root tuneback/extras.py /build/tuneback/
+RUN python /build/tuneback/extras.py web analysis > /build/requirements.txt \
+    && pip install -r /build/requirements.txt \
+    && ! pip show torch >/dev/null 2>&1 \
+    && rm -rf /build
 
 RUN useradd --system --create-home --home-dir /home/tuneback --uid 10001 tuneback \
     && mkdir -p /app /clips /var/lib/tuneback \
     && chown tuneback /var/lib/tuneback
 
 WORKDIR /app
-# The packages are used in place (no `pip install .`, which would pull torch): PYTHONPATH points here.
+# The packages are used in place (templates/ and static/ beside them): PYTHONPATH points here.
 COPY --chown=root:root alembic.ini ./
 COPY --chown=root:root migrations ./migrations
 COPY --chown=root:root experiment ./experiment
 COPY --chown=root:root analysis ./analysis
+COPY --chown=root:root loadbot ./loadbot
 COPY --chown=root:root tuneback/__init__.py tuneback/errors.py tuneback/clirun.py ./tuneback/
 COPY --chown=root:root templates ./templates
 COPY --chown=root:root static ./static

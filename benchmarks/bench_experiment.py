@@ -32,9 +32,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment"), str(ROOT / "bench
 
 from experiment.db import make_engine  # noqa: E402
 from experiment.models import ParticipantSession, Presentation, Version  # noqa: E402
-from experiment.study import create_experiment  # noqa: E402
-from experiment_factory import make_manifest  # noqa: E402
-from harness import Gunicorn  # noqa: E402
+from harness import Gunicorn, add_pg_option, fresh_database, make_study, write_results  # noqa: E402
+from loadbot import percentile_ms  # noqa: E402
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -139,12 +138,6 @@ class Client:
         return done
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank), in ms."""
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 def run_threads(n: int, target) -> list[BaseException]:  # noqa: ANN001
     """Run target(i) in n threads started together; return their errors."""
     errors: list[BaseException] = []
@@ -175,8 +168,7 @@ def version_counts(engine, eid: int) -> dict[int, int]:  # noqa: ANN001
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", default=os.environ.get("TUNEBACK_TEST_POSTGRES_URL",
-                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    add_pg_option(parser)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--arrivals", type=int, default=50)
@@ -187,17 +179,11 @@ def main() -> None:
     parser.add_argument("--think-max", type=float, default=3.0)
     args = parser.parse_args()
 
-    name = f"tuneback_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     results: dict = {"machine": {"cpus": os.cpu_count()}, "gunicorn": {"workers": args.workers, "threads": args.threads,
                                                                         "worker_class": "gthread"}}
-    with tempfile.TemporaryDirectory() as tmp:
-        manifest = make_manifest(Path(tmp) / "clips", duration_s=5.0)  # contract-sized clips: 5 s, 22 050 Hz
+    with fresh_database(args.pg, "tuneback_bench") as (_name, url, _admin), tempfile.TemporaryDirectory() as tmp:
         # its participants answer the headphone check blind (all 1s): keep them in rather than screen them out
-        eid = create_experiment(url, manifest, quota=1000, settings={"headphone_screen_out": False})
+        eid = make_study(url, Path(tmp), quota=1000, settings={"headphone_screen_out": False})
         engine = make_engine(url)
         server = Server(url, Path(tmp) / "instance", args.workers, args.threads)
         results["startup_s"] = round(server.start(), 2)
@@ -220,8 +206,8 @@ def main() -> None:
                 c = results[f"concurrent_{label}"] = {
                     "participants": args.participants, "think_s": list(think), "errors": len(errors),
                     "wall_s": round(wall, 2), **{f"{k}_n": len(v) for k, v in lat.items()},
-                    **{f"{k}_median_ms": round(percentile(v, 50), 2) for k, v in lat.items()},
-                    **{f"{k}_p99_ms": round(percentile(v, 99), 2) for k, v in lat.items()},
+                    **{f"{k}_median_ms": percentile_ms(v, 50) for k, v in lat.items()},
+                    **{f"{k}_p99_ms": percentile_ms(v, 99) for k, v in lat.items()},
                 }
                 print(f"[2 {label}] {args.participants} concurrent participants (think {think[0]}-{think[1]} s per "
                       f"trial), {c['answer_n']} answers in {c['wall_s']} s, errors {len(errors)}: answer median "
@@ -270,12 +256,7 @@ def main() -> None:
         finally:
             server.stop()
             engine.dispose()
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_experiment.json").write_text(json.dumps(results, indent=2))
+    write_results("bench_experiment", results)
     print(json.dumps(results, indent=2))
 
 

@@ -4,7 +4,7 @@
 
 1. A fresh PostgreSQL database; a study from the synthetic manifest with contract-sized clips (5 s, 22 050 Hz,
    16-bit mono: 220 kB each); gunicorn (gthread) in its own process group on a free loopback port.
-2. N listeners (experiment.simulate: real HTTP, realistic behaviour scaled by --pace, replays, reloads,
+2. N listeners (loadbot: real HTTP, realistic behaviour scaled by --pace, replays, reloads,
    answers re-sent with the same id) arrive over --ramp seconds and each does the whole study.
 3. Faults while they run (unless --no-faults): at --kill-at of the expected duration one gunicorn worker gets
    SIGKILL (the master starts a new one); at --restart-at PostgreSQL is restarted (--pg-restart) while
@@ -25,7 +25,6 @@ connections first. Writes benchmarks/results/bench_load.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -33,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -44,12 +42,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "experiment"), str(ROOT / "bench
 
 from experiment.db import make_engine, session_factory  # noqa: E402
 from experiment.models import ParticipantSession, Presentation  # noqa: E402
-from experiment.simulate import SimulationConfig, percentile_ms, simulate  # noqa: E402
-from experiment.study import create_experiment  # noqa: E402
-from experiment_factory import make_manifest  # noqa: E402
-from harness import Gunicorn  # noqa: E402
 from flood import USER_AGENT as FLOOD_UA  # noqa: E402
 from flood import flood  # noqa: E402
+from harness import Gunicorn, add_pg_option, fresh_database, make_study, write_results  # noqa: E402
+from loadbot import SimulationConfig, percentile_ms, simulate  # noqa: E402
 
 PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
 PG_STOP = "pg_ctlcluster --skip-systemctl-redirect 15 main stop"
@@ -64,7 +60,7 @@ def Server(url: str, folder: Path, workers: int, threads: int) -> Gunicorn:  # n
 
 
 def expected_duration_s(pace: float, clip_s: float = 5.0) -> float:
-    """Rough length of one simulated session at `pace` (the midpoints of experiment.simulate's delays)."""
+    """Rough length of one simulated session at `pace` (the midpoints of loadbot's delays)."""
     before = 20 + 5.5 + 1.5 * 3 + 6 * (3.5 + 1) + 10  # consent, headphones (noise + 6 sounds), instructions
     trial = 3 * (clip_s + 0.9) + 0.3 * clip_s + 2.5 + 0.5  # X, A, B, a replay now and then, deciding, feedback
     return pace * (before + 28 * trial + 40 + 3.5)
@@ -81,8 +77,7 @@ def other_databases(admin: sa.Engine, ours: str) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", default=os.environ.get("TUNEBACK_TEST_POSTGRES_URL",
-                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    add_pg_option(parser)
     parser.add_argument("--n", type=int, default=200, help="Simulated participants.")
     parser.add_argument("--pace", type=float, default=0.25,
                         help="Human delays × this (1 = real time: a 5-s clip is listened to for 5 s).")
@@ -104,21 +99,15 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=1500.0, help="Give up on the whole run after this, s.")
     args = parser.parse_args()
 
-    name = f"tuneback_load_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     expected = expected_duration_s(args.pace) + args.ramp
     results: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()},
                      "settings": {**vars(args), "expected_session_s": round(expected_duration_s(args.pace), 1)},
                      "faults": {}}
-    print(f"[setup] database {name}; {args.n} listeners at pace {args.pace} "
-          f"(~{expected_duration_s(args.pace):.0f} s each, arrivals over {args.ramp:.0f} s)", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with fresh_database(args.pg, "tuneback_load") as (name, url, admin), tempfile.TemporaryDirectory() as tmp:
+        print(f"[setup] database {name}; {args.n} listeners at pace {args.pace} "
+              f"(~{expected_duration_s(args.pace):.0f} s each, arrivals over {args.ramp:.0f} s)", flush=True)
         folder = Path(tmp)
-        manifest = make_manifest(folder / "clips", duration_s=5.0)
-        eid = create_experiment(url, manifest, quota=100_000, seed=args.seed)
+        eid = make_study(url, folder, quota=100_000, seed=args.seed)
         _admit_only_prolific(url, eid)
         server = Server(url, folder, args.workers, args.threads)
         engine = make_engine(url)
@@ -154,20 +143,15 @@ def main() -> None:
         finally:
             server.stop()
             engine.dispose()
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     results["machine"]["loadavg_after"] = os.getloadavg()
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_load.json").write_text(json.dumps(results, indent=2, default=str))
+    write_results("bench_load", results)
     _print(results)
     ok = results["integrity"]["ok"] and results["errors"]["ok"] and results.get("flood", {}).get("ok", True)
     sys.exit(0 if ok else 1)
 
 
 SIMULATED_STUDY_ID = "simulated"
-"""The STUDY_ID experiment.simulate's listeners arrive with."""
+"""The STUDY_ID loadbot's listeners arrive with."""
 
 
 def _admit_only_prolific(url: str, eid: int) -> None:

@@ -1,22 +1,71 @@
-"""What the web benchmarks share: a free port and gunicorn on the app factory in its own process group.
+"""What the web benchmarks share: a throw-away PostgreSQL database, a study in it, gunicorn on the app factory in
+its own process group, and the results file (latency percentiles: loadbot.percentile_ms, for both).
 
-bench_experiment.py and bench_load.py both drive a real gunicorn (gthread workers) on a loopback port, kill it
-(or one worker) with SIGKILL and start it again; this is that server, once.
+bench_experiment.py and bench_load.py both drive a real gunicorn (gthread workers) on a loopback port against a
+fresh database, kill it (or one worker) with SIGKILL and start it again; this is that machinery, once.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def add_pg_option(parser: argparse.ArgumentParser) -> None:
+    """--pg: the PostgreSQL server to create the benchmark's database on (TUNEBACK_TEST_POSTGRES_URL by default)."""
+    parser.add_argument("--pg", default=os.environ.get("TUNEBACK_TEST_POSTGRES_URL", DEFAULT_PG),
+                        help="URL of a PostgreSQL database on the server (a fresh database is made beside it).")
+
+
+@contextmanager
+def fresh_database(pg_url: str, prefix: str) -> Iterator[tuple[str, str, sa.Engine]]:
+    """A new database `<prefix>_<random>` on that server: yields (name, its URL, an AUTOCOMMIT engine on the
+    server's own database); dropped afterwards even if connections are left (WITH (FORCE))."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name, sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False), admin
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_study(url: str, folder: Path, **kwargs: Any) -> int:
+    """A study from the synthetic manifest with contract-sized clips (5 s, 22 050 Hz, 16-bit mono); its id."""
+    sys.path.insert(0, str(ROOT / "tests" / "experiment"))
+    from experiment.study import create_experiment
+    from experiment_factory import make_manifest
+
+    return create_experiment(url, make_manifest(folder / "clips", duration_s=5.0), **kwargs)
+
+
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """benchmarks/results/<name>.json (figures that are not JSON types are written as strings)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    return path
 
 
 def free_port() -> int:

@@ -88,6 +88,10 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
 # ------------------------------------------------------------------------------------------------ passwords
 
 
+DISABLED_PREFIX = "!"
+"""Prefixed to the password hash of a deactivated account (experiment.accounts): nothing matches it."""
+
+
 def hash_password(password: str, method: str | None = None) -> str:
     """A salted hash of `password` (scrypt unless `method` names another werkzeug method, e.g. for tests)."""
     return generate_password_hash(password, method=method or DEFAULT_METHOD)
@@ -121,8 +125,12 @@ def check_new_password(password: str, min_length: int = SETTINGS["ADMIN_PASSWORD
 
 
 def create_user(db: Session, username: str, password: str, *, now: datetime, reset: bool = False,
-                method: str | None = None, min_length: int = SETTINGS["ADMIN_PASSWORD_MIN_LENGTH"]) -> AdminUser:
-    """Add (not commit) an experimenter account, or with `reset` set a new password and lift any lock-out."""
+                method: str | None = None, min_length: int = SETTINGS["ADMIN_PASSWORD_MIN_LENGTH"],
+                by: int | None = None, via: str = "cli") -> AdminUser:
+    """Add (not commit) an experimenter account, or with `reset` set a new password and lift any lock-out.
+
+    `by` is the admin doing it from the panel (None from the CLI), recorded with `via` in the audit log.
+    """
     name = normalise_username(username)
     if not USERNAME_RE.fullmatch(name):
         raise ExperimentError(f"username {username!r} must be 1-64 letters, digits or . _ @ -, starting with a "
@@ -140,8 +148,7 @@ def create_user(db: Session, username: str, password: str, *, now: datetime, res
     user.failed_logins = 0
     user.locked_until = None
     db.flush()
-    record_audit(db, None, "reset_password" if reset else "create_user", f"admin_user:{name}",
-                 {"via": "cli"}, now)
+    record_audit(db, by, "reset_password" if reset else "create_user", f"admin_user:{name}", {"via": via}, now)
     return user
 
 
@@ -271,7 +278,9 @@ def load_admin(db: Session, now: datetime) -> AdminUser | None:
     if not isinstance(at, int | float) or not 0 <= now.timestamp() - at <= max_age:
         return None
     user = db.get(AdminUser, data["id"])
-    if user is None or not hmac.compare_digest(str(data.get("fp", "")), _fingerprint(user)):
+    if user is None or user.password_hash.startswith(DISABLED_PREFIX):  # deactivated: every login ends
+        return None
+    if not hmac.compare_digest(str(data.get("fp", "")), _fingerprint(user)):
         return None
     return user
 

@@ -112,7 +112,7 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
     from tqdm import tqdm
 
     from experiment.errors import ExperimentError
-    from experiment.simulate import SimulationConfig, simulate
+    from loadbot import SimulationConfig, simulate
 
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
                               ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)
@@ -203,5 +203,38 @@ def create_user_command(username: str, db_url: str | None, reset: bool) -> None:
             user = create_user(db, username, password, now=utc_clock(), reset=reset)
             db.commit()
             click.echo(f"admin user {user.username!r} {'updated' if reset else 'created'}; log in at /admin/login")
+    finally:
+        engine.dispose()
+
+
+@admin_cli.command("deactivate-user")
+@click.argument("username")
+@DB_OPTION
+def deactivate_user_command(username: str, db_url: str | None) -> None:
+    """Deactivate an admin account: it cannot log in and its open sessions end (`create-user --reset` reactivates).
+
+    The last active account is never deactivated.
+    """
+    import sqlalchemy as sa
+
+    from experiment.accounts import deactivate
+    from experiment.auth import normalise_username
+    from experiment.config import utc_clock
+    from experiment.db import make_engine, session_factory, upgrade
+    from experiment.errors import ExperimentError
+    from experiment.models import AdminUser
+
+    url = db_url or default_database_url()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            name = normalise_username(username)
+            user = db.scalar(sa.select(AdminUser).where(AdminUser.username == name))
+            if user is None:
+                raise ExperimentError(f"there is no admin user {name!r}")
+            deactivate(db, user, by=None, now=utc_clock())
+            db.commit()
+            click.echo(f"admin user {name!r} deactivated; `admin create-user {name} --reset` reactivates it")
     finally:
         engine.dispose()

@@ -1,7 +1,8 @@
 """Export a study's data as CSV or Parquet: trials (the contract's tidy table), events, questionnaire answers,
 and a data dictionary (table, column, type, meaning, unit). No Flask here; the admin panel and the CLI call it.
 
-Experimenter previews are never exported; withdrawn participants are, flagged (`withdrawn`), so the analysis
+Experimenter previews are never exported with the participants' data (a separate bundle, `previews=True`,
+holds them and nothing else); withdrawn participants are, flagged (`withdrawn`), so the analysis
 can state the exclusion. In CSV, text cells a spreadsheet would run as a formula (starting with = + - @, a tab
 or a carriage return) get a leading apostrophe; Parquet keeps every value exactly.
 """
@@ -42,8 +43,8 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apach
 # ------------------------------------------------------------------------------------------------ the tables
 
 
-def events_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
-    """Every logged event of the study's participants (previews left out), oldest first."""
+def events_table(engine: Engine, experiment_id: int, *, previews: bool = False) -> pd.DataFrame:
+    """Every logged event of the study's participants (or with `previews`, of its preview sessions), oldest first."""
     _require_study(engine, experiment_id)
     s, p = ParticipantSession, Presentation
     query = (
@@ -53,7 +54,7 @@ def events_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
         .join(s, s.id == Event.session_id)
         .join(Version, Version.id == s.version_id)
         .outerjoin(p, p.id == Event.presentation_id)
-        .where(s.experiment_id == experiment_id, s.preview.is_(False))
+        .where(s.experiment_id == experiment_id, s.preview.is_(previews))
         .order_by(Event.created_utc, Event.id)
     )
     with engine.connect() as conn:
@@ -69,8 +70,8 @@ def events_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
                   bools=("withdrawn",), times=("created_utc",), texts=("trial", "slot", "detail"))
 
 
-def questionnaire_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
-    """One row per submitted questionnaire (previews left out), one column per question."""
+def questionnaire_table(engine: Engine, experiment_id: int, *, previews: bool = False) -> pd.DataFrame:
+    """One row per submitted questionnaire (of previews only with `previews`), one column per question."""
     _require_study(engine, experiment_id)
     s = ParticipantSession
     query = (
@@ -79,7 +80,7 @@ def questionnaire_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
         .select_from(Questionnaire)
         .join(s, s.id == Questionnaire.session_id)
         .join(Version, Version.id == s.version_id)
-        .where(s.experiment_id == experiment_id, s.preview.is_(False))
+        .where(s.experiment_id == experiment_id, s.preview.is_(previews))
         .order_by(s.id)
     )
     with engine.connect() as conn:
@@ -100,17 +101,17 @@ def questionnaire_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
                   times=("submitted_utc",), texts=(*questions, *extra))
 
 
-def table(engine: Engine, experiment_id: int, name: str) -> pd.DataFrame:
-    """One export table by name: trials, events, questionnaire, or dictionary."""
-    builders: dict[str, Callable[[Engine, int], pd.DataFrame]] = {
+def table(engine: Engine, experiment_id: int, name: str, *, previews: bool = False) -> pd.DataFrame:
+    """One export table by name: trials, events, questionnaire, or dictionary (of previews only with `previews`)."""
+    builders: dict[str, Callable[..., pd.DataFrame]] = {
         "trials": trial_table, "events": events_table, "questionnaire": questionnaire_table,
-        "dictionary": lambda _e, _i: dictionary_frame(),
+        "dictionary": lambda _e, _i, previews: dictionary_frame(),
     }
     if name not in builders:
         raise ExperimentError(f"unknown export table {name!r}: choose one of {', '.join(builders)}")
     if name == "dictionary":
         _require_study(engine, experiment_id)
-    return builders[name](engine, experiment_id)
+    return builders[name](engine, experiment_id, previews=previews)
 
 
 def _answer(value: Any) -> str | None:
@@ -277,14 +278,17 @@ def filename(experiment_id: int, name: str, fmt: str) -> str:
 
 
 def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime | None = None,
-                  code_version: str | None = None) -> dict[str, bytes]:
-    """All exported files of a study, by file name: the three tables, the dictionary, and export.json."""
+                  code_version: str | None = None, previews: bool = False) -> dict[str, bytes]:
+    """All exported files of a study, by file name: the three tables, the dictionary, and export.json.
+
+    With `previews` the tables hold the experimenter's preview sessions only (never mixed with participants).
+    """
     if fmt not in FORMATS:
         raise ExperimentError(f"unknown export format {fmt!r}: choose csv or parquet")
     files: dict[str, bytes] = {}
     rows: dict[str, int] = {}
     for name in (*TABLES, "dictionary"):
-        frame = table(engine, experiment_id, name)
+        frame = table(engine, experiment_id, name, previews=previews)
         files[filename(experiment_id, name, fmt)] = to_bytes(frame, "csv" if name == "dictionary" else fmt)
         if name != "dictionary":
             rows[name] = int(len(frame))
@@ -293,7 +297,8 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
         "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or _version(),
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},
-        "excluded": "experimenter preview sessions",
+        "sessions": "experimenter preview sessions only" if previews else "participants",
+        "excluded": "participants' sessions" if previews else "experimenter preview sessions",
         "csv_formula_escaping": "text cells starting with = + - @ TAB CR are prefixed with '" if fmt == "csv" else None,
     }
     files["export.json"] = (json.dumps(manifest, indent=2) + "\n").encode()

@@ -187,7 +187,7 @@ def study_summaries(db: Session, now: datetime) -> list[dict[str, Any]]:
     quotas = dict(db.execute(sa.select(Version.experiment_id, sa.func.sum(Version.quota))
                              .group_by(Version.experiment_id)).all())
     return [{"id": e.id, "name": e.name, "state": e.state, "created_utc": e.created_utc,
-             "quota": int(quotas.get(e.id) or 0),
+             "archived": bool((e.settings or {}).get("archived_utc")), "quota": int(quotas.get(e.id) or 0),
              **counts.get(e.id, {"started": 0, "completed": 0, "active": 0, "withdrawn": 0})}
             for e in experiments]
 

@@ -138,8 +138,10 @@ def get_experiment(db: Session, experiment_id: int) -> Experiment:
 
 
 def set_state(db: Session, experiment: Experiment, state: str, now: datetime | None = None) -> None:
-    """Open, close or re-draft a study (recording when)."""
+    """Open, close or re-draft a study (recording when); an archived study stays closed until unarchived."""
     state = ExperimentState(state).value
+    if is_archived(experiment) and state != ExperimentState.CLOSED.value:
+        raise ExperimentError(f"study {experiment.id} is archived: unarchive it before opening it again")
     now = now or utcnow()
     experiment.state = state
     if state == ExperimentState.OPEN.value:
@@ -147,3 +149,47 @@ def set_state(db: Session, experiment: Experiment, state: str, now: datetime | N
     elif state == ExperimentState.CLOSED.value:
         experiment.closed_utc = now
 
+
+ARCHIVED_KEY = "archived_utc"
+"""Settings key set when a finished study is archived (hidden from the list, still exported, never reopened)."""
+PER_STUDY_CODES = ("completion_code", "screened_out_code")
+
+
+def is_archived(experiment: Experiment) -> bool:
+    """Whether the study has been archived."""
+    return bool((experiment.settings or {}).get(ARCHIVED_KEY))
+
+
+def archive(experiment: Experiment, now: datetime, *, undo: bool = False) -> None:
+    """Archive a closed study (or, with `undo`, bring it back as closed); refuse one that is not closed."""
+    if not undo and experiment.state != ExperimentState.CLOSED.value:
+        raise ExperimentError(f"study {experiment.id} is {experiment.state}: close it before archiving it")
+    settings = {k: v for k, v in (experiment.settings or {}).items() if k != ARCHIVED_KEY}
+    if not undo:
+        settings[ARCHIVED_KEY] = now.isoformat()
+    experiment.settings = settings  # a new dict: the JSON column sees the change
+
+
+def clone_experiment(db: Session, source: Experiment, *, name: str | None = None, seed: int | None = None,
+                     now: datetime | None = None) -> Experiment:
+    """Add (not commit) a new draft study from the same manifest, settings, foil policy and quotas.
+
+    The manifest must still be the one the source was built from (same sha256). The clone gets new Prolific
+    codes (a new Prolific study needs its own) and the source's seed unless `seed` is given.
+    """
+    try:
+        manifest = load_manifest(source.manifest_path)
+    except ExperimentError as exc:
+        raise ExperimentError(f"study {source.id} cannot be cloned: its manifest cannot be read ({exc})") from exc
+    if manifest.sha256 != source.manifest_sha256:
+        raise ExperimentError(f"study {source.id} cannot be cloned: {source.manifest_path} has changed since the "
+                              "study was built from it")
+    settings = {k: v for k, v in (source.settings or {}).items() if k not in (ARCHIVED_KEY, *PER_STUDY_CODES)}
+    clone = add_experiment(db, manifest, quota=0, seed=source.seed if seed is None else seed,
+                           foil_policy=source.foil_policy, open_=False, name=name or f"Copy of {source.name}"[:200],
+                           now=now, settings=settings)
+    quotas = {v.number: v.quota for v in source.versions}
+    for v in clone.versions:
+        v.quota = quotas.get(v.number, 0)
+    db.flush()
+    return clone

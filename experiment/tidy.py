@@ -21,20 +21,21 @@ COLUMNS: tuple[str, ...] = (
 PLAY_KINDS = ("play", "replay")
 
 
-def trial_table(engine: Engine, experiment_id: int) -> pd.DataFrame:
+def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -> pd.DataFrame:
     """Return the contract's trial-level table for one study (practice included and flagged).
 
-    Only trials that were presented appear (experimenter previews never do); `answer` is null for a
-    time-out or a trial shown when the session ended. Raises ExperimentError for an unknown study.
+    Only trials that were presented appear, of real participants (with `previews`: of the experimenter's
+    preview sessions only, never both); `answer` is null for a time-out or a trial shown when the session
+    ended. Raises ExperimentError for an unknown study.
     """
     with engine.connect() as conn:
         if conn.scalar(sa.select(Experiment.id).where(Experiment.id == experiment_id)) is None:
             raise ExperimentError(f"no experiment with id {experiment_id} in this database")
-        rows = conn.execute(_query(experiment_id)).mappings().all()
+        rows = conn.execute(_query(experiment_id, previews)).mappings().all()
     return _frame([_row(r) for r in rows])
 
 
-def _query(experiment_id: int) -> sa.Select:
+def _query(experiment_id: int, previews: bool = False) -> sa.Select:
     """One SELECT joining presentation → session → version → template → the three clips, plus play counts."""
     target, match, foil = aliased(Clip), aliased(Clip), aliased(Clip)
     plays = (
@@ -62,7 +63,7 @@ def _query(experiment_id: int) -> sa.Select:
         .join(match, TrialTemplate.match_clip_id == match.id)
         .join(foil, TrialTemplate.foil_clip_id == foil.id)
         .outerjoin(plays, plays.c.presentation_id == Presentation.id)
-        .where(s.experiment_id == experiment_id, s.preview.is_(False), Presentation.presented_utc.is_not(None))
+        .where(s.experiment_id == experiment_id, s.preview.is_(previews), Presentation.presented_utc.is_not(None))
         .order_by(s.id, Presentation.practice.desc(), Presentation.order_index)
     )
 

@@ -10,8 +10,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   python3 -m venv .venv
 fi
-target="."
-[ "$want_test" = 1 ] && target=".[test]"
+target=".[all]"
+[ "$want_test" = 1 ] && target=".[all,test]"
 echo "==> installing tuneback into .venv (torch==2.13.0 CPU wheel)"
 .venv/bin/pip install --quiet --disable-pip-version-check -e "$target" 2> >(grep -v "is ignored: it is neither" >&2)
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from e2e_live import ADMIN_PASSWORD, ADMIN_USER
 from e2e_steps import walk_to_task
 from experiment.models import ParticipantSession, Presentation
-from experiment.simulate import SimulationConfig, simulate
+from loadbot import SimulationConfig, simulate
 
 pytestmark = pytest.mark.browser
 

@@ -98,7 +98,7 @@ def test_the_pages_that_turn_people_away(live_server, new_page, shot):
     """Declined, already taken part, study closed, study full, an unknown page: each says so, no error."""
     from experiment.db import make_engine, session_factory
     from experiment.models import Experiment, Version
-    from experiment.simulate import SimulationConfig, simulate
+    from loadbot import SimulationConfig, simulate
 
     live = live_server
     page = new_page()

@@ -14,7 +14,7 @@ from e2e_live import ADMIN_PASSWORD, ADMIN_USER, SCREENSHOTS
 from e2e_steps import session_row, wait_ready, walk_to_task
 from experiment.models import ParticipantSession
 from experiment.sessions import headphone_answers
-from experiment.simulate import SimulationConfig, simulate
+from loadbot import SimulationConfig, simulate
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}

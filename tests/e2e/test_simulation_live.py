@@ -1,4 +1,4 @@
-"""`experiment.simulate` and `tuneback experiment simulate` against the live server (no browser)."""
+"""`loadbot.simulate` and `tuneback experiment simulate` against the live server (no browser)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from e2e_live import free_port
 from experiment.models import ParticipantSession, Presentation
-from experiment.simulate import SimulationConfig, simulate
+from loadbot import SimulationConfig, simulate
 from tuneback.cli import main
 
 

@@ -34,13 +34,21 @@ ROUTES = [
     ("admin.export_all", "GET"),
     ("admin.report", "GET"),
     ("admin.report_results", "GET"),
+    ("admin.export_previews", "GET"),
+    ("admin.clone_study", "POST"),
+    ("admin.archive_study", "POST"),
+    ("admin.unarchive_study", "POST"),
+    ("admin.users", "GET"),
+    ("admin.create_user", "POST"),
+    ("admin.reset_password", "POST"),
+    ("admin.deactivate_user", "POST"),
 ]
 """Every admin route but the login page, with its method (test_route_list_is_complete keeps this honest)."""
 
 
 def _url(app, endpoint: str, experiment_id: int, session_id: int) -> str:
     """A valid URL of the endpoint (real ids, so only the login check can refuse it)."""
-    values = {"experiment_id": experiment_id, "session_id": session_id, "name": "trials", "fmt": "csv"}
+    values = {"experiment_id": experiment_id, "session_id": session_id, "name": "trials", "fmt": "csv", "user_id": 1}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         from flask import url_for

@@ -16,9 +16,11 @@ import pytest
 
 from experiment import create_app
 from experiment_client import SECRET
+from tuneback.extras import requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+IMAGE_EXTRAS = ["web", "analysis"]
 
 
 def _app(tmp_path, **extra):  # noqa: ANN001, ANN202
@@ -72,7 +74,7 @@ def test_dockerfile_copies_files_that_exist():
 def test_the_image_copies_every_tuneback_module_the_app_imports():
     """The image copies only a few files of tuneback/: the ones experiment/ and analysis/ import must be among them."""
     copied = {s for line in DOCKERFILE.splitlines() if line.startswith("COPY") for s in line.split()[1:-1]}
-    needed = {n for folder in ("experiment", "analysis") for n in _modules(ROOT / folder) if n.startswith("tuneback.")}
+    needed = {n for folder in ("experiment", "analysis", "loadbot") for n in _modules(ROOT / folder) if n.startswith("tuneback.")}
     assert needed and {f"{n.replace('.', '/')}.py" for n in needed} <= copied, needed
 
 
@@ -90,7 +92,7 @@ def _modules(folder: Path) -> set[str]:
 
 def _imports(folder: Path) -> set[str]:
     names = {n.split(".")[0] for n in _modules(folder)}
-    return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "tuneback", "__future__"}
+    return names - set(sys.stdlib_module_names) - {"experiment", "analysis", "loadbot", "tuneback", "__future__"}
 
 
 def _normal(name: str) -> str:
@@ -116,15 +118,49 @@ def _closure(names: set[str]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("package", ["experiment", "analysis"])
+def _name(requirement: str) -> str:
+    return _normal(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
+
+
+def _run_commands() -> list[str]:
+    """Every command of the Dockerfile's RUN instructions (continuations joined, split at &&)."""
+    text = DOCKERFILE.replace("\\\n", " ")
+    return [c.strip() for line in text.splitlines() if line.startswith("RUN ") for c in line[4:].split("&&")]
+
+
+def test_the_image_installs_the_pyproject_extras_and_pins_nothing_of_its_own():
+    """The image's install list is the web and analysis extras of pyproject.toml, not a list of its own."""
+    commands = _run_commands()
+    made = [re.fullmatch(r"python (\S+extras\.py) ([\w ]+?) > (\S+)", c) for c in commands]
+    made = [m for m in made if m]
+    assert len(made) == 1 and made[0].group(2).split() == IMAGE_EXTRAS, commands
+    assert re.search(r"^COPY .*\bpyproject\.toml\b", DOCKERFILE, re.M)
+    installs = [c for c in commands if re.search(r"\bpip3? install\b", c)]
+    assert installs == [f"pip install -r {made[0].group(3)}"], installs
+    assert not re.search(r"[\w\]]==\d", DOCKERFILE), "the Dockerfile pins a version of its own"
+
+
+def test_the_image_extras_leave_torch_out_and_reconstruct_pins_it():
+    names = {_name(r) for r in requirements(IMAGE_EXTRAS)}
+    assert "torch" not in _closure(names) and {"flask", "gunicorn", "statsmodels"} <= names
+    assert "torch==2.13.0" in requirements(["reconstruct"])
+    assert set(requirements(["all"])) == set(requirements(["reconstruct", "web", "analysis"]))
+
+
+@pytest.mark.parametrize("extra", ["nope", "", "web]"])
+def test_an_unknown_extra_is_refused_by_name(extra):
+    with pytest.raises(ValueError, match="no extra"):
+        requirements([extra])
+
+
+@pytest.mark.parametrize("package", ["experiment", "analysis", "loadbot"])
 def test_the_image_installs_every_package_the_app_imports(package):
-    """Adding an import to experiment/ or analysis/ without adding it to the Dockerfile breaks the image."""
-    pinned = {_normal(m.group(1)) for m in re.finditer(r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==[^"]+"', DOCKERFILE)}
-    installed = _closure(pinned)
+    """Adding an import to experiment/, analysis/ or loadbot/ without adding it to the image's extras breaks it."""
+    installed = _closure({_name(r) for r in requirements(IMAGE_EXTRAS)})
     distributions = md.packages_distributions()
     missing = {}
     for module in _imports(ROOT / package):
         dists = {_normal(d) for d in distributions.get(module, [module])}
         if not dists & installed:
             missing[module] = sorted(dists)
-    assert not missing, f"imported by {package}/ but not installed in the image: {missing}"
+    assert not missing, f"imported by {package}/ but not in the image's extras {IMAGE_EXTRAS}: {missing}"

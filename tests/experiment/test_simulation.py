@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from experiment.errors import ExperimentError
 from experiment.headphone import huggins_trial
-from experiment.simulate import SimulationConfig, clip_seconds, hear, huggins_interval, percentile_ms
+from loadbot import SimulationConfig, clip_seconds, hear, huggins_interval, percentile_ms
 from experiment_factory import write_wav
 
 
