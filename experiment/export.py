@@ -202,6 +202,10 @@ DICTIONARY: list[Column] = [
     Column("trials", "withdrawn", "bool", "Participant withdrawn: data kept, excluded from analysis."),
     Column("trials", "headphone_passed", "bool", "Passed the headphone (Huggins pitch) check."),
     Column("trials", "prolific_pid", "str or null", "Prolific participant id, where given (personal data)."),
+    Column("trials", "catch", "bool", "Catch trial: X played again on the correct side (attention check); never "
+           "scored, counted per listener by the analysis."),
+    Column("trials", "too_fast", "bool", "Answered sooner than the study's too_fast_ms floor after the trial "
+           "started (flagged; the analysis may exclude it)."),
     Column("events", "event_id", "int", "Event id, increasing in the order the server stored events."),
     Column("events", "experiment_id", "int", "Study id."),
     Column("events", "listener", "str", "Opaque participant (session) id."),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from experiment.catch import catch_count, place_catch_trials
 from experiment.design import draw_session
 from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
@@ -200,10 +201,12 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
     db.add(session)
     db.flush()
     templates = {t.item: t for t in db.scalars(sa.select(TrialTemplate).where(TrialTemplate.version_id == version.id))}
-    for planned in draw_session(version_design(db, version), seed):
+    design = version_design(db, version)
+    plan = place_catch_trials(draw_session(design, seed), design, seed, catch_count(experiment.settings))
+    for planned in plan:
         db.add(Presentation(session_id=session.id, template_id=templates[planned.item].id,
                             practice=planned.practice, order_index=planned.order_index,
-                            correct_side=planned.correct_side))
+                            correct_side=planned.correct_side, catch=getattr(planned, "catch", False)))
     db.add(Event(session_id=session.id, kind="consent", created_utc=now))
     db.add(Event(session_id=session.id, kind="assigned", detail={"version": version.number, "seed": seed},
                  created_utc=now))

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from experiment.catch import catch_count
 from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
@@ -28,6 +29,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
     "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
     "require_listening": False,  # answers need X, A and B fetched from the server and played (else a 409)
+    "catch_trials": 0,  # extra trials whose X is played again on one side (experiment/catch.py), never scored
+    "too_fast_ms": 1000,  # answers sooner than this after the trial started are flagged (tidy column too_fast)
 }
 """Per-study settings, recorded with the study so its data can be read against them."""
 
@@ -73,6 +76,13 @@ def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int
     retries = merged.get("headphone_retries")
     if isinstance(retries, bool) or retries not in (0, 1):
         raise ExperimentError(f"headphone_retries={retries!r} must be 0 or 1")
+    n_catch = catch_count(merged)
+    n_scored = min(len(v.trials) for v in design.versions)
+    if n_catch > n_scored // 2:
+        raise ExperimentError(f"catch_trials={n_catch} is more than half of the {n_scored} scored trials")
+    floor = merged.get("too_fast_ms")
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 60_000:
+        raise ExperimentError(f"too_fast_ms={floor!r} must be a number of milliseconds from 0 to 60000")
     dataset = (manifest.info.get("dataset") or {}).get("name", "study")
     experiment = Experiment(
         name=name or f"{dataset} ({manifest.path.parent.name})",
