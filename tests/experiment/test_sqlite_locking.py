@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import experiment.admin as admin_module
+import experiment.admin.studies as admin_module
 from admin_support import AdminClient, lite, lite_app, study_template  # noqa: F401 - fixtures
 from experiment_client import Participant
 

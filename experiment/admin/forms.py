@@ -1,0 +1,66 @@
+"""The admin panel's forms (every one carries its CSRF token, see Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from experiment.status import FoilPolicy
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list:
+    """Choices in the form this WTForms version prefers (as experiment.forms does)."""
+    try:
+        from wtforms import SelectChoice
+    except ImportError:  # pragma: no cover - older WTForms
+        return pairs
+    return [SelectChoice(v, label) for v, label in pairs]
+
+
+class ActionForm(FlaskForm):
+    """A button that posts nothing but its CSRF token (logout, open, close, previews)."""
+
+
+class NewStudyForm(FlaskForm):
+    """A study from an uploaded clips zip (manifest.json + audio) or from a manifest already on the server."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    manifest_zip = FileField("Upload a zip with manifest.json and the audio it names")
+    manifest_path = StringField("…or the path of a manifest.json on the server",
+                                validators=[Optional(), Length(max=1024)])
+    quota = IntegerField("Participants per version", default=8, validators=[NumberRange(min=0, max=100000)])
+    seed = IntegerField("Seed of the design draw", default=0, validators=[NumberRange(min=0, max=2**31 - 1)])
+    foil_policy = SelectField("Foil", default=FoilPolicy.DIFFERENT_SONG.value, choices=_choices([
+        (FoilPolicy.DIFFERENT_SONG.value, "from a different song (the paper)"),
+        (FoilPolicy.SAME_SONG.value, "from the same song at another time (harder)")]))
+    completion_code = StringField("Completion code (blank: random)", validators=[
+        Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
+    screened_out_code = StringField("Screened-out code for a failed headphone check (blank: random)", validators=[
+        Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
+    headphone_retry = BooleanField("Allow one retry of the headphone check (new sounds) before screening out")
+    require_listening = BooleanField("Require X, A and B to be played before each answer (checked on the server)")
+    open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
+    require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
+    prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",
+                                    validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9]+$",
+                                                                                   message="letters and digits only")])
+    idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
+                                default=10, validators=[NumberRange(min=0, max=24 * 60)])
+    submit = SubmitField("Create the study")
+
+
+class WithdrawForm(FlaskForm):
+    """Withdraw a participant: data kept, flagged, excluded from analysis."""
+
+    reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Withdraw")
+
+
+class EraseForm(FlaskForm):
+    """Erase a participant's data on request: the listener id must be typed to confirm."""
+
+    confirm = StringField("Type the listener id to confirm", validators=[DataRequired(), Length(max=64)])
+    reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Erase their data")

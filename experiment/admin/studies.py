@@ -1,0 +1,156 @@
+"""Studies: the list, creating one (from an uploaded zip or a manifest on the server), its page, opening and
+closing it, quotas, and the JSON the live progress table polls."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+
+from experiment.admin.core import audit_change, bp, study_or_404
+from experiment.admin.forms import ActionForm, NewStudyForm
+from experiment.admin.uploads import find_manifest, server_manifest, unpack_upload
+from experiment.errors import ExperimentError
+from experiment.params import whole_number
+from experiment.progress import progress_payload, study_summaries
+from experiment.status import ExperimentState
+from experiment.webdb import get_db, now
+
+
+@bp.get("/")
+def studies() -> str:
+    """List the studies with their state and how far recruitment has got."""
+    return render_template("admin/studies.html", studies=study_summaries(get_db(), now()))
+
+
+@bp.route("/studies/new", methods=["GET", "POST"])
+def new_study() -> Response | str | tuple[str, int]:
+    """Create a study from an uploaded zip (manifest.json + audio) or from a manifest path on the server."""
+    form = NewStudyForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/new_study.html", form=form, error=None), status
+    upload: FileStorage | None = form.manifest_zip.data if isinstance(form.manifest_zip.data, FileStorage) else None
+    has_upload = upload is not None and bool(upload.filename)
+    path_text = (form.manifest_path.data or "").strip()
+    if has_upload == bool(path_text):
+        return render_template("admin/new_study.html", form=form,
+                               error="give either a zip to upload or a manifest path, not both and not neither"), 400
+    unpacked: Path | None = None
+    try:
+        if has_upload:
+            unpacked = unpack_upload(upload)  # type: ignore[arg-type]
+            manifest_file = find_manifest(unpacked)
+        else:
+            manifest_file = server_manifest(path_text)
+        experiment_id = _create(form, manifest_file, unpacked is not None)
+    except ExperimentError as exc:
+        get_db().rollback()
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        return render_template("admin/new_study.html", form=form, error=str(exc)), 400
+    flash(f"Study {experiment_id} created.", "ok")
+    return redirect(url_for("admin.study", experiment_id=experiment_id))
+
+
+def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
+    """Parse the manifest, build both versions, audit, commit; return the new study's id."""
+    from experiment.manifest import load_manifest
+    from experiment.study import add_experiment
+
+    manifest = load_manifest(manifest_file)
+    db = get_db()
+    experiment = add_experiment(db, manifest, quota=form.quota.data, seed=form.seed.data,
+                                foil_policy=form.foil_policy.data, open_=bool(form.open_now.data),
+                                name=(form.name.data or "").strip() or None,
+                                completion_code=(form.completion_code.data or "").strip() or None, now=now(),
+                                screened_out_code=(form.screened_out_code.data or "").strip() or None,
+                                settings={"require_prolific": bool(form.require_prolific.data),
+                                          "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
+                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
+                                          "headphone_retries": 1 if form.headphone_retry.data else 0,
+                                          "require_listening": bool(form.require_listening.data)})
+    audit_change(db, "create_study", f"experiment:{experiment.id}",
+           {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
+            "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
+            "state": experiment.state})
+    db.commit()
+    return experiment.id
+
+
+@bp.get("/studies/<int:experiment_id>")
+def study(experiment_id: int) -> str:
+    """One study: state, quotas, preview, live progress per version, participants, per-clip accuracy."""
+    experiment = study_or_404(experiment_id)
+    data = progress_payload(get_db(), experiment, now())
+    return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState)
+
+
+@bp.post("/studies/<int:experiment_id>/open")
+def open_study(experiment_id: int) -> Response:
+    """Open recruitment."""
+    return _set_state(experiment_id, ExperimentState.OPEN)
+
+
+@bp.post("/studies/<int:experiment_id>/close")
+def close_study(experiment_id: int) -> Response:
+    """Close recruitment (participants already in the study may finish)."""
+    return _set_state(experiment_id, ExperimentState.CLOSED)
+
+
+def _set_state(experiment_id: int, state: ExperimentState) -> Response:
+    """Change a study's state, audited."""
+    from experiment.study import set_state
+
+    experiment = study_or_404(experiment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "the form was invalid")
+    before = experiment.state
+    if before != state.value:
+        set_state(get_db(), experiment, state.value, now())
+        audit_change(get_db(), f"{'open' if state is ExperimentState.OPEN else 'close'}_study",
+               f"experiment:{experiment.id}", {"from": before, "to": state.value})
+        get_db().commit()
+        flash(f"Study {experiment.id} is now {state.value}.", "ok")
+    return redirect(url_for("admin.study", experiment_id=experiment.id))
+
+
+@bp.post("/studies/<int:experiment_id>/quotas")
+def quotas(experiment_id: int) -> Response:
+    """Set each version's quota (participants per version)."""
+    experiment = study_or_404(experiment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, "the quota form was invalid")
+    changes = {}
+    for v in experiment.versions:
+        raw = (request.form.get(f"quota-{v.number}") or "").strip()
+        quota = whole_number(raw, lo=0, hi=100000)
+        if quota is None:
+            abort(400, f"the quota of version {v.number} must be a whole number from 0 to 100000, got {raw[:20]!r}")
+        if quota != v.quota:
+            changes[str(v.number)] = {"from": v.quota, "to": quota}
+            v.quota = quota
+    if changes:
+        audit_change(get_db(), "set_quotas", f"experiment:{experiment.id}", changes)
+        get_db().commit()
+        flash("Quotas saved.", "ok")
+    return redirect(url_for("admin.study", experiment_id=experiment.id))
+
+
+@bp.get("/api/studies/<int:experiment_id>/progress")
+def progress(experiment_id: int) -> Response:
+    """Live progress of one study as JSON (polled by static/js/admin.js)."""
+    experiment = study_or_404(experiment_id)
+    payload = progress_payload(get_db(), experiment, now())
+    get_db().rollback()
+    return jsonify(payload)
+
+
+@bp.get("/api/studies")
+def studies_api() -> Response:
+    """The studies list as JSON."""
+    rows = study_summaries(get_db(), now())
+    get_db().rollback()
+    return jsonify(studies=[{**r, "created_utc": r["created_utc"].isoformat()} for r in rows])
