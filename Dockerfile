@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Only what the web app and the analysis report import (the versions the test suite ran with).
 RUN pip install \
         "flask==3.1.3" "flask-wtf==1.3.0" "wtforms==3.3.2" "werkzeug==3.1.9" "flask-limiter==4.1.1" \
-        "sqlalchemy==2.1.9" "alembic==1.20.1" "psycopg[binary]==3.3.9" "gunicorn==27.0.1" \
+        "flask-babel==4.0.0" "sqlalchemy==2.1.9" "alembic==1.20.1" "psycopg[binary]==3.3.9" "gunicorn==27.0.1" \
         "requests==2.34.2" "click==8.5.1" "tqdm==4.70.1" \
         "numpy==2.4.6" "pandas==3.1.1" "pyarrow==26.0.1" \
         "scipy==1.17.1" "statsmodels==0.15.0" "matplotlib==3.11.2" "threadpoolctl==3.8.0" "pyloudnorm==0.2.0"
@@ -33,6 +33,7 @@ COPY --chown=root:root analysis ./analysis
 COPY --chown=root:root tuneback/__init__.py tuneback/errors.py tuneback/clirun.py ./tuneback/
 COPY --chown=root:root templates ./templates
 COPY --chown=root:root static ./static
+COPY --chown=root:root translations ./translations
 
 ENV PYTHONPATH=/app \
     TUNEBACK_INSTANCE_PATH=/var/lib/tuneback \
