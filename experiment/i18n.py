@@ -64,7 +64,7 @@ def duration_text(seconds: float) -> str:
 
 def seconds_text(seconds: float) -> str:
     """A clip length as an adjective, '5-second' ('5-sekündige'), in the page's language."""
-    return gettext("%(seconds)s-second", seconds=f"{seconds:g}")
+    return gettext("%(seconds)s-second", seconds=format(seconds, "g"))
 
 
 def js_strings() -> dict[str, str]:

@@ -306,7 +306,7 @@ def withdraw(experiment_id: int) -> Response | str:
         return redirect(url_for("participant.withdrawn", experiment_id=experiment_id))
     if request.method == "POST":
         abort(400, "the withdrawal form was invalid")
-    return render_template("participant/withdraw.html", session=s, back_url=stage_url(s))
+    return render_template("participant/withdraw.html", session=s, form=form, back_url=stage_url(s))
 
 
 def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:
