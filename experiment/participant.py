@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
 from experiment.facts import StudyFacts
-from experiment.texts import StudyTexts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
@@ -20,6 +19,7 @@ from experiment.sessions import (
     touch, withdraw_by_participant,
 )
 from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.texts import StudyTexts
 from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)

@@ -76,7 +76,8 @@ def test_a_german_study_end_to_end(live_server, new_page, shot):
     page.get_by_role("button", name="Weiter").click()
 
     page.wait_for_url("**/instructions")
-    assert "1 Minute" in no_english(page, "instructions")
+    text = no_english(page, "instructions")
+    assert "1 Minute" in text and "Die 25 eigentlichen Durchgänge" in text  # 24 scored + 1 catch trial
     page.get_by_role("button", name="Übung beginnen").click()
     page.wait_for_url("**/task")
     no_english(page, "task")

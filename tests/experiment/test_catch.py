@@ -72,6 +72,7 @@ def catch_study(database_url, manifest_path, clock, tmp_path):
 def test_catch_trial_is_served_like_any_trial_and_counted_apart(catch_study, clock):
     study, app = catch_study
     p = Participant(app, study.experiment_id)
+    assert "then 26 trials" in p.page("").get_data(as_text=True)  # the pages count the catch trials in
     p.ready()
     catches = _rows(study.url, sa.select(Presentation.order_index, Presentation.correct_side)
                     .where(Presentation.catch.is_(True)).order_by(Presentation.order_index))
