@@ -197,8 +197,9 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
               help="File format of the tables (the data dictionary is always CSV).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder to write into (created if missing; files of the same name are replaced).")
+@click.option("--valid-only", is_flag=True, help="Leave withdrawn participants out (default: exported, flagged).")
 @DB_OPTION
-def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | None) -> None:
+def export_command(experiment_id: int, fmt: str, out_dir: str, valid_only: bool, db_url: str | None) -> None:
     """Write a study's trials, events, questionnaire, data dictionary and export.json into a folder."""
     from experiment.auth import record_audit
     from experiment.config import utc_clock
@@ -208,10 +209,11 @@ def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | Non
     engine = make_engine(db_url or default_database_url())
     try:
         when = utc_clock()
-        paths = write_export(engine, experiment_id, out_dir, fmt, now=when)
+        paths = write_export(engine, experiment_id, out_dir, fmt, now=when, valid_only=valid_only)
         with session_factory(engine)() as db:
             record_audit(db, None, "export", f"experiment:{experiment_id}",
-                         {"table": "all", "format": fmt, "via": "cli", "out": str(out_dir)}, when)
+                         {"table": "all", "format": fmt, "via": "cli", "out": str(out_dir), "valid_only": valid_only},
+                         when)
             db.commit()
     finally:
         engine.dispose()

@@ -280,15 +280,25 @@ def filename(experiment_id: int, name: str, fmt: str) -> str:
     return f"study-{experiment_id}-{'data_dictionary' if name == 'dictionary' else name}.{fmt}"
 
 
+def valid_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of participants who did not withdraw (or were not withdrawn): the valid data."""
+    return frame[~frame["withdrawn"].astype(bool)].reset_index(drop=True) if "withdrawn" in frame else frame
+
+
 def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime | None = None,
-                  code_version: str | None = None) -> dict[str, bytes]:
-    """All exported files of a study, by file name: the three tables, the dictionary, and export.json."""
+                  code_version: str | None = None, valid_only: bool = False) -> dict[str, bytes]:
+    """All exported files of a study, by file name: the three tables, the dictionary, and export.json.
+
+    `valid_only` leaves withdrawn participants out (by default they are exported, flagged).
+    """
     if fmt not in FORMATS:
         raise ExperimentError(f"unknown export format {fmt!r}: choose csv or parquet")
     files: dict[str, bytes] = {}
     rows: dict[str, int] = {}
     for name in (*TABLES, "dictionary"):
         frame = table(engine, experiment_id, name)
+        if valid_only:
+            frame = valid_rows(frame)
         files[filename(experiment_id, name, fmt)] = to_bytes(frame, "csv" if name == "dictionary" else fmt)
         if name != "dictionary":
             rows[name] = int(len(frame))
@@ -297,7 +307,7 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
         "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or _version(),
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},
-        "excluded": "experimenter preview sessions",
+        "excluded": "experimenter preview sessions" + ("; withdrawn participants" if valid_only else ""),
         "csv_formula_escaping": "text cells starting with = + - @ TAB CR are prefixed with '" if fmt == "csv" else None,
     }
     files["export.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
@@ -305,9 +315,9 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
 
 
 def write_export(engine: Engine, experiment_id: int, out_dir: str | Path, fmt: str, *,
-                 now: datetime | None = None) -> dict[str, Path]:
+                 now: datetime | None = None, valid_only: bool = False) -> dict[str, Path]:
     """Write the bundle's files into `out_dir` (created if need be); return their paths by file name."""
-    files = export_bundle(engine, experiment_id, fmt, now=now)
+    files = export_bundle(engine, experiment_id, fmt, now=now, valid_only=valid_only)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

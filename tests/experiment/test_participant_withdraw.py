@@ -93,3 +93,29 @@ def test_withdraw_without_a_session(participant):
     p.page("")
     assert p.page("withdraw").status_code == 302
     assert p.post("withdraw").status_code == 409
+
+
+def test_valid_data_export_leaves_the_withdrawn_out(participant, app, study, tmp_path):
+    import io
+    import json
+
+    import pandas as pd
+
+    from experiment.export import export_bundle
+
+    stays, leaves = participant(), participant()
+    for p in (stays, leaves):
+        p.ready()
+        p.do_trial()
+    leaves.page("withdraw")
+    leaves.post("withdraw")
+    eid = study.experiment_id
+    everything = export_bundle(engine_of(app), eid, "csv")
+    valid = export_bundle(engine_of(app), eid, "csv", valid_only=True)
+    trials_all = pd.read_csv(io.BytesIO(everything[f"study-{eid}-trials.csv"]))
+    trials_valid = pd.read_csv(io.BytesIO(valid[f"study-{eid}-trials.csv"]))
+    assert trials_all["listener"].nunique() == 2 and trials_all["withdrawn"].sum() == 1
+    assert trials_valid["listener"].nunique() == 1 and not trials_valid["withdrawn"].any()
+    events_valid = pd.read_csv(io.BytesIO(valid[f"study-{eid}-events.csv"]))
+    assert not events_valid["withdrawn"].any() and "withdrawn" not in set(events_valid["kind"])
+    assert "withdrawn participants" in json.loads(valid["export.json"])["excluded"]
