@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from experiment.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+PARTICIPANT_BLUEPRINTS = frozenset({"participant", "api"})
+"""Blueprints whose pages and messages a participant reads (in the study's language)."""
 
 
 def init_app(app: Flask) -> None:
@@ -33,12 +35,15 @@ def page_language() -> str:
 
 
 def study_locale() -> str:
-    """The language of the study this request belongs to (its URL's experiment id), else English."""
+    """The language of the study a participant request belongs to (its URL's experiment id), else English (the
+    admin panel is English whatever the study's language)."""
     from experiment.current import MAX_ID
     from experiment.models import Experiment
     from experiment.webdb import get_db
 
-    experiment_id = (request.view_args or {}).get("experiment_id") if request else None
+    if not request or request.blueprint not in PARTICIPANT_BLUEPRINTS:
+        return DEFAULT_LANGUAGE
+    experiment_id = (request.view_args or {}).get("experiment_id")
     if not isinstance(experiment_id, int) or not 0 < experiment_id <= MAX_ID:
         return DEFAULT_LANGUAGE
     try:

@@ -253,6 +253,8 @@ def test_participant_text_form_changes_text_and_language_audited(admin, lite):
         "de", 15, "lab@example.org")
     (detail,) = rows(lite.url, sa.select(AuditLog.detail).where(AuditLog.action == "set_participant_text"))[0]
     assert detail == {"changed": ["expected_minutes", "language", "researcher_contact"]}
-    assert admin.get(f"/study/{eid}/").get_data(as_text=True).count("15") >= 1
+    landing = admin.get(f"/study/{eid}/").get_data(as_text=True)
+    assert '<html lang="de">' in landing and "Sie dauert etwa 15 Minuten" in landing
+    assert '<html lang="en">' in admin.get(f"/admin/studies/{eid}").get_data(as_text=True)  # the panel stays English
     bad = admin.post(f"/admin/studies/{eid}/texts", {"language": "de", "ethics_reference": "x" * 201})
     assert bad.status_code == 400 and "ethics" in bad.get_data(as_text=True).lower()
