@@ -35,6 +35,7 @@ COPY --chown=root:root loadbot ./loadbot
 COPY --chown=root:root tuneback/__init__.py tuneback/errors.py tuneback/clirun.py ./tuneback/
 COPY --chown=root:root templates ./templates
 COPY --chown=root:root static ./static
+COPY --chown=root:root translations ./translations
 
 ENV PYTHONPATH=/app \
     TUNEBACK_INSTANCE_PATH=/var/lib/tuneback \

@@ -28,6 +28,14 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random draw (recorded).")
 @click.option("--exclude-failed-headphone/--keep-failed-headphone", default=True, show_default=True,
               help="Exclude listeners who failed the headphone check from the primary analysis.")
+@click.option("--exclude-failed-catch/--keep-failed-catch", default=True, show_default=True,
+              help="Exclude listeners who miss more catch trials than --max-catch-misses.")
+@click.option("--max-catch-misses", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Catch trials a listener may miss (wrong or timed out) and still be analysed.")
+@click.option("--exclude-too-fast/--keep-too-fast", default=True, show_default=True,
+              help="Drop answers faster than the floor from the primary analysis.")
+@click.option("--too-fast-ms", type=click.FloatRange(min=0, max=600_000, max_open=True), default=None,
+              help="The too-fast floor in ms [default: the study's too_fast_ms, i.e. the export's too_fast column].")
 @click.option("--listener-accuracy", type=float, default=0.75, show_default=True,
               help="True accuracy for the per-listener power calculation.")
 @click.option("--group-accuracy", type=float, default=0.6, show_default=True,
@@ -36,15 +44,18 @@ def cli() -> None:
 @click.option("--power-test", type=click.Choice(["t", "mixed"]), default="t", show_default=True,
               help="Test applied to each simulated study (mixed is slow).")
 def analyze_command(export: Path | None, db_url: str | None, study: int | None, out_dir: Path, seed: int,
-                    exclude_failed_headphone: bool, listener_accuracy: float, group_accuracy: float,
-                    power_reps: int, power_test: str) -> None:
+                    exclude_failed_headphone: bool, exclude_failed_catch: bool, max_catch_misses: int,
+                    exclude_too_fast: bool, too_fast_ms: float | None, listener_accuracy: float,
+                    group_accuracy: float, power_reps: int, power_test: str) -> None:
     """Analyse a study from an export file or the database; write results.json and report.html."""
     from analysis.report import analyze
 
     table = _load(export, db_url, study)
     results = analyze(table, out_dir=out_dir, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
                       listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
-                      power_reps=power_reps, power_test=power_test)
+                      power_reps=power_reps, power_test=power_test,
+                      checks={"exclude_failed_catch": exclude_failed_catch, "max_catch_misses": max_catch_misses,
+                              "exclude_too_fast": exclude_too_fast, "too_fast_ms": too_fast_ms})
     click.echo(results["paragraph"])
     click.echo()
     click.echo(results["summary"])

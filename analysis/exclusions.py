@@ -1,13 +1,14 @@
 """Turn the tidy table into the scored trials of one analysis variant, stating everything left out.
 
-Practice trials and trials left unanswered when a session ended are never scored. The other rules
-are choices, so each analysis is run in named variants (primary and sensitivity) and the record says
-what each dropped.
+Practice trials, catch trials and trials left unanswered when a session ended are never scored. The other
+rules are choices, so each analysis is run in named variants (primary and sensitivity) and the record says
+what each dropped. Catch trials (X played again on one side) exclude a listener who misses more of them than
+`max_catch_misses`; answers faster than a floor (`too_fast_ms`, else the table's `too_fast` flags) are dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
@@ -28,11 +29,23 @@ class Rules:
     exclude_failed_headphone: bool = True
     exclude_withdrawn: bool = True
     timeouts: str = "error"
+    exclude_failed_catch: bool = True
+    max_catch_misses: int = 0
+    """A listener who misses (answers wrongly or times out on) more catch trials than this is excluded."""
+    exclude_too_fast: bool = True
+    too_fast_ms: float | None = None
+    """Answers faster than this are too fast; None takes the study's own `too_fast` flags from the table."""
 
     def __post_init__(self) -> None:
-        """Reject an unknown time-out handling before any data is touched."""
+        """Reject an unknown time-out handling or a bad threshold before any data is touched."""
         if self.timeouts not in TIMEOUT_HANDLING:
             raise AnalysisError(f"timeouts={self.timeouts!r} must be one of {', '.join(TIMEOUT_HANDLING)}")
+        if isinstance(self.max_catch_misses, bool) or not isinstance(self.max_catch_misses, int) \
+                or self.max_catch_misses < 0:
+            raise AnalysisError(f"max_catch_misses={self.max_catch_misses!r} must be a whole number ≥ 0")
+        if self.too_fast_ms is not None and not (isinstance(self.too_fast_ms, int | float)
+                                                 and 0 <= self.too_fast_ms < 600_000):
+            raise AnalysisError(f"too_fast_ms={self.too_fast_ms!r} must be a number of ms from 0 to 600000")
 
     def describe(self) -> list[str]:
         """State the rules in words for the report."""
@@ -43,15 +56,27 @@ class Rules:
             + ("excluded" if self.exclude_failed_headphone else "kept"),
             "withdrawn listeners are " + ("excluded" if self.exclude_withdrawn else "kept"),
             "timed-out trials are " + ("counted as errors" if self.timeouts == "error" else "excluded"),
+            "catch trials are never scored; listeners who miss more than "
+            + f"{self.max_catch_misses} of them are " + ("excluded" if self.exclude_failed_catch else "kept"),
+            "answers faster than " + (f"{self.too_fast_ms:g} ms" if self.too_fast_ms is not None
+                                      else "the study's floor (too_fast_ms)")
+            + " are " + ("excluded" if self.exclude_too_fast else "kept"),
         ]
 
 
-def variants(*, exclude_failed_headphone: bool = True) -> dict[str, Rules]:
+def variants(*, exclude_failed_headphone: bool = True, exclude_failed_catch: bool = True,
+             max_catch_misses: int = 0, exclude_too_fast: bool = True,
+             too_fast_ms: float | None = None) -> dict[str, Rules]:
     """The primary analysis and its sensitivity variants, so every rule is seen applied both ways."""
+    checks = {"max_catch_misses": max_catch_misses, "too_fast_ms": too_fast_ms}
+    primary = Rules(exclude_failed_headphone=exclude_failed_headphone, exclude_failed_catch=exclude_failed_catch,
+                    exclude_too_fast=exclude_too_fast, **checks)
     return {
-        "primary": Rules(exclude_failed_headphone=exclude_failed_headphone),
-        "timeouts_excluded": Rules(exclude_failed_headphone=exclude_failed_headphone, timeouts="exclude"),
-        "no_listener_exclusions": Rules(exclude_failed_headphone=False, exclude_withdrawn=False),
+        "primary": primary,
+        "timeouts_excluded": replace(primary, timeouts="exclude"),
+        "catch_and_fast_kept": replace(primary, exclude_failed_catch=False, exclude_too_fast=False),
+        "no_listener_exclusions": Rules(exclude_failed_headphone=False, exclude_withdrawn=False,
+                                        exclude_failed_catch=False, exclude_too_fast=False, **checks),
     }
 
 
@@ -59,12 +84,18 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
     """Apply `rules`; return one row per scored trial and the stated record of what was excluded."""
     rules = rules or Rules()
     practice = table["practice"]
+    catch = _flag(table, "catch")
     unanswered = ~practice & table["answer"].isna() & ~table["timed_out"]
-    shown = table[~practice & ~unanswered]
+    catch_per = catch_summary(table[catch & ~practice & ~unanswered], rules.max_catch_misses)
+    shown = table[~practice & ~catch & ~unanswered]
     if shown.empty:
         raise AnalysisError("no scored trials: nobody has answered a main (non-practice) trial yet")
-    excluded = _excluded_listeners(shown, rules)
+    excluded = _excluded_listeners(shown, rules, catch_per)
     kept = shown[~shown["listener"].isin(excluded["listener"])]
+    fast = too_fast(kept, rules.too_fast_ms)
+    n_fast = int(fast.sum())
+    if rules.exclude_too_fast:
+        kept = kept[~fast]
     timed_out = kept["timed_out"]
     if rules.timeouts == "exclude":
         kept = kept[~timed_out]
@@ -72,10 +103,39 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
         raise AnalysisError(f"no scored trials left after exclusions ({'; '.join(rules.describe()[2:])})")
     scored = _scored_frame(kept)
     record = _record(table, rules, practice, unanswered, excluded, int(timed_out.sum()), scored)
+    record |= {"catch_trials_not_scored": int((catch & ~practice).sum()), "catch_by_listener": catch_per,
+               "too_fast_trials": n_fast, "too_fast_handling": "excluded" if rules.exclude_too_fast else "kept",
+               "too_fast_by_listener": {str(k): int(v) for k, v in
+                                        shown.loc[fast[fast].index, "listener"].value_counts().sort_index().items()}}
     return scored, record
 
 
-def _excluded_listeners(shown: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+def _flag(table: pd.DataFrame, column: str) -> pd.Series:
+    """An optional boolean column (exports made before issue 15 have none: all False)."""
+    if column not in table:
+        return pd.Series(False, index=table.index)
+    return table[column].fillna(False).astype(bool)
+
+
+def too_fast(trials: pd.DataFrame, floor_ms: float | None) -> pd.Series:
+    """Answered trials faster than `floor_ms` (None: the table's own `too_fast` flags, from the study's setting)."""
+    if floor_ms is None:
+        return _flag(trials, "too_fast") & trials["answer"].notna()
+    return trials["answer"].notna() & (trials["rt_ms"] < float(floor_ms))
+
+
+def catch_summary(catch_trials: pd.DataFrame, max_misses: int) -> list[dict]:
+    """Per listener with catch trials: how many were shown, answered right and missed, and whether they failed."""
+    out = []
+    for listener, rows in catch_trials.groupby("listener", sort=True):
+        right = int(rows["correct"].astype(bool).sum())
+        missed = int(len(rows) - right)
+        out.append({"listener": str(listener), "catch_trials": int(len(rows)), "correct": right, "missed": missed,
+                    "failed": missed > max_misses})
+    return out
+
+
+def _excluded_listeners(shown: pd.DataFrame, rules: Rules, catch_per: list[dict]) -> pd.DataFrame:
     """One row per excluded listener with every reason that applies and the trials dropped."""
     per = shown.groupby("listener", sort=True).agg(
         headphone_passed=("headphone_passed", "all"), withdrawn=("withdrawn", "any"),
@@ -85,6 +145,9 @@ def _excluded_listeners(shown: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         reasons = reasons.where(per["headphone_passed"], reasons.map(lambda r: r + ["failed headphone check"]))
     if rules.exclude_withdrawn:
         reasons = reasons.where(~per["withdrawn"], reasons.map(lambda r: r + ["withdrawn"]))
+    if rules.exclude_failed_catch:
+        failed = per.index.isin([c["listener"] for c in catch_per if c["failed"]])
+        reasons = reasons.where(~failed, reasons.map(lambda r: r + ["failed catch trials"]))
     per["reasons"] = reasons
     out = per[per["reasons"].map(bool)].reset_index()
     return out[["listener", "reasons", "trials"]]

@@ -27,8 +27,10 @@ REQUIRED = (
 )
 OPTIONAL = (
     "experiment_id", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "presented_utc",
-    "answered_utc", "n_plays", "session_status", "prolific_pid",
+    "answered_utc", "n_plays", "session_status", "prolific_pid", "catch", "too_fast",
 )
+OPTIONAL_BOOL_COLUMNS = ("catch", "too_fast")
+"""Flags added by issue 15 (catch trials, too-fast answers): False where an older export lacks them."""
 BOOL_COLUMNS = ("practice", "correct", "timed_out", "withdrawn", "headphone_passed")
 ID_COLUMNS = ("listener", "item", "correct_side")
 LABEL_COLUMNS = ("song", "position", "eeg_participant")
@@ -157,6 +159,8 @@ def _normalise(table: pd.DataFrame, where: str) -> pd.DataFrame:
     """Give every column the contract's type, whatever the file format made of it."""
     for column in BOOL_COLUMNS:
         table[column] = _to_bool(table[column], column, where)
+    for column in OPTIONAL_BOOL_COLUMNS:
+        table[column] = _to_bool(table[column], column, where) if column in table else False
     for column in ("version", "trial_index"):
         table[column] = _to_int(table[column], column, where)
     for column in ID_COLUMNS:

@@ -9,7 +9,8 @@ from __future__ import annotations
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
                 "nineteen", "twenty")
-REASON_WORDS = {"failed headphone check": "failed the headphone check", "withdrawn": "withdrew"}
+REASON_WORDS = {"failed headphone check": "failed the headphone check", "withdrawn": "withdrew",
+                "failed catch trials": "missed too many catch trials"}
 
 
 def apa_p(p: float | None) -> str:
@@ -141,6 +142,15 @@ def _exclusion_sentence(ex: dict, source: dict) -> str:
     stated.append("no trial timed out at the one-minute limit" if timed == 0 else
                   f"{count(timed, 'trial')} that timed out at the one-minute limit "
                   f"{'was' if timed == 1 else 'were'} {ex['timed_out_handling']}")
+    if ex.get("catch_trials_not_scored"):
+        failed = sum(c["failed"] for c in ex.get("catch_by_listener", []))
+        stated.append(f"{count(ex['catch_trials_not_scored'], 'catch trial')} were not scored and "
+                      f"{count(failed, 'listener')} missed more than {rules.get('max_catch_misses', 0)} of them "
+                      f"({'excluded' if rules.get('exclude_failed_catch', True) else 'kept'})")
+    fast = ex.get("too_fast_trials", 0)
+    if fast:
+        stated.append(f"{count(fast, 'answer')} faster than the floor {'was' if fast == 1 else 'were'} "
+                      f"{ex['too_fast_handling']}")
     practice = ex["practice_trials_not_scored"]
     stated.append(f"practice trials ({practice} in all) were not scored")
     if ex["unanswered_trials_not_scored"]:
@@ -152,6 +162,7 @@ def _exclusion_sentence(ex: dict, source: dict) -> str:
 def _sensitivity_sentence(sensitivity: dict) -> str:
     """Whether the conclusion survives the other exclusion choices."""
     phrases = {"timeouts_excluded": "with time-outs dropped instead of counted as errors",
+               "catch_and_fast_kept": "with catch-trial failures and too-fast answers kept",
                "no_listener_exclusions": "with every listener kept"}
     parts = []
     for name, phrase in phrases.items():

@@ -67,9 +67,21 @@ def _exclusions(results: dict) -> str:
     counts = _kv({"practice trials not scored": ex["practice_trials_not_scored"],
                   "trials unanswered when the session ended": ex["unanswered_trials_not_scored"],
                   "timed-out trials": f"{ex['timed_out_trials']} ({ex['timed_out_handling']})",
+                  "catch trials (never scored)": ex.get("catch_trials_not_scored", 0),
+                  "answers faster than the floor": f"{ex.get('too_fast_trials', 0)} "
+                                                   f"({ex.get('too_fast_handling', 'excluded')})",
                   "listeners with fewer scored trials than the most": ex["n_listeners_with_fewer_trials"],
                   "listeners analysed": ex["n_listeners"], "trials analysed": ex["n_trials"]})
-    return _section("Exclusions (primary analysis)", f"<ul>{rules}</ul>{counts}{listeners}")
+    checks = ""
+    if ex.get("catch_by_listener"):
+        checks += "<h3 id='catch-trials'>Catch trials by listener</h3>" + _records(
+            ex["catch_by_listener"], ["listener", "catch_trials", "correct", "missed", "failed"],
+            names={"catch_trials": "Catch trials", "failed": "Missed too many"})
+    if ex.get("too_fast_by_listener"):
+        checks += "<h3 id='too-fast'>Too-fast answers by listener</h3>" + _records(
+            [{"listener": k, "too_fast": v} for k, v in ex["too_fast_by_listener"].items()], ["listener", "too_fast"],
+            names={"too_fast": "Answers faster than the floor"})
+    return _section("Exclusions (primary analysis)", f"<ul>{rules}</ul>{counts}{listeners}{checks}")
 
 
 def _group(results: dict) -> str:
@@ -155,7 +167,9 @@ def _sensitivity(results: dict) -> str:
     columns = list(dict.fromkeys(k for r in rows for k in r))
     names = {"p_t": "t-test p (one-sided)", "p_w": "Wilcoxon p (one-sided)"}
     note = ("<p class='note'>Primary: the stated rules. Time-outs dropped: time-outs removed instead of counted "
-            "as errors. No listener excluded: failed headphone checks and withdrawn listeners kept; this only shows "
+            "as errors. Catch and fast kept: listeners who missed catch trials and answers faster than the floor "
+            "kept. No listener excluded: failed headphone checks, catch-trial failures, withdrawn listeners and "
+            "too-fast answers kept; this only shows "
             "how much the exclusions matter, as withdrawn listeners never enter the primary result.</p>")
     return _section("With and without exclusions", _records(rows, columns, names=names,
                                                             kinds={"p_t": "p", "p_w": "p"}) + note)

@@ -35,15 +35,21 @@ RESULTS_FILE, REPORT_FILE = "results.json", "report.html"
 
 def analyze(table: pd.DataFrame, *, out_dir: str | Path, seed: int = 0, exclude_failed_headphone: bool = True,
             listener_accuracy: float = 0.75, group_accuracy: float = 0.6, power_reps: int = 1000,
-            power_test: str = "t", learning_bin: int = 6) -> dict:
-    """Analyse a trial table end to end, write results.json + report.html, return the results with a summary."""
+            power_test: str = "t", learning_bin: int = 6, checks: dict | None = None) -> dict:
+    """Analyse a trial table end to end, write results.json + report.html, return the results with a summary.
+
+    `checks` holds the listening-check rules passed to `exclusions.variants` (exclude_failed_catch,
+    max_catch_misses, exclude_too_fast, too_fast_ms); absent ones take their defaults.
+    """
+    variants(**(checks or {}))  # bad thresholds fail here, before any work
     check_options(listener_accuracy=listener_accuracy, group_accuracy=group_accuracy, power_reps=power_reps,
                   power_test=power_test, learning_bin=learning_bin)
     table = tidy(table, source=table.attrs.get("source") if isinstance(table, pd.DataFrame) else None)
     with single_threaded():
         results = compute(table, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
                           listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
-                          power_reps=power_reps, power_test=power_test, learning_bin=learning_bin)
+                          power_reps=power_reps, power_test=power_test, learning_bin=learning_bin,
+                          checks=checks)
     results["paragraph"] = results_paragraph(results)
     results["summary"] = summary_text(results)
     results["files"] = write(results, Path(out_dir))
@@ -60,10 +66,11 @@ def check_options(*, listener_accuracy: float, group_accuracy: float, power_reps
 
 
 def compute(table: pd.DataFrame, *, seed: int, exclude_failed_headphone: bool, listener_accuracy: float,
-            group_accuracy: float, power_reps: int, power_test: str, learning_bin: int) -> dict:
+            group_accuracy: float, power_reps: int, power_test: str, learning_bin: int,
+            checks: dict | None = None) -> dict:
     """Every figure of the analysis as one JSON-ready dict (no files written)."""
     timings: dict[str, float] = {}
-    rules = variants(exclude_failed_headphone=exclude_failed_headphone)
+    rules = variants(exclude_failed_headphone=exclude_failed_headphone, **(checks or {}))
     scored, record = score(table, rules["primary"])
     primary = _timed(timings, "primary", lambda: primary_analysis(scored, seed=seed, learning_bin=learning_bin))
     sensitivity, records = _timed(timings, "sensitivity", lambda: sensitivity_analyses(table, rules, scored))
@@ -77,7 +84,7 @@ def compute(table: pd.DataFrame, *, seed: int, exclude_failed_headphone: bool, l
         "options": {"seed": seed, "exclude_failed_headphone": exclude_failed_headphone,
                     "listener_accuracy": listener_accuracy, "group_accuracy": group_accuracy,
                     "power_reps": power_reps, "power_test": power_test, "learning_bin": learning_bin,
-                    "chance": 0.5, "alpha": 0.05},
+                    "chance": 0.5, "alpha": 0.05, **(checks or {})},
         "exclusions": {"primary": record, **records},
         "primary": primary, "sensitivity": sensitivity, "power": power,
         "timings_s": timings,
@@ -126,7 +133,9 @@ def summary_text(results: dict) -> str:
     lines = [
         f"{_count(g['n_listeners'], 'listener')}, {_count(ex['n_trials'], 'scored trial')}; "
         f"{_count(len(ex['listeners_excluded']), 'listener')} excluded; "
-        f"{_count(ex['timed_out_trials'], 'time-out')} {ex['timed_out_handling']}.",
+        f"{_count(ex['timed_out_trials'], 'time-out')} {ex['timed_out_handling']}; "
+        f"{_count(ex.get('too_fast_trials', 0), 'too-fast answer')} {ex.get('too_fast_handling', 'excluded')}; "
+        f"{_count(sum(c['failed'] for c in ex.get('catch_by_listener', [])), 'listener')} failed catch trials.",
         f"Accuracy: mean {_pct(g['mean'])} (SD {_pct(g['sd'])}, range {_pct(g['min'])}–{_pct(g['max'])}); "
         f"pooled {_pct(g['pooled']['accuracy'])} [{_pct(g['pooled']['ci_low'])}, {_pct(g['pooled']['ci_high'])}] "
         "(descriptive).",

@@ -16,6 +16,8 @@ from scipy.special import expit, logit
 POSITIONS = ("beginning", "middle", "end")
 PRACTICE_TRIALS = 4
 START = pd.Timestamp("2026-11-25 09:00", tz="UTC")
+TOO_FAST_MS = 1000.0
+"""The study default `too_fast_ms` the simulated export flags answers against."""
 
 
 def synthetic_table(n_listeners: int = 16, *, accuracy: float | Sequence[float] = 0.85, trials: int = 24,
@@ -85,6 +87,8 @@ def _answers(frame: pd.DataFrame, p: np.ndarray, timeout_rate: float, rng: np.ra
     rt = np.round(rng.lognormal(np.log(9000), 0.4, p.shape))
     frame["rt_ms"] = np.where(timed_out, np.nan, rt).ravel()
     frame["n_plays"] = rng.integers(3, 8, p.size)
+    frame["catch"] = False  # simulated studies have no catch trials
+    frame["too_fast"] = (~timed_out & (rt < TOO_FAST_MS)).ravel()  # the server's default floor
     frame["_spent_ms"] = np.where(timed_out, 60_000.0, rt).ravel()
     return frame
 

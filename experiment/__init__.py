@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from flask import Flask
 
-    from experiment import security, webdb
+    from experiment import i18n, security, webdb
     from experiment.config import Config
 
     settings = Config.from_sources(config)
@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     webdb.init_app(app)
     security.init_app(app)
+    i18n.init_app(app)
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(name)
         app.register_blueprint(module.bp)

@@ -169,12 +169,17 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
 
 
 def _clip_for(p: Presentation, slot: str) -> Clip:
-    """X is the target; A and B are the match and the foil, by the session's drawn side."""
+    """X is the target; A and B are the match and the foil, by the session's drawn side.
+
+    In a catch trial the correct side plays X's own clip again (same file, same route, same headers).
+    """
     t: TrialTemplate = p.template
     if slot == "x":
         return t.target_clip
     match_slot = "a" if p.correct_side == "A" else "b"
-    return t.match_clip if slot == match_slot else t.foil_clip
+    if slot == match_slot:
+        return t.target_clip if p.catch else t.match_clip
+    return t.foil_clip
 
 
 def _ranged(data: bytes) -> Response:

@@ -17,6 +17,48 @@ DB_OPTION = click.option("--db", "db_url", default=None, metavar="URL",
                          help="Database URL (default: $DATABASE_URL, else SQLite in instance/).")
 
 
+def _text_options(command):  # noqa: ANN001, ANN202 - a click decorator
+    """The participant-text options shared by `create` and `configure` (experiment/texts.py)."""
+    from experiment.texts import LANGUAGES
+
+    options = [
+        click.option("--language", type=click.Choice(sorted(LANGUAGES)), default=None,
+                     help="Language of every participant page [create: en]."),
+        click.option("--expected-minutes", type=click.IntRange(1, 600), default=None,
+                     help="How long the study usually takes, as the landing and consent pages say [create: 20]."),
+        click.option("--consent-text", default=None,
+                     help="The researchers' description of the study, first on the consent page (blank lines "
+                          "split paragraphs; '@FILE' reads it from a file)."),
+        click.option("--researcher-contact", default=None, help="Who participants contact (consent, withdrawal "
+                                                                 "and debrief pages)."),
+        click.option("--ethics-reference", default=None, help="Ethics approval reference, on the consent page."),
+        click.option("--data-retention", default=None, help="How long the data are kept, on the consent page."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _texts(values: dict) -> dict:
+    """The text options given on the command line (a value '@path' is read from that file)."""
+    from pathlib import Path
+
+    keys = ("language", "expected_minutes", "consent_text", "researcher_contact", "ethics_reference",
+            "data_retention")
+    out = {}
+    for key in keys:
+        value = values.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and value.startswith("@"):
+            try:
+                value = Path(value[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror}", param_hint=f"--{key}")
+        out[key] = value
+    return out
+
+
 @click.group("experiment")
 def cli() -> None:
     """Run the AB-X listening study: create it from the clips' manifest, then serve it."""
@@ -40,10 +82,15 @@ def cli() -> None:
               help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
 @click.option("--require-listening", is_flag=True,
               help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
+@click.option("--catch-trials", default=0, show_default=True, type=click.IntRange(0, 12),
+              help="Catch trials per session (X played again on one side), placed from the session's seed.")
+@click.option("--too-fast-ms", default=1000, show_default=True, type=click.IntRange(0, 60_000),
+              help="Answers sooner than this after a trial starts are flagged as too fast.")
+@_text_options
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
            completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
-           draft: bool) -> None:
+           catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
@@ -52,8 +99,22 @@ def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_p
                                       open_=not draft, name=name, completion_code=completion_code,
                                       screened_out_code=screened_out_code,
                                       settings={"headphone_retries": headphone_retries,
-                                                "require_listening": require_listening})
+                                                "require_listening": require_listening,
+                                                "catch_trials": catch_trials, "too_fast_ms": too_fast_ms,
+                                                **_texts(texts)})
     click.echo(experiment_id)
+
+
+@cli.command("configure")
+@click.argument("experiment_id", type=click.IntRange(min=1))
+@DB_OPTION
+@_text_options
+def configure_command(experiment_id: int, db_url: str | None, **texts: object) -> None:
+    """Change a study's participant text and language (an empty value restores the page's default)."""
+    from experiment.study import configure_study
+
+    changed = configure_study(db_url or default_database_url(), experiment_id, _texts(texts))
+    click.echo(", ".join(f"{k} changed" for k in changed) or "nothing changed")
 
 
 @cli.command("migrate")
@@ -136,8 +197,9 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
               help="File format of the tables (the data dictionary is always CSV).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder to write into (created if missing; files of the same name are replaced).")
+@click.option("--valid-only", is_flag=True, help="Leave withdrawn participants out (default: exported, flagged).")
 @DB_OPTION
-def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | None) -> None:
+def export_command(experiment_id: int, fmt: str, out_dir: str, valid_only: bool, db_url: str | None) -> None:
     """Write a study's trials, events, questionnaire, data dictionary and export.json into a folder."""
     from experiment.auth import record_audit
     from experiment.config import utc_clock
@@ -147,10 +209,11 @@ def export_command(experiment_id: int, fmt: str, out_dir: str, db_url: str | Non
     engine = make_engine(db_url or default_database_url())
     try:
         when = utc_clock()
-        paths = write_export(engine, experiment_id, out_dir, fmt, now=when)
+        paths = write_export(engine, experiment_id, out_dir, fmt, now=when, valid_only=valid_only)
         with session_factory(engine)() as db:
             record_audit(db, None, "export", f"experiment:{experiment_id}",
-                         {"table": "all", "format": fmt, "via": "cli", "out": str(out_dir)}, when)
+                         {"table": "all", "format": fmt, "via": "cli", "out": str(out_dir), "valid_only": valid_only},
+                         when)
             db.commit()
     finally:
         engine.dispose()

@@ -203,6 +203,10 @@ DICTIONARY: list[Column] = [
     Column("trials", "withdrawn", "bool", "Participant withdrawn: data kept, excluded from analysis."),
     Column("trials", "headphone_passed", "bool", "Passed the headphone (Huggins pitch) check."),
     Column("trials", "prolific_pid", "str or null", "Prolific participant id, where given (personal data)."),
+    Column("trials", "catch", "bool", "Catch trial: X played again on the correct side (attention check); never "
+           "scored, counted per listener by the analysis."),
+    Column("trials", "too_fast", "bool", "Answered sooner than the study's too_fast_ms floor after the trial "
+           "started (flagged; the analysis may exclude it)."),
     Column("events", "event_id", "int", "Event id, increasing in the order the server stored events."),
     Column("events", "experiment_id", "int", "Study id."),
     Column("events", "listener", "str", "Opaque participant (session) id."),
@@ -277,11 +281,18 @@ def filename(experiment_id: int, name: str, fmt: str) -> str:
     return f"study-{experiment_id}-{'data_dictionary' if name == 'dictionary' else name}.{fmt}"
 
 
+def valid_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of participants who did not withdraw (or were not withdrawn): the valid data."""
+    return frame[~frame["withdrawn"].astype(bool)].reset_index(drop=True) if "withdrawn" in frame else frame
+
+
 def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime | None = None,
-                  code_version: str | None = None, previews: bool = False) -> dict[str, bytes]:
+                  code_version: str | None = None, previews: bool = False,
+                  valid_only: bool = False) -> dict[str, bytes]:
     """All exported files of a study, by file name: the three tables, the dictionary, and export.json.
 
     With `previews` the tables hold the experimenter's preview sessions only (never mixed with participants).
+    `valid_only` leaves withdrawn participants out (by default they are exported, flagged).
     """
     if fmt not in FORMATS:
         raise ExperimentError(f"unknown export format {fmt!r}: choose csv or parquet")
@@ -289,6 +300,8 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
     rows: dict[str, int] = {}
     for name in (*TABLES, "dictionary"):
         frame = table(engine, experiment_id, name, previews=previews)
+        if valid_only:
+            frame = valid_rows(frame)
         files[filename(experiment_id, name, fmt)] = to_bytes(frame, "csv" if name == "dictionary" else fmt)
         if name != "dictionary":
             rows[name] = int(len(frame))
@@ -298,7 +311,8 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},
         "sessions": "experimenter preview sessions only" if previews else "participants",
-        "excluded": "participants' sessions" if previews else "experimenter preview sessions",
+        "excluded": ("participants' sessions" if previews else "experimenter preview sessions")
+                    + ("; withdrawn participants" if valid_only else ""),
         "csv_formula_escaping": "text cells starting with = + - @ TAB CR are prefixed with '" if fmt == "csv" else None,
     }
     files["export.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
@@ -306,9 +320,9 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
 
 
 def write_export(engine: Engine, experiment_id: int, out_dir: str | Path, fmt: str, *,
-                 now: datetime | None = None) -> dict[str, Path]:
+                 now: datetime | None = None, valid_only: bool = False) -> dict[str, Path]:
     """Write the bundle's files into `out_dir` (created if need be); return their paths by file name."""
-    files = export_bundle(engine, experiment_id, fmt, now=now)
+    files = export_bundle(engine, experiment_id, fmt, now=now, valid_only=valid_only)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ class StudyFacts:
 
     n_practice: int
     n_trials: int
+    """Trials after the practice as the participant sees them: the scored ones plus any catch trials."""
     session_cap_s: float
     trial_limit_s: float
     expected_minutes: int
@@ -44,8 +45,10 @@ class StudyFacts:
         cap_s = float(settings.get("session_cap_s", 1800))
         expected = settings.get("expected_minutes", DEFAULT_EXPECTED_MINUTES)
         expected = int(expected) if isinstance(expected, int | float) and expected > 0 else DEFAULT_EXPECTED_MINUTES
-        return cls(n_practice=int(counts.get(True, 0)), n_trials=int(counts.get(False, 0)), session_cap_s=cap_s,
-                   trial_limit_s=float(settings.get("trial_limit_s", 60)),
+        catch = settings.get("catch_trials", 0)
+        catch = catch if isinstance(catch, int) and not isinstance(catch, bool) and catch > 0 else 0
+        return cls(n_practice=int(counts.get(True, 0)), n_trials=int(counts.get(False, 0)) + catch,
+                   session_cap_s=cap_s, trial_limit_s=float(settings.get("trial_limit_s", 60)),
                    expected_minutes=min(expected, max(1, round(cap_s / 60))), clip_s=float(clip_s),
                    headphone_trials=int(settings.get("headphone_trials", 6)))
 

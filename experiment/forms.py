@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
@@ -20,11 +21,11 @@ def _choices(pairs: list[tuple[str, str]]) -> list:
 class ConsentForm(FlaskForm):
     """Agree (every box ticked) or decline."""
 
-    read_info = BooleanField("I have read the information above.")
-    voluntary = BooleanField("I take part voluntarily and may stop at any time without giving a reason.")
-    data_use = BooleanField("I agree that my anonymous answers are stored and used for research.")
-    agree = SubmitField("I agree, start")
-    decline = SubmitField("I do not agree")
+    read_info = BooleanField(_l("I have read the information above."))
+    voluntary = BooleanField(_l("I take part voluntarily and may stop at any time without giving a reason."))
+    data_use = BooleanField(_l("I agree that my anonymous answers are stored and used for research."))
+    agree = SubmitField(_l("I agree, start"))
+    decline = SubmitField(_l("I do not agree"))
 
     def all_ticked(self) -> bool:
         """Consent needs every statement ticked."""
@@ -34,7 +35,7 @@ class ConsentForm(FlaskForm):
 class HeadphoneForm(FlaskForm):
     """The volume chosen; the check's answers (t1…tN, each 1-3) are read from the form by the view."""
 
-    volume = FloatField("Volume", validators=[Optional(), NumberRange(min=0.0, max=1.0)])
+    volume = FloatField(_l("Volume"), validators=[Optional(), NumberRange(min=0.0, max=1.0)])
 
 
 class ContinueForm(FlaskForm):
@@ -44,25 +45,26 @@ class ContinueForm(FlaskForm):
 class QuestionnaireForm(FlaskForm):
     """The short end-of-study questionnaire; every question may be skipped."""
 
-    age = SelectField("Your age", validators=[Optional()], choices=_choices([
-        ("", "prefer not to say"), ("18-24", "18–24"), ("25-34", "25–34"), ("35-44", "35–44"), ("45-54", "45–54"),
-        ("55+", "55 or over")]))
-    hearing = RadioField("Do you have any known hearing difficulty?", validators=[Optional()], choices=_choices([
-        ("no", "No"), ("yes", "Yes"), ("unsure", "Not sure")]))
-    training = SelectField("Years of musical training (instrument or voice)", validators=[Optional()],
-                           choices=_choices([("", "prefer not to say"), ("0", "none"), ("1-2", "1–2"), ("3-5", "3–5"),
-                                             ("6-10", "6–10"), ("10+", "more than 10")]))
-    device = RadioField("What did you listen with?", validators=[Optional()], choices=_choices([
-        ("over-ear", "Over-ear headphones"), ("in-ear", "In-ear headphones / earbuds"), ("speakers", "Loudspeakers"),
-        ("other", "Other")]))
-    environment = RadioField("How quiet was it around you?", validators=[Optional()], choices=_choices([
-        ("quiet", "Quiet"), ("some", "Some noise"), ("noisy", "Noisy")]))
-    familiar = RadioField("Did you know any of the music before?",
-                          choices=_choices([("none", "None of it"), ("some", "Some of it"), ("all", "All of it")]),
+    age = SelectField(_l("Your age"), validators=[Optional()], choices=_choices([
+        ("", _l("prefer not to say")), ("18-24", "18–24"), ("25-34", "25–34"), ("35-44", "35–44"),
+        ("45-54", "45–54"), ("55+", _l("55 or over"))]))
+    hearing = RadioField(_l("Do you have any known hearing difficulty?"), validators=[Optional()], choices=_choices([
+        ("no", _l("No")), ("yes", _l("Yes")), ("unsure", _l("Not sure"))]))
+    training = SelectField(_l("Years of musical training (instrument or voice)"), validators=[Optional()],
+                           choices=_choices([("", _l("prefer not to say")), ("0", _l("none")), ("1-2", "1–2"),
+                                             ("3-5", "3–5"), ("6-10", "6–10"), ("10+", _l("more than 10"))]))
+    device = RadioField(_l("What did you listen with?"), validators=[Optional()], choices=_choices([
+        ("over-ear", _l("Over-ear headphones")), ("in-ear", _l("In-ear headphones / earbuds")),
+        ("speakers", _l("Loudspeakers")), ("other", _l("Other"))]))
+    environment = RadioField(_l("How quiet was it around you?"), validators=[Optional()], choices=_choices([
+        ("quiet", _l("Quiet")), ("some", _l("Some noise")), ("noisy", _l("Noisy"))]))
+    familiar = RadioField(_l("Did you know any of the music before?"),
+                          choices=_choices([("none", _l("None of it")), ("some", _l("Some of it")),
+                                            ("all", _l("All of it"))]),
                           validators=[Optional()])
-    strategy = TextAreaField("How did you decide between A and B?", validators=[Optional(), Length(max=2000)])
-    problems = TextAreaField("Any technical problems?", validators=[Optional(), Length(max=2000)])
-    submit = SubmitField("Submit and finish")
+    strategy = TextAreaField(_l("How did you decide between A and B?"), validators=[Optional(), Length(max=2000)])
+    problems = TextAreaField(_l("Any technical problems?"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Submit and finish"))
 
     def answers(self) -> dict[str, str]:
         """The answers as a plain mapping (empty strings for skipped questions)."""

@@ -236,6 +236,8 @@ class Presentation(Base):
     client_answer_id: Mapped[str | None] = mapped_column(sa.String(64))
     correct: Mapped[bool | None]
     timed_out: Mapped[bool] = mapped_column(default=False)
+    catch: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    """A catch trial (X played again on the correct side, experiment/catch.py): shown like any trial, never scored."""
 
     session: Mapped[ParticipantSession] = relationship(back_populates="presentations")
     template: Mapped[TrialTemplate] = relationship()

@@ -5,18 +5,21 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
-from experiment.facts import StudyFacts, duration_text, seconds_text
+from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.sessions import (
-    Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire, touch,
+    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
+    touch, withdraw_by_participant,
 )
 from experiment.status import ExperimentState, SessionStatus, Stage
+from experiment.texts import StudyTexts
 from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
@@ -26,13 +29,15 @@ bp = Blueprint("participant", __name__)
 def _study_facts() -> dict[str, object]:
     """Every participant page can quote the study's own counts and limits (`facts`), never hard-coded ones."""
     experiment_id = (request.view_args or {}).get("experiment_id")
-    helpers = {"duration_text": duration_text, "seconds_text": seconds_text}
+    helpers: dict[str, object] = {"withdraw_url": _withdraw_url(experiment_id)}
     db = get_db()
     if not (isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID) or not db.is_active:
         return helpers  # an error page after a failed write (its transaction is gone) needs no facts
     try:
         experiment = db.get(Experiment, experiment_id)
-        return {**helpers, "facts": StudyFacts.of(db, experiment)} if experiment is not None else helpers
+        if experiment is None:
+            return helpers
+        return {**helpers, "facts": StudyFacts.of(db, experiment), "texts": StudyTexts.of(experiment.settings)}
     except SQLAlchemyError:  # the error page must render whatever state the database session is in
         return helpers
 
@@ -89,7 +94,7 @@ def consent(experiment_id: int) -> Response | str:
             return render_template("participant/declined.html", experiment=experiment)
         if form.all_ticked():
             return _assign(experiment)
-        form.form_errors.append("Please tick every statement to take part, or choose 'I do not agree'.")
+        form.form_errors.append(gettext("Please tick every statement to take part, or choose “I do not agree”."))
     elif request.method == "POST":
         abort(400, "the consent form was incomplete")
     return render_template("participant/consent.html", experiment=experiment, form=form,
@@ -120,11 +125,12 @@ def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str
     """Why this arrival may not take a place, when the study admits only its own Prolific participants."""
     settings = experiment.settings or {}
     if settings.get("require_prolific") and not ids.get("pid"):
-        return ("This study is open only to participants recruited on Prolific: please start it from its link "
-                "on Prolific.")
+        return gettext("This study is open only to participants recruited on Prolific: please start it from its "
+                       "link on Prolific.")
     expected = settings.get("prolific_study_id")
     if expected and ids.get("study_id") != expected:
-        return "This link does not belong to this study's Prolific listing: please start from the link on Prolific."
+        return gettext("This link does not belong to this study’s Prolific listing: please start from the link on "
+                       "Prolific.")
     return None
 
 
@@ -261,13 +267,46 @@ def _screened_out_page(experiment: Experiment, s: ParticipantSession) -> str:
 
 @bp.get("/study/<int:experiment_id>/withdrawn")
 def withdrawn(experiment_id: int) -> Response | str:
-    """The researchers ended this participation (on the participant's request or for another reason)."""
+    """This participation has ended: withdrawn by the participant (stop and withdraw) or by the researchers."""
     s = participant(experiment_id, lock=False)
     if s is None:
         return redirect(url_for("participant.landing", experiment_id=experiment_id))
     if not s.withdrawn:
         return redirect(stage_url(s))
-    return render_template("participant/withdrawn.html", session=s)
+    return render_template("participant/withdrawn.html", session=s,
+                           by_participant=s.withdrawn_reason == PARTICIPANT_WITHDRAWAL)
+
+
+WITHDRAW_FROM = frozenset({"participant.headphone", "participant.instructions", "participant.task",
+                           "participant.questionnaire", "participant.debrief"})
+"""The stage pages that show the 'Stop and withdraw' link."""
+
+
+def _withdraw_url(experiment_id: object) -> str | None:
+    """The withdrawal page's URL on a stage page of a study (None elsewhere)."""
+    if request.endpoint not in WITHDRAW_FROM or not isinstance(experiment_id, int):
+        return None
+    return url_for("participant.withdraw", experiment_id=experiment_id)
+
+
+@bp.route("/study/<int:experiment_id>/withdraw", methods=["GET", "POST"])
+def withdraw(experiment_id: int) -> Response | str:
+    """Ask 'stop and withdraw?'; on confirmation (POST with CSRF) end the session as withdrawn and confirm it."""
+    s = participant(experiment_id, lock=request.method == "POST")
+    if s is None:
+        if request.method == "POST":
+            abort(409, "no study session in this browser: there is nothing to withdraw")
+        return redirect(url_for("participant.landing", experiment_id=experiment_id))
+    if s.withdrawn:
+        return redirect(stage_url(s))
+    form = ContinueForm()
+    if form.validate_on_submit():
+        withdraw_by_participant(get_db(), s, now())
+        get_db().commit()
+        return redirect(url_for("participant.withdrawn", experiment_id=experiment_id))
+    if request.method == "POST":
+        abort(400, "the withdrawal form was invalid")
+    return render_template("participant/withdraw.html", session=s, form=form, back_url=stage_url(s))
 
 
 def _at_stage(experiment_id: int, stage: Stage) -> tuple[ParticipantSession | None, Response | None]:

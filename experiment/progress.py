@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from experiment.models import Clip, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
 from experiment.sessions import PRESENT_AGAIN_GRACE_S, Limits, occupancy
 from experiment.status import SessionStatus
+from experiment.tidy import too_fast_floor
 
 STATUSES = ("active", "completed", "timed_out", "abandoned", "screened_out", "withdrawn")
 """The exclusive categories a started session is counted in (withdrawn wins over the recorded status)."""
@@ -71,6 +72,12 @@ class ParticipantRow:
     started_utc: str
     prolific_pid: str | None
     headphone_passed: bool | None
+    catch_done: int = 0
+    """Catch trials done (answered or timed out); they are never in trials_done, correct or accuracy."""
+    catch_total: int = 0
+    catch_correct: int = 0
+    too_fast: int = 0
+    """Scored and catch trials answered faster than the study's `too_fast_ms` floor."""
 
 
 def _sessions(db: Session, experiment_id: int) -> list[ParticipantSession]:
@@ -81,21 +88,34 @@ def _sessions(db: Session, experiment_id: int) -> list[ParticipantSession]:
         .order_by(ParticipantSession.id)))
 
 
-def _trial_counts(db: Session, experiment_id: int) -> dict[tuple[int, bool], dict[str, int]]:
-    """Per (session id, practice): trials planned, done (answered or timed out), correct, timed out."""
+def _trial_counts(db: Session, experiment_id: int) -> dict[tuple[int, str], dict[str, int]]:
+    """Per (session id, kind: practice / trials / catch): trials planned, done (answered or timed out), correct,
+    timed out, and answered faster than the study's `too_fast_ms` floor."""
     p = Presentation
     done = sa.or_(p.answer.is_not(None), p.timed_out.is_(True))
+    kind = sa.case((p.practice.is_(True), "practice"), (p.catch.is_(True), "catch"), else_="trials")
     rows = db.execute(
-        sa.select(p.session_id, p.practice, sa.func.count(),
+        sa.select(p.session_id, kind, sa.func.count(),
                   sa.func.sum(sa.case((done, 1), else_=0)),
                   sa.func.sum(sa.case((p.correct.is_(True), 1), else_=0)),
                   sa.func.sum(sa.case((p.timed_out.is_(True), 1), else_=0)))
         .join(ParticipantSession, ParticipantSession.id == p.session_id)
         .where(ParticipantSession.experiment_id == experiment_id, ParticipantSession.preview.is_(False))
-        .group_by(p.session_id, p.practice))
-    return {(sid, bool(practice)): {"total": int(n), "done": int(d or 0), "correct": int(c or 0),
-                                    "timed_out": int(t or 0)}
-            for sid, practice, n, d, c, t in rows}
+        .group_by(p.session_id, kind))
+    counts = {(sid, str(k)): {"total": int(n), "done": int(d or 0), "correct": int(c or 0), "timed_out": int(t or 0),
+                              "too_fast": 0}
+              for sid, k, n, d, c, t in rows}
+    experiment = db.get(Experiment, experiment_id)
+    floor_s = too_fast_floor(experiment.settings if experiment else None) / 1000.0
+    answered = db.execute(
+        sa.select(p.session_id, p.catch, p.presented_utc, p.answered_utc)
+        .join(ParticipantSession, ParticipantSession.id == p.session_id)
+        .where(ParticipantSession.experiment_id == experiment_id, ParticipantSession.preview.is_(False),
+               p.practice.is_(False), p.answered_utc.is_not(None), p.presented_utc.is_not(None)))
+    for sid, catch, presented, answered_at in answered:
+        if (answered_at - presented).total_seconds() < floor_s:
+            counts[(sid, "catch" if catch else "trials")]["too_fast"] += 1
+    return counts
 
 
 def participant_rows(db: Session, experiment: Experiment, now: datetime) -> list[ParticipantRow]:
@@ -103,10 +123,11 @@ def participant_rows(db: Session, experiment: Experiment, now: datetime) -> list
     cap_s = Limits.of(experiment).session_cap_s
     numbers = {v.id: v.number for v in experiment.versions}
     counts = _trial_counts(db, experiment.id)
-    empty = {"total": 0, "done": 0, "correct": 0, "timed_out": 0}
+    empty = {"total": 0, "done": 0, "correct": 0, "timed_out": 0, "too_fast": 0}
     rows = []
     for s in _sessions(db, experiment.id):
-        practice, trials = counts.get((s.id, True), empty), counts.get((s.id, False), empty)
+        practice, trials = counts.get((s.id, "practice"), empty), counts.get((s.id, "trials"), empty)
+        catch = counts.get((s.id, "catch"), empty)
         rows.append(ParticipantRow(
             session_id=s.id, listener=s.listener, version=numbers.get(s.version_id, 0),
             status=effective_status(s, now, cap_s), recorded_status=s.status, stage=s.stage,
@@ -116,7 +137,8 @@ def participant_rows(db: Session, experiment: Experiment, now: datetime) -> list
             accuracy=trials["correct"] / trials["done"] if trials["done"] else None,
             timed_out_trials=trials["timed_out"], time_used_s=round(time_used_s(s, now, cap_s), 1),
             started_utc=s.started_utc.isoformat(), prolific_pid=s.prolific_pid,
-            headphone_passed=s.headphone_passed,
+            headphone_passed=s.headphone_passed, catch_done=catch["done"], catch_total=catch["total"],
+            catch_correct=catch["correct"], too_fast=trials["too_fast"] + catch["too_fast"],
         ))
     return rows
 
@@ -144,7 +166,8 @@ def clip_accuracy(db: Session, experiment_id: int) -> list[dict[str, Any]]:
     p, s, t = Presentation, ParticipantSession, TrialTemplate
     base = (sa.select().select_from(p).join(s, s.id == p.session_id).join(t, t.id == p.template_id)
             .where(s.experiment_id == experiment_id, s.preview.is_(False), s.withdrawn.is_(False),
-                   p.practice.is_(False), sa.or_(p.answer.is_not(None), p.timed_out.is_(True))))
+                   p.practice.is_(False), p.catch.is_(False),
+                   sa.or_(p.answer.is_not(None), p.timed_out.is_(True))))
     stats: dict[int, dict[str, int]] = {}
     for role, column in (("match", t.match_clip_id), ("foil", t.foil_clip_id)):
         query = base.add_columns(column, sa.func.count(), sa.func.sum(sa.case((p.correct.is_(True), 1), else_=0)))

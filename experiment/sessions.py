@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from experiment.catch import catch_count, place_catch_trials
 from experiment.design import draw_session
-from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
+from experiment.models import AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
 from experiment.study import version_design
 
@@ -200,10 +201,12 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
     db.add(session)
     db.flush()
     templates = {t.item: t for t in db.scalars(sa.select(TrialTemplate).where(TrialTemplate.version_id == version.id))}
-    for planned in draw_session(version_design(db, version), seed):
+    design = version_design(db, version)
+    plan = place_catch_trials(draw_session(design, seed), design, seed, catch_count(experiment.settings))
+    for planned in plan:
         db.add(Presentation(session_id=session.id, template_id=templates[planned.item].id,
                             practice=planned.practice, order_index=planned.order_index,
-                            correct_side=planned.correct_side))
+                            correct_side=planned.correct_side, catch=getattr(planned, "catch", False)))
     db.add(Event(session_id=session.id, kind="consent", created_utc=now))
     db.add(Event(session_id=session.id, kind="assigned", detail={"version": version.number, "seed": seed},
                  created_utc=now))
@@ -567,3 +570,23 @@ def submit_questionnaire(db: Session, s: ParticipantSession, answers: dict[str, 
         db.add(Questionnaire(session_id=s.id, answers=answers, submitted_utc=now))
     s.stage = Stage.DONE.value
     db.add(Event(session_id=s.id, kind="questionnaire", created_utc=now))
+
+
+PARTICIPANT_WITHDRAWAL = "participant withdrew (stop and withdraw)"
+"""`session.withdrawn_reason` when the participant withdrew in the flow (the admin panel writes its own reasons)."""
+
+
+def withdraw_by_participant(db: Session, s: ParticipantSession, now: datetime) -> bool:
+    """End the session as withdrawn at the participant's request: every row stays (the audit trail), the flag
+    excludes it from quotas, analysis and the valid data; logged as an event and in the audit log. Returns False
+    (changing nothing) when it was withdrawn already. The caller holds the session lock and commits."""
+    if s.withdrawn:
+        return False
+    s.withdrawn, s.withdrawn_utc, s.withdrawn_reason = True, now, PARTICIPANT_WITHDRAWAL
+    if s.finished_utc is None:
+        s.finished_utc = now
+    detail = {"by": "participant", "stage": s.stage, "status": s.status}
+    db.add(Event(session_id=s.id, kind="withdrawn", detail=detail, created_utc=now))
+    db.add(AuditLog(admin_user_id=None, action="participant_withdraw", target=f"session:{s.id}",
+                    detail={"experiment_id": s.experiment_id, "listener": s.listener, **detail}, created_utc=now))
+    return True

@@ -10,11 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from experiment.catch import catch_count
 from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
 from experiment.status import ExperimentState, FoilPolicy
+from experiment.texts import TEXT_KEYS, check_texts
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "session_cap_s": 30 * 60,
@@ -28,6 +30,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
     "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
     "require_listening": False,  # answers need X, A and B fetched from the server and played (else a 409)
+    "catch_trials": 0,  # extra trials whose X is played again on one side (experiment/catch.py), never scored
+    "too_fast_ms": 1000,  # answers sooner than this after the trial started are flagged (tidy column too_fast)
+    "language": "en",  # the participant pages' language (experiment/texts.py LANGUAGES)
+    "expected_minutes": 20,  # how long the study usually takes, as the landing and consent pages say
+    "consent_text": None,  # the researchers' own description, first on the consent page (None: the default)
+    "researcher_contact": None,  # on the consent, withdrawal and debrief pages
+    "ethics_reference": None,  # the ethics approval reference, on the consent page
+    "data_retention": None,  # how long the data are kept, on the consent page
 }
 """Per-study settings, recorded with the study so its data can be read against them."""
 
@@ -73,6 +83,14 @@ def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int
     retries = merged.get("headphone_retries")
     if isinstance(retries, bool) or retries not in (0, 1):
         raise ExperimentError(f"headphone_retries={retries!r} must be 0 or 1")
+    merged.update(check_texts(merged))
+    n_catch = catch_count(merged)
+    n_scored = min(len(v.trials) for v in design.versions)
+    if n_catch > n_scored // 2:
+        raise ExperimentError(f"catch_trials={n_catch} is more than half of the {n_scored} scored trials")
+    floor = merged.get("too_fast_ms")
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 60_000:
+        raise ExperimentError(f"too_fast_ms={floor!r} must be a number of milliseconds from 0 to 60000")
     dataset = (manifest.info.get("dataset") or {}).get("name", "study")
     experiment = Experiment(
         name=name or f"{dataset} ({manifest.path.parent.name})",
@@ -193,3 +211,33 @@ def clone_experiment(db: Session, source: Experiment, *, name: str | None = None
         v.quota = quotas.get(v.number, 0)
     db.flush()
     return clone
+
+def configure(db: Session, experiment: Experiment, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change an existing study's participant text and language (TEXT_KEYS); return the settings changed.
+
+    Only what the participant reads may change once a study exists: its design, limits and codes stay as recorded.
+    """
+    unknown = sorted(set(changes) - set(TEXT_KEYS))
+    if unknown:
+        raise ExperimentError(f"cannot change {', '.join(unknown)} of an existing study (only {', '.join(TEXT_KEYS)})")
+    clean = check_texts(changes)
+    clean |= {k: None for k in changes if k not in clean}  # an empty text goes back to the page's default
+    settings = dict(experiment.settings or {})
+    changed = {k: v for k, v in clean.items() if settings.get(k) != v}
+    settings.update(changed)
+    experiment.settings = settings  # a new dict: SQLAlchemy sees the JSON change
+    return changed
+
+
+def configure_study(url: str, experiment_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Open the database at `url`, `configure` one study and commit (the CLI's `configure` verb)."""
+    from experiment.db import make_engine, session_factory
+
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as db:
+            changed = configure(db, get_experiment(db, experiment_id), changes)
+            db.commit()
+            return changed
+    finally:
+        engine.dispose()

@@ -14,11 +14,12 @@ COLUMNS: tuple[str, ...] = (
     "experiment_id", "listener", "version", "practice", "trial_index", "item", "song", "position",
     "eeg_participant", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "correct_side",
     "answer", "correct", "timed_out", "rt_ms", "presented_utc", "answered_utc", "n_plays", "session_status",
-    "withdrawn", "headphone_passed", "prolific_pid",
+    "withdrawn", "headphone_passed", "prolific_pid", "catch", "too_fast",
 )
 """The contract's columns, in order."""
 
 PLAY_KINDS = ("play", "replay")
+DEFAULT_TOO_FAST_MS = 1000.0
 
 
 def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -> pd.DataFrame:
@@ -29,10 +30,18 @@ def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -
     ended. Raises ExperimentError for an unknown study.
     """
     with engine.connect() as conn:
-        if conn.scalar(sa.select(Experiment.id).where(Experiment.id == experiment_id)) is None:
+        found = conn.execute(sa.select(Experiment.id, Experiment.settings).where(Experiment.id == experiment_id)).first()
+        if found is None:
             raise ExperimentError(f"no experiment with id {experiment_id} in this database")
         rows = conn.execute(_query(experiment_id, previews)).mappings().all()
-    return _frame([_row(r) for r in rows])
+    floor = too_fast_floor(found.settings)
+    return _frame([_row(r, floor) for r in rows])
+
+
+def too_fast_floor(settings: dict | None) -> float:
+    """The study's `too_fast_ms` floor (studies made before issue 15: 1000 ms)."""
+    value = (settings or {}).get("too_fast_ms", DEFAULT_TOO_FAST_MS)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else DEFAULT_TOO_FAST_MS
 
 
 def _query(experiment_id: int, previews: bool = False) -> sa.Select:
@@ -51,7 +60,8 @@ def _query(experiment_id: int, previews: bool = False) -> sa.Select:
             Presentation.order_index, TrialTemplate.item, target.song, target.position,
             match.eeg_participant, foil.song.label("foil_song"),
             foil.eeg_participant.label("foil_eeg_participant"), match.key.label("match_clip"),
-            foil.key.label("foil_clip"), Presentation.correct_side, Presentation.answer, Presentation.timed_out,
+            foil.key.label("foil_clip"), target.key.label("target_clip"), Presentation.catch,
+            Presentation.correct_side, Presentation.answer, Presentation.timed_out,
             Presentation.presented_utc, Presentation.answered_utc, plays.c.n_plays, s.status, s.withdrawn,
             s.headphone_passed, s.prolific_pid,
         )
@@ -68,22 +78,28 @@ def _query(experiment_id: int, previews: bool = False) -> sa.Select:
     )
 
 
-def _row(r: sa.RowMapping) -> dict:
-    """Derive the contract's computed columns (correct, rt_ms, session_status) from one joined row."""
+def _row(r: sa.RowMapping, too_fast_ms: float) -> dict:
+    """Derive the contract's computed columns (correct, rt_ms, session_status, too_fast) from one joined row.
+
+    A catch trial's match is X's own clip (no EEG participant): the row says what was played.
+    """
     answered, presented = r["answered_utc"], r["presented_utc"]
     rt_ms = (answered - presented).total_seconds() * 1000.0 if answered is not None else None
+    catch = bool(r["catch"])
     return {
         "experiment_id": r["experiment_id"], "listener": r["listener"], "version": r["version"],
         "practice": bool(r["practice"]), "trial_index": r["order_index"], "item": r["item"], "song": r["song"],
-        "position": r["position"], "eeg_participant": r["eeg_participant"], "foil_song": r["foil_song"],
-        "foil_eeg_participant": r["foil_eeg_participant"], "match_clip": r["match_clip"],
+        "position": r["position"], "eeg_participant": None if catch else r["eeg_participant"],
+        "foil_song": r["foil_song"], "foil_eeg_participant": r["foil_eeg_participant"],
+        "match_clip": r["target_clip"] if catch else r["match_clip"],
         "foil_clip": r["foil_clip"], "correct_side": r["correct_side"], "answer": r["answer"],
         "correct": r["answer"] is not None and r["answer"] == r["correct_side"],
         "timed_out": bool(r["timed_out"]), "rt_ms": rt_ms, "presented_utc": presented, "answered_utc": answered,
         "n_plays": int(r["n_plays"] or 0),
         "session_status": "withdrawn" if r["withdrawn"] else r["status"],
         "withdrawn": bool(r["withdrawn"]), "headphone_passed": bool(r["headphone_passed"]),
-        "prolific_pid": r["prolific_pid"],
+        "prolific_pid": r["prolific_pid"], "catch": catch,
+        "too_fast": rt_ms is not None and rt_ms < too_fast_ms,
     }
 
 
@@ -92,7 +108,7 @@ def _frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     for name in ("experiment_id", "version", "trial_index", "n_plays"):
         frame[name] = frame[name].astype("int64")
-    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed"):
+    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed", "catch", "too_fast"):
         frame[name] = frame[name].astype("bool")
     frame["rt_ms"] = frame["rt_ms"].astype("float64")
     for name in ("presented_utc", "answered_utc"):

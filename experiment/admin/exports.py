@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from experiment import export
 from experiment.admin.core import audit_change, bp, download, release_transaction, study_or_404
@@ -25,12 +25,14 @@ def export_table(experiment_id: int, name: str, fmt: str) -> Response:
 
 @bp.get("/studies/<int:experiment_id>/export.<any(csv,parquet):fmt>.zip")
 def export_all(experiment_id: int, fmt: str) -> Response:
-    """Download every table, the data dictionary and export.json in one zip."""
+    """Download every table, the data dictionary and export.json in one zip (`?valid=1`: withdrawn left out)."""
     experiment = study_or_404(experiment_id)
+    valid_only = request.args.get("valid") == "1"
     release_transaction()
-    files = export.export_bundle(engine_of(current_app), experiment.id, fmt, now=now())
-    folder = f"study-{experiment.id}-export-{fmt}"
-    audit_change(get_db(), "export", f"experiment:{experiment.id}", {"table": "all", "format": fmt})
+    files = export.export_bundle(engine_of(current_app), experiment.id, fmt, now=now(), valid_only=valid_only)
+    folder = f"study-{experiment.id}-export-{'valid-' if valid_only else ''}{fmt}"
+    audit_change(get_db(), "export", f"experiment:{experiment.id}",
+                 {"table": "all", "format": fmt, "valid_only": valid_only})
     get_db().commit()
     return download(export.zip_bundle(files, folder), f"{folder}.zip", export.MIMETYPES["zip"])
 

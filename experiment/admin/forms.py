@@ -8,6 +8,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from experiment.status import FoilPolicy
+from experiment.texts import LANGUAGES, TEXT_LIMITS
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list:
@@ -23,7 +24,40 @@ class ActionForm(FlaskForm):
     """A button that posts nothing but its CSRF token (logout, open, close, previews)."""
 
 
-class NewStudyForm(FlaskForm):
+class StudyTextFields:
+    """The participant text and language of a study (experiment/texts.py), on the new-study and the study page."""
+
+    language = SelectField("Language of the participant pages", default="en",
+                           choices=_choices(sorted(LANGUAGES.items())))
+    expected_minutes = IntegerField("Expected minutes (landing and consent pages)", default=20,
+                                    validators=[Optional(), NumberRange(min=1, max=600)])
+    consent_text = TextAreaField("Consent text: your description of the study, first on the consent page (blank: "
+                                 "the default; a blank line starts a paragraph)",
+                                 validators=[Optional(), Length(max=TEXT_LIMITS["consent_text"])])
+    researcher_contact = StringField("Researcher contact (consent, withdrawal and debrief pages)",
+                                     validators=[Optional(), Length(max=TEXT_LIMITS["researcher_contact"])])
+    ethics_reference = StringField("Ethics approval reference",
+                                   validators=[Optional(), Length(max=TEXT_LIMITS["ethics_reference"])])
+    data_retention = StringField("Data retention (how long the data are kept)",
+                                 validators=[Optional(), Length(max=TEXT_LIMITS["data_retention"])])
+
+    def texts(self) -> dict:
+        """The fields as study settings (blank text: the page's default)."""
+        def text(field) -> str | None:  # noqa: ANN001 - a WTForms field
+            return (field.data or "").strip() or None
+
+        return {"language": self.language.data, "expected_minutes": self.expected_minutes.data,
+                "consent_text": text(self.consent_text), "researcher_contact": text(self.researcher_contact),
+                "ethics_reference": text(self.ethics_reference), "data_retention": text(self.data_retention)}
+
+
+class StudyTextForm(StudyTextFields, FlaskForm):
+    """Change a study's participant text and language (its design and limits stay as recorded)."""
+
+    submit = SubmitField("Save the participant text")
+
+
+class NewStudyForm(StudyTextFields, FlaskForm):
     """A study from an uploaded clips zip (manifest.json + audio) or from a manifest already on the server."""
 
     name = StringField("Name", validators=[Optional(), Length(max=200)])
@@ -48,6 +82,10 @@ class NewStudyForm(FlaskForm):
                                                                                    message="letters and digits only")])
     idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
                                 default=10, validators=[NumberRange(min=0, max=24 * 60)])
+    catch_trials = IntegerField("Catch trials per session (X played again on one side; never scored)", default=0,
+                                validators=[NumberRange(min=0, max=12)])
+    too_fast_ms = IntegerField("Flag answers faster than this many ms", default=1000,
+                               validators=[NumberRange(min=0, max=60_000)])
     submit = SubmitField("Create the study")
 
 

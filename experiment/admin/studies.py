@@ -10,7 +10,7 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from werkzeug.datastructures import FileStorage
 
 from experiment.admin.core import audit_change, bp, study_or_404
-from experiment.admin.forms import ActionForm, NewStudyForm
+from experiment.admin.forms import ActionForm, NewStudyForm, StudyTextForm
 from experiment.admin.uploads import find_manifest, server_manifest, unpack_upload
 from experiment.errors import ExperimentError
 from experiment.params import whole_number
@@ -75,7 +75,9 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                           "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
                                           "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
-                                          "require_listening": bool(form.require_listening.data)})
+                                          "require_listening": bool(form.require_listening.data),
+                                          "catch_trials": int(form.catch_trials.data or 0),
+                                          "too_fast_ms": int(form.too_fast_ms.data or 0), **form.texts()})
     audit_change(db, "create_study", f"experiment:{experiment.id}",
                  {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
                   "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
@@ -93,7 +95,42 @@ def study(experiment_id: int) -> str:
 
     data = progress_payload(get_db(), experiment, now())
     return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState,
-                           archived=is_archived(experiment), clone_form=CloneForm(formdata=None))
+                           archived=is_archived(experiment), clone_form=CloneForm(formdata=None),
+                           text_form=_text_form(experiment))
+
+
+def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment
+    """The participant-text form, filled from the study's settings."""
+    from experiment.texts import StudyTexts
+
+    s = experiment.settings or {}
+    t = StudyTexts.of(s)
+    return StudyTextForm(formdata=formdata, data={
+        "language": t.language, "expected_minutes": s.get("expected_minutes") or 20,
+        "consent_text": t.consent_text or "", "researcher_contact": t.researcher_contact or "",
+        "ethics_reference": t.ethics_reference or "", "data_retention": t.data_retention or ""})
+
+
+@bp.post("/studies/<int:experiment_id>/texts")
+def texts(experiment_id: int) -> Response | tuple[str, int]:
+    """Change the study's participant text and language, audited (what changed, not the whole text)."""
+    from experiment.study import configure
+
+    experiment = study_or_404(experiment_id)
+    form = StudyTextForm()
+    if not form.validate_on_submit():
+        abort(400, "the participant-text form was invalid: " + "; ".join(
+            f"{name}: {', '.join(errors)}" for name, errors in form.errors.items()))
+    try:
+        changed = configure(get_db(), experiment, form.texts())
+    except ExperimentError as exc:
+        get_db().rollback()
+        abort(400, str(exc))
+    if changed:
+        audit_change(get_db(), "set_participant_text", f"experiment:{experiment.id}", {"changed": sorted(changed)})
+        get_db().commit()
+        flash("Participant text saved: " + ", ".join(sorted(changed)) + ".", "ok")
+    return redirect(url_for("admin.study", experiment_id=experiment.id))
 
 
 @bp.post("/studies/<int:experiment_id>/open")

@@ -7,6 +7,14 @@
   var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var PENDING_KEY = "tuneback.pending." + URLS.answer;
   var $ = function (id) { return document.getElementById(id); };
+  /* the page's strings, translated by the server (templates render experiment.i18n.js_strings() as JSON) */
+  var T = {};
+  try { T = JSON.parse(($("i18n") || {}).textContent || "{}"); } catch (e) { T = {}; }
+  function t(key, values) {
+    var text = T[key] || key;
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
+    return text;
+  }
   var ctx = null, gain = null, source = null, buffers = {}, played = {}, state = null, trial = null;
   var enabled = false, busy = false, deadline = 0, timerId = 0, queue = [], started = false;
 
@@ -38,7 +46,7 @@
         var res = await send(method, url, body);
         if (res.status < 500) { if (attempt) status(""); return res; }
       } catch (e) { /* offline or server restarting: try again */ }
-      status("Connection problem — retrying…");
+      status(t("retrying"));
       await sleep(Math.min(8000, 400 * Math.pow(2, attempt)));
     }
   }
@@ -117,23 +125,23 @@
     Array.prototype.forEach.call(document.querySelectorAll(".play"), function (b) { b.disabled = !on; });
   }
   function progress(st) {
-    var p = st.progress, t = st.trial;
+    var p = st.progress, cur = st.trial;
     $("progress").max = p.practice_total + p.trials_total;
     $("progress").value = p.practice_done + p.trials_done;
-    if (t) $("phase").textContent = (t.practice ? "Practice " : "Trial ") + t.index + " of " + t.total;
+    if (cur) $("phase").textContent = t(cur.practice ? "practice_of" : "trial_of", { n: cur.index, total: cur.total });
   }
   function countdown() {
     clearInterval(timerId);
     var tick = function () {
       var left = Math.max(0, deadline - now());
-      $("countdown").textContent = Math.ceil(left / 1000) + " s";
-      if (left <= 0) { clearInterval(timerId); setEnabled(false); stop(); status("Time is up for this trial."); setTimeout(refresh, 1200); }
+      $("countdown").textContent = t("seconds_left", { n: Math.ceil(left / 1000) });
+      if (left <= 0) { clearInterval(timerId); setEnabled(false); stop(); status(t("time_up")); setTimeout(refresh, 1200); }
     };
     tick(); timerId = setInterval(tick, 250);
   }
   async function refresh() { var res = await reliable("GET", URLS.state); await render(res.body); }
   async function render(st) {
-    if (!st || !st.stage) { status((st && st.message) || "Something went wrong; please reload the page."); return; }
+    if (!st || !st.stage) { status(t("went_wrong")); return; }
     state = st; progress(st);
     if (st.redirect) { flush(true); window.location.assign(st.redirect); return; }
     trial = st.trial; played = {}; buffers = {};
@@ -146,12 +154,12 @@
       if (res.status !== 200) { return render(res.body.state || null); }
       st = res.body; state = st; trial = st.trial;
     }
-    if (trial.remaining_ms <= 0) { status("Time is up for this trial."); setTimeout(refresh, 1500); return; }
-    show("trial-panel"); status("Loading the sounds…");
+    if (trial.remaining_ms <= 0) { status(t("time_up")); setTimeout(refresh, 1500); return; }
+    show("trial-panel"); status(t("loading_sounds"));
     deadline = now() + trial.remaining_ms;
     countdown();
     try { buffers = await load(trial.audio); }
-    catch (e) { status("The sounds could not be loaded. Check your connection and reload the page."); return; }
+    catch (e) { status(t("load_failed")); return; }
     if (gain) gain.gain.value = st.volume;
     log("ready");
     status(""); setPlayable(true); setEnabled(deadline > now());
@@ -171,11 +179,11 @@
     var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
     writePending(null); busy = false;
     if (res.status === 409 && res.body && res.body.error === "not_listened") {  /* listen first, then answer again */
-      setEnabled(true); countdown(); status(res.body.message); return;
+      setEnabled(true); countdown(); status(t("not_listened")); return;
     }
     if (res.status === 200 && res.body.feedback) {
       var fb = res.body.feedback;
-      $("feedback").textContent = fb.correct ? "Correct!" : "Not quite — the match was " + fb.correct_side + ".";
+      $("feedback").textContent = fb.correct ? t("correct") : t("not_quite", { side: fb.correct_side });
       $("feedback").className = "feedback " + (fb.correct ? "correct" : "incorrect");
       show("feedback-panel"); $("next").focus();
       $("next").onclick = function () { render(res.body.state); };
@@ -183,7 +191,7 @@
     }
     if (res.status === 200) return render(res.body.state);
     if (res.body && res.body.state) return render(res.body.state);
-    status((res.body && res.body.message) || "Your answer could not be saved; please reload the page.");
+    status(t("not_saved"));
   }
 
   /* ---- wiring ---- */

@@ -79,6 +79,8 @@
     cell(tr, p.practice_done + "/" + p.practice_total, "num");
     cell(tr, p.trials_done + "/" + p.trials_total, "num");
     cell(tr, pct(p.accuracy) + (p.trials_done ? " (" + p.correct + "/" + p.trials_done + ")" : ""), "num");
+    cell(tr, p.catch_total ? p.catch_correct + "/" + p.catch_done : "", "num");
+    cell(tr, p.too_fast, "num");
     cell(tr, duration(p.time_used_s), "num");
     cell(tr, p.prolific_pid || "");
     cell(tr, p.headphone_passed === null ? "" : (p.headphone_passed ? "passed" : "failed"));
@@ -95,7 +97,7 @@
 
   function render(data) {
     fill("versions", data.versions, renderVersion);
-    fill("participants", data.participants, renderParticipant, "No participants yet.", 11);
+    fill("participants", data.participants, renderParticipant, "No participants yet.", 13);
     fill("clips", data.clips, renderClip);
     if (window.tunebackCharts) { window.tunebackCharts.render(data); }
     var state = document.getElementById("study-state");

@@ -7,6 +7,8 @@
   var ctx = null, gain = null, source = null, buffers = {}, queue = [];
   var slider = document.getElementById("volume-slider"), hidden = document.getElementById("volume");
   var statusEl = document.getElementById("hp-status");
+  var T = {};  /* translated by the server: the template renders experiment.i18n.js_strings() as JSON */
+  try { T = JSON.parse((document.getElementById("i18n") || {}).textContent || "{}"); } catch (e) { T = {}; }
 
   function ensure() {
     var AC = window.AudioContext || window.webkitAudioContext;
@@ -41,14 +43,14 @@
     button.addEventListener("click", async function () {
       try {
         await ensure();
-        statusEl.textContent = "Loading…";
+        statusEl.textContent = T.loading || "…";
         var b = await buffer(button.dataset.play, button.dataset.url);
         statusEl.textContent = "";
         if (source) { try { source.stop(); } catch (e) {} }
         source = ctx.createBufferSource(); source.buffer = b; source.connect(gain); source.start(0);
         log("play", button.dataset.play);
       } catch (e) {
-        statusEl.textContent = "The sound could not be played. Check your connection and try again.";
+        statusEl.textContent = T.play_failed || "!";
         log("audio_error", button.dataset.play, { message: String(e) });
       }
     });

@@ -32,6 +32,18 @@ def test_keep_failed_headphone_flag(export, tmp_path):
     assert result.exit_code == 0 and "15 listeners" in result.output
 
 
+def test_listening_check_options_reach_the_rules(export, tmp_path):
+    import json
+
+    result = CliRunner().invoke(cli, ["analyze", "--export", str(export), "--out", str(tmp_path), "--power-reps",
+                                      "20", "--max-catch-misses", "1", "--too-fast-ms", "9000", "--keep-too-fast"])
+    assert result.exit_code == 0, result.output
+    rules = json.loads((tmp_path / "results.json").read_text())["exclusions"]["primary"]["rules"]
+    assert (rules["max_catch_misses"], rules["too_fast_ms"], rules["exclude_too_fast"]) == (1, 9000.0, False)
+    bad = CliRunner().invoke(cli, ["analyze", "--export", str(export), "--max-catch-misses", "-1"])
+    assert bad.exit_code == 2 and "max-catch-misses" in bad.output
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "exactly one input"),
     (["--export", "x.csv", "--db", "sqlite://"], "exactly one input"),

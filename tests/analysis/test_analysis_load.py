@@ -53,7 +53,8 @@ def test_missing_required_column_is_named(table, column):
 
 
 def test_optional_columns_may_be_absent(table):
-    assert len(tidy(table.drop(columns=list(OPTIONAL)))) == len(table)
+    present = [c for c in OPTIONAL if c in table.columns]  # hand tables predate the catch/too_fast flags
+    assert len(tidy(table.drop(columns=present))) == len(table)
 
 
 def test_missing_columns_all_named(table):

@@ -40,7 +40,7 @@ def test_results_json_is_strict_and_complete(results):
     assert saved["input"]["n_listeners"] == 16 and saved["input"]["source"]["kind"] == "dataframe"
     assert set(saved["primary"]) >= {"listeners", "group", "dprime", "mixed_model", "gee", "breakdowns",
                                      "learning", "response_times"}
-    assert set(saved["sensitivity"]) == {"timeouts_excluded", "no_listener_exclusions"}
+    assert set(saved["sensitivity"]) == {"timeouts_excluded", "catch_and_fast_kept", "no_listener_exclusions"}
     assert saved["power"]["group"]["setup"]["seed"] == 3 and saved["power"]["group"]["setup"]["reps"] == 100
     assert saved["summary"] == data["summary"]
 
@@ -108,3 +108,31 @@ def test_degenerate_studies_still_report(tmp_path, outcomes):
     data = analyze(hand_table(outcomes), out_dir=tmp_path, power_reps=10)
     assert (tmp_path / "report.html").is_file() and data["summary"]
     json.loads((tmp_path / "results.json").read_text())
+
+
+def test_report_lists_catch_and_too_fast_exclusions_both_ways(study, tmp_path):
+    """Two listeners miss a catch trial and L0003 answers 5 trials too fast: the primary analysis drops them, the
+    catch_and_fast_kept variant keeps them, and report.html and the paragraph say so."""
+    table = study.copy()
+    table["catch"], table["too_fast"] = False, False
+    scored = table[~table["practice"] & table["answer"].notna()]
+    fast = scored[scored["listener"] == "L0003"].index[:5]
+    table.loc[fast, "too_fast"] = True
+    extra = []
+    for listener, ok in (("L0001", True), ("L0002", False), ("L0007", False)):
+        last = table[table["listener"] == listener].iloc[-1].to_dict()
+        side = last["correct_side"]
+        extra.append(dict(last, trial_index=int(last["trial_index"]) + 1, catch=True, too_fast=False,
+                          timed_out=False, answer=side if ok else ("B" if side == "A" else "A"), correct=ok))
+    table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+    data = analyze(table, out_dir=tmp_path, seed=3, power_reps=20)
+    ex = data["exclusions"]["primary"]
+    failed = {r["listener"] for r in ex["listeners_excluded"] if "failed catch trials" in r["reasons"]}
+    assert failed == {"L0002", "L0007"} and ex["too_fast_trials"] == 5 and ex["catch_trials_not_scored"] == 3
+    kept = data["sensitivity"]["catch_and_fast_kept"]["group"]
+    assert kept["n_listeners"] == data["primary"]["group"]["n_listeners"] + 2
+    assert kept["pooled"]["trials"] > data["primary"]["group"]["pooled"]["trials"]
+    html = (tmp_path / "report.html").read_text()
+    assert "Catch trials by listener" in html and "Too-fast answers by listener" in html
+    assert "catch_and_fast_kept" in html and "missed too many catch trials" in data["paragraph"]
+    assert "catch-trial failures and too-fast answers kept" in data["paragraph"]

@@ -5,7 +5,8 @@ One server serves the whole e2e session, on a fresh SQLite database built from t
 
 - ``main``: the normal study (60-s trial limit, 30-min cap) at the root link;
 - ``short``: the same clips with a 3-s trial limit (the idle-trial time-out, without waiting a minute);
-- ``capped``: a 2-s trial limit and a 12-s session cap (the time-up page).
+- ``capped``: a 2-s trial limit and a 12-s session cap (the time-up page);
+- ``german``: the participant pages in German, with one catch trial (test_browser_german.py).
 
 Every response the browser gets from the server is checked for the security headers and for 5xx, every page
 error (uncaught JavaScript exception) fails the test, and at the end the server's log must hold no traceback.

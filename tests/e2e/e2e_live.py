@@ -79,7 +79,7 @@ class LiveServer:
 
 
 def build_database(folder: Path) -> tuple[str, dict[str, int]]:
-    """A fresh SQLite database with the three studies and one admin account."""
+    """A fresh SQLite database with the four studies and one admin account."""
     from experiment.auth import create_user
     from experiment.db import make_engine, session_factory, upgrade
     from experiment.manifest import load_manifest
@@ -94,7 +94,10 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
         with session_factory(engine)() as db:
             # created oldest first: "/" sends visitors to the newest open study, which is "main"
             for name, settings in (("capped", {"session_cap_s": 12, "trial_limit_s": 2}),
-                                   ("short", {"trial_limit_s": 3}), ("main", {})):
+                                   ("short", {"trial_limit_s": 3}),
+                                   ("german", {"language": "de", "catch_trials": 1, "expected_minutes": 25,
+                                               "researcher_contact": "Dr. Muster, muster@example.org"}),
+                                   ("main", {})):
                 experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}", settings=settings,
                                             completion_code=f"E2E{name.upper()}",
                                             screened_out_code=f"OUT{name.upper()}")

@@ -22,6 +22,7 @@ ROUTES = [
     ("admin.open_study", "POST"),
     ("admin.close_study", "POST"),
     ("admin.quotas", "POST"),
+    ("admin.texts", "POST"),
     ("admin.preview", "POST"),
     ("admin.delete_previews", "POST"),
     ("admin.progress", "GET"),

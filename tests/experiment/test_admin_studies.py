@@ -220,3 +220,41 @@ def test_report_message_then_report_then_cached(admin, lite, clock):
     assert admin.get(f"/admin/studies/{eid}/report").status_code == 200
     assert audit_actions(lite.url).count("run_report") == 1  # unchanged data: the cached report
     assert admin.get(f"/admin/studies/{eid}/report/results.json").get_json()
+
+
+def test_new_study_takes_participant_text_catch_trials_and_language(admin, lite, manifest_path):
+    response = admin.post("/admin/studies/new", {
+        "manifest_path": str(manifest_path), "quota": "3", "seed": "0", "foil_policy": "different-song",
+        "language": "de", "expected_minutes": "25", "consent_text": "Wir untersuchen Musik.",
+        "researcher_contact": "Dr. A", "ethics_reference": "EK-17", "data_retention": "10 Jahre",
+        "catch_trials": "2", "too_fast_ms": "1500"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    new_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    (settings,) = rows(lite.url, sa.select(Experiment.settings).where(Experiment.id == new_id))[0]
+    assert {k: settings[k] for k in ("language", "expected_minutes", "consent_text", "researcher_contact",
+                                     "ethics_reference", "data_retention", "catch_trials", "too_fast_ms")} == {
+        "language": "de", "expected_minutes": 25, "consent_text": "Wir untersuchen Musik.",
+        "researcher_contact": "Dr. A", "ethics_reference": "EK-17", "data_retention": "10 Jahre",
+        "catch_trials": 2, "too_fast_ms": 1500}
+    bad = admin.post("/admin/studies/new", {"manifest_path": str(manifest_path), "quota": "3", "seed": "0",
+                                            "foil_policy": "different-song", "language": "fr"})
+    assert bad.status_code == 400
+
+
+def test_participant_text_form_changes_text_and_language_audited(admin, lite):
+    eid = lite.experiment_id
+    page = admin.get(f"/admin/studies/{eid}").get_data(as_text=True)
+    assert 'id="participant-text"' in page and 'name="consent_text"' in page
+    ok = admin.post(f"/admin/studies/{eid}/texts", {"language": "de", "expected_minutes": "15",
+                                                    "researcher_contact": "lab@example.org"})
+    assert ok.status_code == 302
+    (settings,) = rows(lite.url, sa.select(Experiment.settings).where(Experiment.id == eid))[0]
+    assert (settings["language"], settings["expected_minutes"], settings["researcher_contact"]) == (
+        "de", 15, "lab@example.org")
+    (detail,) = rows(lite.url, sa.select(AuditLog.detail).where(AuditLog.action == "set_participant_text"))[0]
+    assert detail == {"changed": ["expected_minutes", "language", "researcher_contact"]}
+    landing = admin.get(f"/study/{eid}/").get_data(as_text=True)
+    assert '<html lang="de">' in landing and "Sie dauert etwa 15 Minuten" in landing
+    assert '<html lang="en">' in admin.get(f"/admin/studies/{eid}").get_data(as_text=True)  # the panel stays English
+    bad = admin.post(f"/admin/studies/{eid}/texts", {"language": "de", "ethics_reference": "x" * 201})
+    assert bad.status_code == 400 and "ethics" in bad.get_data(as_text=True).lower()

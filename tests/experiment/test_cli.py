@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -62,4 +63,50 @@ def test_bad_manifest_is_one_line_error(tmp_path, sqlite_url, capsys):
 
 def test_migrate(sqlite_url):
     result = CliRunner().invoke(cli, ["migrate", "--db", sqlite_url])
-    assert result.exit_code == 0 and "revision 0004" in result.output  # migrations/versions/0004 is the head
+    assert result.exit_code == 0 and "revision 0005" in result.output  # migrations/versions/0005 is the head
+
+
+def _settings(url):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(Experiment.settings)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_create_and_configure_take_the_participant_text(sqlite_url, manifest_path, tmp_path):
+    consent = tmp_path / "consent.txt"
+    consent.write_text("Wir untersuchen Musik.\n\nZweiter Absatz.", encoding="utf-8")
+    result = CliRunner().invoke(cli, [
+        "create", "--manifest", str(manifest_path), "--db", sqlite_url, "--language", "de",
+        "--expected-minutes", "25", "--consent-text", f"@{consent}", "--researcher-contact", "Dr. A, a@example.org",
+        "--ethics-reference", "EK-2026-17", "--data-retention", "10 Jahre", "--catch-trials", "2",
+        "--too-fast-ms", "1500"])
+    assert result.exit_code == 0, result.output
+    s = _settings(sqlite_url)
+    assert (s["language"], s["expected_minutes"], s["consent_text"], s["researcher_contact"], s["ethics_reference"],
+            s["data_retention"], s["catch_trials"], s["too_fast_ms"]) == (
+        "de", 25, "Wir untersuchen Musik.\n\nZweiter Absatz.", "Dr. A, a@example.org", "EK-2026-17", "10 Jahre", 2,
+        1500)
+    changed = CliRunner().invoke(cli, ["configure", "1", "--db", sqlite_url, "--language", "en",
+                                       "--ethics-reference", ""])
+    assert changed.exit_code == 0 and "language changed" in changed.output, changed.output
+    s = _settings(sqlite_url)
+    assert s["language"] == "en" and s["ethics_reference"] is None and s["data_retention"] == "10 Jahre"
+
+
+@pytest.mark.parametrize("args", [["--language", "fr"], ["--expected-minutes", "0"], ["--catch-trials", "13"],
+                                  ["--consent-text", "@/no/such/file"]])
+def test_create_refuses_bad_text_settings(sqlite_url, manifest_path, args):
+    result = CliRunner().invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url, *args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_configure_refuses_too_long_text(sqlite_url, manifest_path, capsys):
+    assert CliRunner().invoke(cli, ["create", "--manifest", str(manifest_path), "--db", sqlite_url]).exit_code == 0
+    try:
+        main(["experiment", "configure", "1", "--db", sqlite_url, "--ethics-reference", "x" * 201])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "ethics_reference is 201 characters long" in capsys.readouterr().err

@@ -107,3 +107,32 @@ def test_0004_admits_screened_out_and_downgrade_maps_it(database_url):
             assert conn.execute(sa.text("select status from session")).scalar() == "abandoned"
     finally:
         engine.dispose()
+
+
+def test_0005_adds_catch_false_for_old_rows_and_downgrade_drops_catch_trials(database_url):
+    """Presentations made before 0005 are not catch trials; downgrading deletes the catch trials' rows only."""
+    from alembic import command
+
+    db.upgrade(database_url, "0004")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+            conn.execute(sa.text(
+                "insert into clip (id, experiment_id, key, role, song, duration_s, file_path, sha256, size_bytes)"
+                " values (1, 1, 'c', 'target', 's', 5.0, 'f', 'h', 1)"))
+            conn.execute(sa.text(
+                "insert into trial_template (id, version_id, practice, \"index\", item, target_clip_id, match_clip_id,"
+                " foil_clip_id, correct_side) values (1, 1, false, 1, 'i1', 1, 1, 1, 'A')"))
+            conn.execute(sa.text("insert into presentation (id, session_id, template_id, practice, order_index,"
+                                 " correct_side, timed_out) values (1, 1, 1, false, 1, 'A', false)"))
+        db.upgrade(database_url)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("select catch from presentation")).scalar() in (False, 0)
+            conn.execute(sa.text("insert into presentation (id, session_id, template_id, practice, order_index,"
+                                 " correct_side, timed_out, catch) values (2, 1, 1, false, 2, 'B', false, true)"))
+        command.downgrade(db.alembic_config(database_url), "0004")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select id from presentation")).scalars().all() == [1]
+    finally:
+        engine.dispose()
