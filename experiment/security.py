@@ -66,6 +66,8 @@ def _headers(response: Response) -> Response:
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     for header in [h for h in response.headers.keys() if h.lower().startswith("x-ratelimit-")]:
         del response.headers[header]  # counters would make two clips' responses differ; a 429 keeps Retry-After
+    if response.status_code < 400:
+        response.headers.pop("Retry-After", None)  # the limiter's countdown, ticking between two clips' fetches
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response
