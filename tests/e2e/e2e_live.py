@@ -95,7 +95,8 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
             # created oldest first: "/" sends visitors to the newest open study, which is "main"
             for name, settings in (("capped", {"session_cap_s": 12, "trial_limit_s": 2}),
                                    ("short", {"trial_limit_s": 3}), ("main", {})):
-                experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}", settings=settings,
+                experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}",
+                                            settings={**settings, "places_per_client": 0},  # all from 127.0.0.1
                                             completion_code=f"E2E{name.upper()}",
                                             screened_out_code=f"OUT{name.upper()}")
                 db.flush()
