@@ -48,6 +48,9 @@ class NewStudyForm(FlaskForm):
                                                                                    message="letters and digits only")])
     idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
                                 default=10, validators=[NumberRange(min=0, max=24 * 60)])
+    places_per_client = IntegerField("New places one client address may take per 10 minutes (0: no cap; raise it "
+                                     "for a lab running many participants from one machine)",
+                                     default=3, validators=[NumberRange(min=0, max=100_000)])
     submit = SubmitField("Create the study")
 
 
