@@ -196,3 +196,45 @@ def test_the_cap_can_be_turned_off_for_a_lab(app, study):
     configure(app, study, places_per_client=0)
     lab = [Participant(app, study.experiment_id, address="10.0.0.1").start().status_code for _ in range(5)]
     assert lab == [302] * 5
+
+
+def test_simultaneous_forged_consents_from_one_client_share_its_places(postgres_url, manifest_path, clock, tmp_path,
+                                                                     monkeypatch):
+    import threading
+    import time
+
+    import experiment.sessions as sessions_module
+    from experiment.study import create_experiment
+    from experiment_client import Study
+
+    study = Study(postgres_url, create_experiment(postgres_url, manifest_path, seed=1,
+                                                  settings={"places_per_client": 2}))
+    app = make_app(study, clock, tmp_path)
+    real_spent = sessions_module.spent
+
+    def slow_spent(*args, **kwargs):  # widen the gap between counting and inserting: only a lock closes it
+        result = real_spent(*args, **kwargs)
+        time.sleep(0.3)
+        return result
+
+    monkeypatch.setattr(sessions_module, "spent", slow_spent)
+    try:
+        bots = [Participant(app, study.experiment_id, address="203.0.113.69") for _ in range(5)]
+        for k, bot in enumerate(bots):
+            bot.page(f"?PROLIFIC_PID=race-{k}")
+            bot.page("consent")
+        barrier, statuses = threading.Barrier(len(bots)), []
+
+        def go(bot):
+            barrier.wait()
+            statuses.append(bot.post("consent", AGREE).status_code)
+
+        threads = [threading.Thread(target=go, args=(bot,)) for bot in bots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(statuses) == [302, 302, 429, 429, 429]
+        assert count(study.url, ParticipantSession) == 2
+    finally:
+        engine_of(app).dispose()
