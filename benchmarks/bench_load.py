@@ -12,7 +12,9 @@
    same answer ids.
    Meanwhile (unless --no-flood) a script hammers consent and events from one address (benchmarks/flood.py):
    the study requires a Prolific id with its STUDY_ID, every listener comes from an address of its own
-   (X-Forwarded-For behind PROXY_HOPS=1), and the per-address and per-session limits are the defaults.
+   (X-Forwarded-For behind PROXY_HOPS=1), and the per-address and per-session limits are the defaults but the
+   study's cap on new places per client: 1 per address per hour (each listener is a person at home). The flood's
+   refused id-less consents spend its address's budget, so its forged ids must take no place at all.
 4. Afterwards, counted from both sides: every answer a client saw confirmed is in the database exactly once,
    the database holds no answer the clients did not send, every listener finished, no 5xx but the 503s of
    the restart, no unhandled error in the server log; p50/p99 of answer and audio requests.
@@ -154,8 +156,12 @@ SIMULATED_STUDY_ID = "simulated"
 """The STUDY_ID loadbot's listeners arrive with."""
 
 
+BENCH_PLACES = {"places_per_client": 1, "places_window_s": 3600}
+"""The study's budget of new places per client address: one per hour (every listener has an address of its own)."""
+
+
 def _admit_only_prolific(url: str, eid: int) -> None:
-    """The study admits only Prolific arrivals with its STUDY_ID (the flood's id-less consents take no place)."""
+    """The study admits only Prolific arrivals with its STUDY_ID, and one new place per address an hour."""
     from experiment.models import Experiment
 
     engine = make_engine(url)
@@ -163,7 +169,7 @@ def _admit_only_prolific(url: str, eid: int) -> None:
         with session_factory(engine)() as db:
             experiment = db.get(Experiment, eid)
             experiment.settings = {**experiment.settings, "require_prolific": True,
-                                   "prolific_study_id": SIMULATED_STUDY_ID}
+                                   "prolific_study_id": SIMULATED_STUDY_ID, **BENCH_PLACES}
             db.commit()
     finally:
         engine.dispose()
@@ -187,8 +193,9 @@ def _flood_figures(counts: dict, engine: sa.Engine, eid: int) -> dict:
     out = {"requests_by_outcome": attempts, "consent_attempts": forged + sum(
                v for k, v in counts.items() if k.startswith("no_id_")),
            "places_taken_without_prolific_id": no_id_sessions, "places_taken_with_forged_ids": flood_sessions,
-           "forged_id_attempts": forged, "events_stored_for_flood_sessions": flood_events}
-    out["ok"] = no_id_sessions == 0 and counts.get("no_id_302", 0) == 0
+           "forged_id_attempts": forged, "events_stored_for_flood_sessions": flood_events,
+           "places_per_client": BENCH_PLACES["places_per_client"]}
+    out["ok"] = no_id_sessions == 0 and counts.get("no_id_302", 0) == 0 and flood_sessions == 0
     return out
 
 
@@ -312,7 +319,7 @@ def _print(r: dict) -> None:
         f = r["flood"]
         print(f"[flood] {f['consent_attempts']} consent attempts: places without a Prolific id "
               f"{f['places_taken_without_prolific_id']}, with forged ids {f['places_taken_with_forged_ids']} of "
-              f"{f['forged_id_attempts']} tried; flood events stored {f['events_stored_for_flood_sessions']}; "
+              f"{f['forged_id_attempts']} tried (cap {f['places_per_client']} per client); flood events stored {f['events_stored_for_flood_sessions']}; "
               f"{f['requests_by_outcome']} -> {'OK' if f['ok'] else 'FAILED'}")
     for key, fault in r["faults"].items():
         print(f"[fault] {key}: {fault}")

@@ -2,8 +2,8 @@
 
 Three kinds of abuse, round-robin, as fast as the server answers, until told to stop:
 - `no_id`: cookie-less consent POSTs without a Prolific id (the study requires one: never a place);
-- `forged_id`: consent POSTs with made-up Prolific ids (the per-address assignment limit bounds them, and
-  the places they take are released once they go idle);
+- `forged_id`: consent POSTs with made-up Prolific ids (the study's cap on new places per client bounds them,
+  refused consents count against it too, and any place they take is released once it goes idle);
 - `events`: 100-event batches from the forged sessions (refused by the per-session rate limit and event budget).
 """
 

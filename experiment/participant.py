@@ -14,12 +14,14 @@ from experiment.db import begin_read
 from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
+from experiment.places import client_key, record_refusal
 from experiment.sessions import (
     PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
     touch, withdraw_by_participant,
 )
 from experiment.status import ExperimentState, SessionStatus, Stage
 from experiment.texts import StudyTexts
+from experiment.throttle import client_address
 from experiment.webdb import get_db, grace_s, now
 
 bp = Blueprint("participant", __name__)
@@ -104,13 +106,15 @@ def consent(experiment_id: int) -> Response | str:
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
     ids = prolific_ids(experiment.id)
+    client = client_key(current_app.config["SECRET_KEY"], experiment.id, client_address())
     refused = _prolific_refusal(experiment, ids)
-    if refused:
+    if refused:  # a refused arrival spends the client's budget of places too (a flood gets none)
+        record_refusal(get_db(), experiment, client, now())
         return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
-                    secret=current_app.config["SECRET_KEY"])
+                    secret=current_app.config["SECRET_KEY"], client=client)
     if result.outcome in ("new", "resumed"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
@@ -118,6 +122,8 @@ def _assign(experiment: Experiment) -> Response | str:
         return _already(experiment, result.session), 409
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
+    if result.outcome == "client_spent":
+        return render_template("participant/busy.html", experiment=experiment), 429
     return render_template("participant/closed.html", experiment=experiment)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from experiment.catch import catch_count, place_catch_trials
 from experiment.design import draw_session
 from experiment.models import AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
+from experiment.places import spent
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
 from experiment.study import version_design
 
@@ -53,7 +54,7 @@ class Prolific:
 class Assignment:
     """What arriving at the consent button gave: a new or resumed session, or why not."""
 
-    outcome: str  # "new" | "resumed" | "already_done" | "full" | "closed"
+    outcome: str  # "new" | "resumed" | "already_done" | "full" | "closed" | "client_spent"
     session: ParticipantSession | None = None
 
 
@@ -103,10 +104,13 @@ def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
 
 
 def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
-           user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None) -> Assignment:
+           user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None,
+           client: str | None = None) -> Assignment:
     """Give a consenting participant the least-filled open version, in one locked transaction; commits.
 
-    `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key.
+    `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key. `client`
+    (places.client_key of the address) is held to the study's budget of new places per client; a returning
+    Prolific id resumes without spending it. None (library callers) is not capped.
 
     The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
     writers) so two simultaneous arrivals cannot both take a version's last slot.
@@ -123,6 +127,9 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         sa.select(Version).where(Version.experiment_id == experiment_id).order_by(Version.number).with_for_update()
     ).all()
     limits = Limits.of(experiment)
+    if spent(db, experiment, client, now):  # counted under the version lock: one client's arrivals serialise
+        db.rollback()
+        return Assignment("client_spent")
     filled = occupancy(db, experiment_id, now, limits.session_cap_s, limits.idle_release_s)
     free = [v for v in versions if filled.get(v.id, 0) < v.quota]
     if not free:
@@ -130,7 +137,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         return Assignment("full")
     version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
     try:
-        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret)
+        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret, client=client)
         db.commit()
     except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
         db.rollback()
@@ -185,7 +192,8 @@ def headphone_seed(s: ParticipantSession) -> int:
 
 
 def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
-                 user_agent: str | None, *, preview: bool = False, secret: str | None = None) -> ParticipantSession:
+                 user_agent: str | None, *, preview: bool = False, secret: str | None = None,
+                 client: str | None = None) -> ParticipantSession:
     """Create the session and store its whole plan (order and sides) before the first trial."""
     token = secrets.token_urlsafe(32)
     key = secret if secret else secrets.token_hex(32)
@@ -207,7 +215,8 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
         db.add(Presentation(session_id=session.id, template_id=templates[planned.item].id,
                             practice=planned.practice, order_index=planned.order_index,
                             correct_side=planned.correct_side, catch=getattr(planned, "catch", False)))
-    db.add(Event(session_id=session.id, kind="consent", created_utc=now))
+    db.add(Event(session_id=session.id, kind="consent", created_utc=now,
+                 detail={"client": client} if client else None))  # places.arrivals counts these
     db.add(Event(session_id=session.id, kind="assigned", detail={"version": version.number, "seed": seed},
                  created_utc=now))
     return session

@@ -67,6 +67,6 @@ EVENT_KINDS = frozenset(
 
 SERVER_EVENT_KINDS = frozenset(
     {"consent", "assigned", "headphone", "headphone_retry", "screened_out", "instructions_done", "audio_fetch", "presented", "answer", "timeout", "session_timeout",
-     "completed", "questionnaire", "withdrawn"}
+     "completed", "questionnaire", "withdrawn", "consent_refused"}
 )
 """Event kinds only the server writes."""

@@ -26,6 +26,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "idle_release_s": 10 * 60,  # a place held by someone silent this long is given to the next arrival
     "require_prolific": False,  # refuse arrivals without a PROLIFIC_PID (and, if set, another STUDY_ID)
     "prolific_study_id": None,
+    "places_per_client": 3,  # new places (plus refused consents) one client address may take per window; 0: no cap
+    "places_window_s": 10 * 60,  # a lab running many participants from one machine raises places_per_client
     "events_per_session": 5000,  # the most client events one session may log
     "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
     "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out

@@ -86,6 +86,9 @@ class NewStudyForm(StudyTextFields, FlaskForm):
                                 validators=[NumberRange(min=0, max=12)])
     too_fast_ms = IntegerField("Flag answers faster than this many ms", default=1000,
                                validators=[NumberRange(min=0, max=60_000)])
+    places_per_client = IntegerField("New places one client address may take per 10 minutes (0: no cap; raise it "
+                                     "for a lab running many participants from one machine)",
+                                     default=3, validators=[NumberRange(min=0, max=100_000)])
     submit = SubmitField("Create the study")
 
 

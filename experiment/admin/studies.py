@@ -74,6 +74,7 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                 settings={"require_prolific": bool(form.require_prolific.data),
                                           "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
                                           "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
+                                          "places_per_client": int(form.places_per_client.data or 0),
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
                                           "require_listening": bool(form.require_listening.data),
                                           "catch_trials": int(form.catch_trials.data or 0),

@@ -98,7 +98,8 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
                                    ("german", {"language": "de", "catch_trials": 1, "expected_minutes": 25,
                                                "researcher_contact": "Dr. Muster, muster@example.org"}),
                                    ("main", {})):
-                experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}", settings=settings,
+                experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}",
+                                            settings={**settings, "places_per_client": 0},  # all from 127.0.0.1
                                             completion_code=f"E2E{name.upper()}",
                                             screened_out_code=f"OUT{name.upper()}")
                 db.flush()

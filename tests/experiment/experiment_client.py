@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -41,15 +42,25 @@ def make_app(study: Study, clock: FakeClock, tmp_path: Path, **extra: Any):
                        "INSTANCE_PATH": str(tmp_path / "instance"), **ROOMY_LIMITS, **extra})
 
 
+_ADDRESSES = itertools.count(1)
+
+
+def fresh_address() -> str:
+    """A client address of its own (198.18.0.0/15, for tests): each Participant is a person on their own machine."""
+    n = next(_ADDRESSES)
+    return f"198.18.{n // 250 % 250}.{n % 250 + 1}"
+
+
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 class Participant:
     """Walks the participant flow through a Flask test client, like AuthActions in flaskr."""
 
-    def __init__(self, app, experiment_id: int) -> None:
+    def __init__(self, app, experiment_id: int, address: str | None = None) -> None:
         self.app = app
         self.client = app.test_client()
+        self.client.environ_base["REMOTE_ADDR"] = address or fresh_address()
         self.eid = experiment_id
         self.csrf: str | None = None
 

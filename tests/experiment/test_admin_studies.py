@@ -57,6 +57,15 @@ def test_create_from_server_path_as_draft(admin, lite, manifest_path):
     assert folder.status_code == 302  # a folder means its manifest.json
 
 
+@pytest.mark.parametrize(("given", "stored"), [({}, 3), ({"places_per_client": "40"}, 40), ({"places_per_client": "0"}, 0)])
+def test_create_records_the_places_per_client(admin, lite, manifest_path, given, stored):
+    response = admin.post("/admin/studies/new", {"manifest_path": str(manifest_path), "quota": "3", "seed": "5",
+                                                 "foil_policy": "same-song", **given})
+    new_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    settings = rows(lite.url, sa.select(Experiment.settings).where(Experiment.id == new_id))[0][0]
+    assert settings["places_per_client"] == stored
+
+
 def test_create_from_uploaded_zip(admin, lite, manifest_path, lite_app):
     response = admin.post("/admin/studies/new", {"manifest_zip": (zipped(manifest_path.parent), "clips.zip"),
                                                  "quota": "8", "seed": "1", "foil_policy": "different-song",

@@ -1,6 +1,7 @@
 """Defect 4 of issue 14: no script fills a study. Consent and every participant route are rate-limited per
 client, events are accepted only from an active session about trials it was shown and within a budget, a study
-can admit only its own Prolific participants, and a place held by someone idle is released."""
+can admit only its own Prolific participants, a place held by someone idle is released, and one client (address)
+takes at most the study's few new places per window, whatever Prolific ids it makes up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 
 from experiment.db import make_engine
 from experiment.models import Event, Experiment, ParticipantSession, Version
+from experiment.places import REFUSED
 from experiment.webdb import engine_of, get_db
 from experiment_client import Participant, make_app
 
@@ -45,10 +47,10 @@ def test_consent_is_rate_limited_per_address(study, clock, tmp_path):
     try:
         outcomes = []
         for _ in range(6):  # a script: a fresh cookie-less client each time, one address
-            bot = Participant(app, study.experiment_id)
+            bot = Participant(app, study.experiment_id, address="192.0.2.1")
             outcomes.append(bot.start().status_code)
         assert outcomes == [302, 302, 302, 429, 429, 429]
-        refused = Participant(app, study.experiment_id)
+        refused = Participant(app, study.experiment_id, address="192.0.2.1")
         response = refused.start()
         assert "too many new participants" in response.get_data(as_text=True)
         assert response.headers.get("Retry-After")
@@ -151,3 +153,88 @@ def test_the_last_trials_events_are_still_taken_after_its_answer(participant, st
     assert state["redirect"].endswith("/questionnaire")  # trials done: status completed
     late = {"events": [{"kind": "ended", "slot": "b", "trial": "t24", "t": 9.0}]}
     assert p.api("POST", "events", late).status_code == 200
+
+
+FORGED = "PROLIFIC_PID=forged-{k}&STUDY_ID=S123&SESSION_ID=s{k}"
+
+
+def test_one_client_takes_at_most_its_places_whatever_ids_it_forges(app, clock, study):
+    configure(app, study, require_prolific=True, prolific_study_id="S123", places_per_client=2)
+    bot = "203.0.113.66"
+    outcomes = [Participant(app, study.experiment_id, address=bot).start(FORGED.format(k=k)).status_code
+                for k in range(3)]  # fresh browsers, one address, N + 1 made-up ids
+    assert outcomes == [302, 302, 429]
+    assert count(study.url, ParticipantSession) == 2
+    assert Participant(app, study.experiment_id).start(FORGED.format(k=9)).status_code == 302  # another client
+    back = Participant(app, study.experiment_id, address=bot)  # the first id again, in a new browser: resumes
+    response = back.start(FORGED.format(k=0))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/headphones")
+    assert count(study.url, ParticipantSession) == 3
+    clock.advance(11 * 60)  # the window has passed: the address may bring someone new again
+    assert Participant(app, study.experiment_id, address=bot).start(FORGED.format(k=5)).status_code == 302
+
+
+def test_refused_consents_spend_the_clients_places_and_stop_writing(app, study):
+    configure(app, study, require_prolific=True, prolific_study_id="S123", places_per_client=3)
+    bot = "203.0.113.67"
+    for _ in range(6):  # consents without a Prolific id: refused, each counted until the budget is spent
+        assert Participant(app, study.experiment_id, address=bot).start().status_code == 403
+    assert count(study.url, Event, Event.kind == REFUSED) == 3
+    assert Participant(app, study.experiment_id, address=bot).start(FORGED.format(k=1)).status_code == 429
+    assert count(study.url, ParticipantSession) == 0
+
+
+def test_no_raw_address_is_stored(app, study):
+    configure(app, study, places_per_client=3)
+    Participant(app, study.experiment_id, address="203.0.113.68").start()
+    with app.app_context():
+        details = [e.detail for e in get_db().query(Event).filter_by(kind="consent")]
+    assert details and all("203.0.113.68" not in str(d) and len(d["client"]) == 32 for d in details)
+
+
+def test_the_cap_can_be_turned_off_for_a_lab(app, study):
+    configure(app, study, places_per_client=0)
+    lab = [Participant(app, study.experiment_id, address="10.0.0.1").start().status_code for _ in range(5)]
+    assert lab == [302] * 5
+
+
+def test_simultaneous_forged_consents_from_one_client_share_its_places(postgres_url, manifest_path, clock, tmp_path,
+                                                                     monkeypatch):
+    import threading
+    import time
+
+    import experiment.sessions as sessions_module
+    from experiment.study import create_experiment
+    from experiment_client import Study
+
+    study = Study(postgres_url, create_experiment(postgres_url, manifest_path, seed=1,
+                                                  settings={"places_per_client": 2}))
+    app = make_app(study, clock, tmp_path)
+    real_spent = sessions_module.spent
+
+    def slow_spent(*args, **kwargs):  # widen the gap between counting and inserting: only a lock closes it
+        result = real_spent(*args, **kwargs)
+        time.sleep(0.3)
+        return result
+
+    monkeypatch.setattr(sessions_module, "spent", slow_spent)
+    try:
+        bots = [Participant(app, study.experiment_id, address="203.0.113.69") for _ in range(5)]
+        for k, bot in enumerate(bots):
+            bot.page(f"?PROLIFIC_PID=race-{k}")
+            bot.page("consent")
+        barrier, statuses = threading.Barrier(len(bots)), []
+
+        def go(bot):
+            barrier.wait()
+            statuses.append(bot.post("consent", AGREE).status_code)
+
+        threads = [threading.Thread(target=go, args=(bot,)) for bot in bots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(statuses) == [302, 302, 429, 429, 429]
+        assert count(study.url, ParticipantSession) == 2
+    finally:
+        engine_of(app).dispose()
