@@ -229,11 +229,12 @@ def onset_drive(env: np.ndarray, *, tau_s: float = 0.6, strength: float = 3.0) -
     """Adapted onset drive per band: half-wave rectified spectral flux, divided by its own recent history
     (a response to a sound shrinks after similar sounds; recovers over `tau_s`)."""
     flux = np.maximum(np.diff(env, axis=1, prepend=env[:, :1]), 0.0)
-    flux /= flux.std(axis=1, keepdims=True) + 1e-12
+    flux /= flux.mean(axis=1, keepdims=True) + 1e-12
     alpha = 1.0 / (tau_s * EEG_FS)
     history = signal.lfilter([alpha], [1.0, alpha - 1.0], flux, axis=1)
     history = np.concatenate([np.zeros((env.shape[0], 1)), history[:, :-1]], axis=1)
-    return flux / (1.0 + strength * history)
+    drive = flux / (1.0 + strength * history)
+    return drive / (drive.std(axis=1, keepdims=True) + 1e-12)
 
 
 def response(env: np.ndarray, head: Head, gain_drift: np.ndarray) -> np.ndarray:
