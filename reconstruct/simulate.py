@@ -265,9 +265,9 @@ def draw_print(rng: np.random.Generator, head: Head, n: int, *, fingerprint: flo
     n_channels = head.gains.shape[0]
     drift_sources = _slow(rng, 3, n, 0.05)
     return RecordingPrint(
-        gains=head.gains * np.exp(fingerprint * 0.05 * rng.standard_normal(n_channels)),
-        drift=fingerprint * 0.4 * (rng.standard_normal((n_channels, 3)) / np.sqrt(3)) @ drift_sources,
-        offsets=fingerprint * 0.5 * rng.standard_normal(n_channels),
+        gains=head.gains * np.exp(fingerprint * 0.01 * rng.standard_normal(n_channels)),
+        drift=fingerprint * 0.05 * (rng.standard_normal((n_channels, 3)) / np.sqrt(3)) @ drift_sources,
+        offsets=fingerprint * 0.05 * rng.standard_normal(n_channels),
         attention=np.exp(0.3 * _slow(rng, 1, n, 0.02)[0]))
 
 
