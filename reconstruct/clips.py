@@ -14,6 +14,7 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct.config import RunConfig
+from reconstruct.evaluation.fingerprint import fingerprint_control
 from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.features import spectrogram_db
 from reconstruct.invert import invert_batch
@@ -151,6 +152,7 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
                              [units_to_db(predicted[recon_ids[f]]) for _, f in pairs])
     heard["ssim"] = ideal_observer(*as_heard, distance="ssim")
     result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra,
-              "all_test_chunks": time_specific_evidence(config, seed=config.select_seed)}
+              "all_test_chunks": time_specific_evidence(config, seed=config.select_seed),
+              "fingerprint": fingerprint_control(config, seed=config.select_seed)}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
     return result

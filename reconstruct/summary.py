@@ -35,4 +35,8 @@ def format_summary(config: RunConfig, results: dict[str, dict]) -> str:
             lines.append(f"every test chunk ({ev['n_test_chunks']}), predicted spectra; different-song = song "
                          "identity, the rest = time within the song:")
             lines += format_evidence(ev)
+        fp = results["observe"].get("fingerprint")
+        if fp:
+            from reconstruct.evaluation.fingerprint import format_fingerprint
+            lines += format_fingerprint(fp)
     return "\n".join(lines)

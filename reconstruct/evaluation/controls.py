@@ -3,7 +3,7 @@
 * **Noise only** (``noise_only``): the simulated set regenerated at SNR 0 (same songs, heads, seeds,
   recordings table and split); there is no stimulus in the EEG. Must be at chance.
 * **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's
-  5-s chunks are handed around by a random permutation within their split role (training chunks among
+  5-s chunks (every recording's, where each participant heard one song) are handed around by a random permutation within their split role (training chunks among
   training chunks, test among test), so a recording of song s holds, chunk by chunk, EEG heard during
   random songs at random times. The EEG is still real EEG with all its structure; only its pairing with
   the music is broken, and no test chunk's EEG becomes a training input (with one pattern per song,
@@ -58,6 +58,16 @@ def _with_snr(simulation, snr: float):
     return replace(simulation, snr=snr)
 
 
+def _shuffle_groups(table: list[tuple[str, str]]) -> list[list[int]]:
+    """Recording indices grouped by participant when every participant heard >= 2 songs, else one group
+    of all recordings (the NMED-H design: within a participant there is nothing to shuffle songs with)."""
+    by_participant: dict[str, list[int]] = {}
+    for i, (p, _) in enumerate(table):
+        by_participant.setdefault(p, []).append(i)
+    groups = list(by_participant.values())
+    return groups if all(len({table[i][1] for i in g}) >= 2 for g in groups) else [list(range(len(table)))]
+
+
 def derange_songs(table: list[tuple[str, str]], *, seed: int) -> list[str]:
     """A new song per recording, never its own: deranged within each participant when every participant
     heard >= 2 different songs, else across all recordings (song counts kept either way).
@@ -67,14 +77,8 @@ def derange_songs(table: list[tuple[str, str]], *, seed: int) -> list[str]:
     table : list of (participant, song), one per recording
     """
     rng = np.random.default_rng(seed)
-    by_participant: dict[str, list[int]] = {}
-    for i, (p, _) in enumerate(table):
-        by_participant.setdefault(p, []).append(i)
-    groups = list(by_participant.values())
-    if any(len({table[i][1] for i in g}) < 2 for g in groups):
-        groups = [list(range(len(table)))]
     new = [s for _, s in table]
-    for group in groups:
+    for group in _shuffle_groups(table):
         songs = [table[i][1] for i in group]
         for _ in range(10_000):
             order = rng.permutation(len(group))
@@ -126,15 +130,13 @@ def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = Non
 
 def chunk_permutation(table: list[tuple[str, str]], roles: np.ndarray, *, seed: int) -> np.ndarray:
     """Source (recording, chunk) of every (recording, chunk) [shape=(n_recordings, n_chunks, 2)]: a random
-    permutation of each participant's chunks within each split role, so every source chunk is used once,
+    permutation of each participant's chunks within each split role (of all recordings' chunks where a
+    participant heard one song, as on NMED-H), so every source chunk is used once,
     a test chunk's EEG never becomes a training input, and a chunk rarely keeps its own song and time."""
     rng = np.random.default_rng(seed)
     n_rec, n_chunks = roles.shape
     source = np.stack(np.meshgrid(np.arange(n_rec), np.arange(n_chunks), indexing="ij"), axis=-1)
-    by_participant: dict[str, list[int]] = {}
-    for i, (p, _) in enumerate(table):
-        by_participant.setdefault(p, []).append(i)
-    for recs in by_participant.values():
+    for recs in _shuffle_groups(table):
         for role in np.unique(roles[recs]):
             slots = [(r, k) for r in recs for k in np.flatnonzero(roles[r] == role)]
             order = rng.permutation(len(slots))

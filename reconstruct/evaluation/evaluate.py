@@ -30,6 +30,7 @@ from reconstruct.evaluation.controls import (
     time_shifted_config,
 )
 from reconstruct.evaluation.data import RunExamples, load_run_examples
+from reconstruct.evaluation.fingerprint import fingerprint_control, format_fingerprint
 from reconstruct.evaluation.metrics import (
     PSNR_CAP_DB,
     bin_metrics,
@@ -202,6 +203,9 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
         result["baseline"], arrays["baseline"], _ = score_run(ridge, classifier=clf, cache_dir=cache, log=log)
 
     result["observer"] = _observer(config, options, progress=progress, log=log)
+    result["fingerprint"] = fingerprint_control(config)
+    for line in format_fingerprint(result["fingerprint"]):
+        log(f"[evaluate] {line}")
 
     if options.table2:
         rows, arrays["table2"] = [], {}
@@ -255,6 +259,10 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
     out: dict = {"noise_only": {}, "shuffled_chunks": {}, "time_shifted": {}, "shuffled_songs": {}}
     songs = read_summary(config, "features")["songs"]
     heard = np.array([songs.index(s) for _, s in recordings_table(config)])
+    songs_of: dict[str, set] = {}
+    for p, s in recordings_table(config):
+        songs_of.setdefault(p, set()).add(s)
+    one_song = all(len(v) == 1 for v in songs_of.values())  # NMED-H: the EEG's make-up names the song
 
     def score(sub: RunConfig, *, time_only: bool = False) -> tuple[dict, RunExamples]:
         scored, _, ex = score_run(sub, classifier=options.classifier, cache_dir=cache, per_bin=False, log=log)
@@ -265,7 +273,7 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
             noise = noise_only_config(config, decoder=decoder)
             base = noise_only_config(config) if decoder != config.decoder else None
             ensure_predictions(noise, base=base, progress=progress, log=log)
-            out["noise_only"][decoder], _ = score(noise)
+            out["noise_only"][decoder], _ = score(noise, time_only=one_song)
         else:
             out["noise_only"] = {"skipped": "real EEG: no noise-only version exists (see shuffled_chunks)"}
         chunks = ensure_predictions(chunk_shuffled_config(config, seed=options.shuffle_seed, decoder=decoder),
@@ -284,7 +292,9 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
                 for v in out[name].values() if isinstance(v, dict)]
     out["all_at_chance"] = bool(all(verdicts)) if verdicts else None
     out["notes"] = {
-        "noise_only": "simulated set at SNR 0, same seeds and split: no stimulus in the EEG",
+        "noise_only": "simulated set at SNR 0, same seeds and split: no stimulus in the EEG" + (
+            "; judged on the time-specific measures only, since with one song per participant the EEG's "
+            "make-up alone names the song (see fingerprint)" if one_song else ""),
         "shuffled_chunks": "real EEG and labels; chunks handed around within participant and split role, "
                            "so a recording holds EEG of random songs at random times: the EEG-music pairing is "
                            "broken; must be at chance on song ID and on the time-specific measures",

@@ -88,6 +88,34 @@ def _time_specific_section(rows: list[dict]) -> str:
     return "".join(out)
 
 
+def _fingerprint_section(fp: dict) -> str:
+    """What recognising the participant alone explains (the NMED-H design's confound)."""
+    out = ["<h2>Participant fingerprint</h2>"]
+    if "participant_id" not in fp:
+        return out[0] + f"<p>{html.escape(fp.get('skipped', 'not computed'))}</p>"
+    pid = fp["participant_id"]
+    out.append(f"<p>Design: {html.escape(fp['design'])}. A linear classifier on each second's channel means and "
+               f"log-variances (the recording's make-up, no music) names the participant in <b>{_pct(pid)}</b> of "
+               f"test chunks (chance {pid['chance']:.1%})")
+    if "participant_id_other_presentation" in fp:
+        out.append(f", {_pct(fp['participant_id_other_presentation'])} on the other presentation")
+    out.append(".</p>")
+    rows = []
+    ident = fp.get("identity_only", {})
+    if "different_song" in ident:
+        rows.append(["identity-only decoder (participant → their song's mean)", _obs_pct(ident["different_song"]),
+                     _obs_pct(ident["same_song"]), _pct(ident["span_id"]["top1"])])
+    if "other_presentation" in fp:
+        d = fp["other_presentation"]["decoder"]
+        rows.append(["decoder on the other presentation (never trained on)", _obs_pct(d["different_song"]),
+                     _obs_pct(d["same_song"]), _pct(d["span_id"]["top1"])])
+    if rows:
+        out.append(_table(["result", "different-song observer", "same-song observer", "top-1 span"], rows))
+    if "verdict" in fp:
+        out.append(f"<p><b>{html.escape(fp['verdict'])}</b>.</p>")
+    return "".join(out)
+
+
 def _verdict(acc: dict) -> str:
     if acc["at_chance"]:
         return "at chance (chance inside the 95% CI)"
@@ -136,6 +164,8 @@ def render_html(res: EvaluationResult) -> str:
                  f"test examples whose (song, second) target any recording trains on: "
                  f"{overlap.get('test_targets_in_training', '?')} of {overlap.get('n_test_examples', '?')}.</p>")
     parts.append(_time_specific_section(rows))
+    if r.get("fingerprint"):
+        parts.append(_fingerprint_section(r["fingerprint"]))
     parts.append(_img(figures.confusion_plot(np.array(main["song_id"]["confusion"]), main["song_id"]["songs"],
                                              title=f"{main['label']}: confusion (per second)"), "confusion"))
 

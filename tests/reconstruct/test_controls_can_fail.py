@@ -23,7 +23,7 @@ from reconstruct.run import run_all
 from reconstruct.simulate import SimulationConfig
 from reconstruct.split import TEST, TRAIN, Split
 
-SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=16)
+SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=16, presentations="a")
 TIME_MEASURES = ("same_song", "top1")
 
 
@@ -43,7 +43,7 @@ def _second_presentations(config: RunConfig, *, seed: int = 0) -> None:
 
 def _loaded(config: RunConfig) -> RunConfig:
     run_all(config, until="load", progress=False, log=lambda _: None)
-    if len(np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")) == SIM.songs * SIM.participants:
+    if len(np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")) == SIM.participants:  # one recording each: add the copies
         _second_presentations(config)
     run_all(config, until="split", progress=False, log=lambda _: None)
     return config

@@ -40,7 +40,7 @@ from reconstruct.simulate import SimulationConfig
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S
 
 FAST = ClassifierConfig(epochs=4)
-SIM = SimulationConfig(n_songs=3, n_participants=2, duration_s=245, snr=0.5)
+SIM = SimulationConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=245, snr=0.5)  # all hear all songs
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_sub_runs_share_data_and_split_with_the_main_run(run):
 
 
 def test_sweep_reproduces_the_pipeline_simulation_and_orders_snrs(run, tmp_path):
-    one = SimulationConfig(n_songs=3, n_participants=1, duration_s=245, snr=0.5)  # = the run's first participant
+    one = SimulationConfig(shape="nmedt", n_songs=3, n_participants=1, duration_s=245, snr=0.5)  # = the run's first participant
     comps = simulate_components(one, progress=False)
     eeg = np.load(Path(run.run_dir) / "data" / "eeg.npy", mmap_mode="r")
     assert comps.table == recordings_table(run)[:3]

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from reconstruct.errors import ParameterError
-from reconstruct.simulate import SimulationConfig, band_envelopes, simulate_dataset
+from reconstruct.simulate import (
+    SimulationConfig,
+    band_envelopes,
+    onset_drive,
+    recording_plan,
+    simulate_dataset,
+    simulate_parts,
+    synthesize_songs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +69,73 @@ def test_deterministic(small):
     np.testing.assert_array_equal(a.recordings[3].eeg, b.recordings[3].eeg)
 
 
-@pytest.mark.parametrize("kwargs", [{"snr": -1}, {"shape": "nmedx"}, {"duration_s": 5}])
+@pytest.mark.parametrize("kwargs", [{"snr": -1}, {"shape": "nmedx"}, {"duration_s": 5}, {"presentations": "c"},
+                                    {"fingerprint": -1}, {"response": "quadratic"}])
 def test_bad_simulation_settings(kwargs):
     with pytest.raises(ParameterError):
         SimulationConfig(**kwargs)
+
+
+def test_nmedh_design_one_song_per_participant_heard_twice():
+    config = SimulationConfig(n_songs=4, n_participants=3, duration_s=10)
+    plan = recording_plan(config)
+    assert config.participants == 12 and len(plan) == 24
+    songs_of = {}
+    for p in plan:
+        songs_of.setdefault(p.participant, set()).add(p.song)
+    assert all(len(s) == 1 for s in songs_of.values()) and len(songs_of) == 12
+    assert {p.presentation for p in plan if p.held_out} == {"b"} and sum(p.held_out for p in plan) == 12
+    assert not any(p.held_out for p in recording_plan(SimulationConfig(presentations="both", duration_s=10)))
+
+
+def test_nmedt_design_every_participant_hears_every_song():
+    plan = recording_plan(SimulationConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=10))
+    assert [(p.participant, p.song) for p in plan] == [(p, s) for p in range(2) for s in range(3)]
+
+
+def test_held_out_presentation_is_the_same_participant_and_song_with_its_own_fingerprint(dataset):
+    assert [(r.participant, r.song) for r in dataset.held_out] == [(r.participant, r.song) for r in dataset.recordings]
+    profile = [np.log(r.eeg.var(axis=1)) for r in (dataset.recordings[0], dataset.held_out[0], dataset.recordings[1])]
+    same, other = np.corrcoef(profile)[0, 1:]
+    assert same > 0.9 and other < same - 0.2, (same, other)  # the participant's make-up carries over
+    assert not np.allclose(dataset.recordings[0].eeg.mean(axis=1), dataset.held_out[0].eeg.mean(axis=1))
+
+
+def test_fingerprint_zero_removes_the_participants_make_up(small):
+    def spread(**kw) -> float:  # how much the participants' channel-variance profiles differ
+        ds = simulate_dataset(SimulationConfig(**{**small.__dict__, "snr": 0.0, **kw}), progress=False)
+        return float(np.std([np.log(r.eeg.var(axis=1)) for r in ds.recordings], axis=0).mean())
+    assert spread() > 2 * spread(fingerprint=0.0)
+
+
+def test_a_smaller_set_holds_exactly_the_same_recordings(small):
+    big = simulate_dataset(SimulationConfig(**{**small.__dict__, "n_participants": 3}), progress=False)
+    a = {(r.participant, r.song): r.eeg for r in simulate_dataset(small, progress=False).recordings}
+    b = {(r.participant, r.song): r.eeg for r in big.recordings}
+    np.testing.assert_array_equal(a[("p01", "song1")], b[("p01", "song1")])
+
+
+def _linear_share(config: SimulationConfig) -> float:
+    """R² of the music-driven part from the best lagged linear map of the band envelopes (0-250 ms)."""
+    songs = synthesize_songs(config, progress=False)
+    part = next(simulate_parts(config, songs, progress=False))
+    env = songs.envelopes[part.song]
+    n = part.signal.shape[1]
+    lagged = np.concatenate([np.concatenate([np.zeros((env.shape[0], k)), env[:, :n - k]], axis=1)
+                             for k in range(0, 32, 2)])
+    coef, *_ = np.linalg.lstsq(lagged.T, part.signal.T, rcond=None)
+    return float(1 - (part.signal.T - lagged.T @ coef).var() / part.signal.T.var())
+
+
+def test_the_response_is_not_a_lagged_linear_model():
+    common = dict(n_songs=1, n_participants=1, duration_s=60, n_channels=16, fingerprint=0.0)
+    linear = _linear_share(SimulationConfig(response="linear", **common))
+    nonlinear = _linear_share(SimulationConfig(**common))
+    assert linear > 0.95 and nonlinear < linear - 0.1, (linear, nonlinear)
+
+
+def test_onset_drive_adapts_to_repeated_onsets():
+    env = np.zeros((1, 1000))
+    env[0, 100::20] = 1.0  # a click every 160 ms
+    drive = onset_drive(env)[0]
+    assert drive[100] > 2 * drive[100 + 20 * 10]
