@@ -57,7 +57,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
-                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS)]
+                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS + ("auto",))]
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ParameterError(f"{name}={value!r} must be one of {list(allowed)}")

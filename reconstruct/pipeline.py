@@ -228,6 +228,9 @@ def stage_train(config: RunConfig, *, progress: bool = True) -> dict:
     split = load_split(config)
     inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
     tr, va = split.indices(TRAIN), split.indices(VAL)
+    if config.decoder == "auto":
+        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.choose.resolve_decoder); "
+                               "use `tuneback reconstruct run --decoder auto`")
     if config.decoder in ("trf", "temporal"):
         return _train_chunk_decoder(config, inputs, tr, va, progress=progress)
     x_tr, x_va = np.asarray(inputs[tr]), np.asarray(inputs[va])
