@@ -90,10 +90,10 @@ def simulate_components(config: SimulationConfig, *, progress: bool = True) -> S
     songs = synthesize_songs(config, progress=progress)
     used = USED_S * EEG_FS
     table, signal, noise = [], [], []
-    for participant, song, sig, background in simulate_parts(config, songs, progress=progress):
-        table.append((participant, song))
-        signal.append(sig[:, :used])
-        noise.append(background[:, :used])
+    for part in simulate_parts(config, songs, held_out=False, progress=progress):
+        table.append((part.participant, part.song))
+        signal.append(part.signal[:, :used])
+        noise.append(part.background[:, :used])
     return SimulatedComponents(table=table, audio=songs.audio, signal=signal, noise=noise)
 
 
