@@ -69,7 +69,16 @@ def seconds_from_segments(preds: list[np.ndarray], data: SegmentData) -> np.ndar
 # ---- trf -------------------------------------------------------------------------------------------
 
 def train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir: Path) -> dict:
-    """One backward model per participant, its lags and penalty cross-validated on training chunks only."""
+    """One backward model per participant, its lags and penalty cross-validated on training chunks only.
+
+    BLAS runs single-threaded here: many ~1000² Cholesky solves are 10× slower with OpenBLAS threads
+    spinning on a shared 2-core machine (measured), and gain little from them on an idle one."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train_trf(train, val, config, model_dir)
+
+
+def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir: Path) -> dict:
     model_dir.mkdir(parents=True, exist_ok=True)
     arrays, chosen = {}, {}
     for i, p in enumerate(sorted(set(train.participant))):

@@ -11,6 +11,7 @@ run dir made by the pipeline's stages (reused when the script runs again), score
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -55,13 +56,16 @@ def main(argv: list[str] | None = None) -> dict:
     base = RunConfig(run_dir=args.cache, simulation=SimulationConfig(shape="nmedh", seed=args.seed,
                                                                      n_participants=args.participants))
     started = time.perf_counter()
-    result = compare_decoders(base, decoders=decoders, snrs=parse_snrs(args.snrs), out_dir=args.cache,
-                              envelope_recordings=args.envelope_recordings)
-    result.update(wall_seconds_this_call=round(time.perf_counter() - started, 1),
-                  machine=f"{platform.machine()}, {platform.system()}; CPU only",
-                  command="scripts/decoder_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:]))
-    for path in write_comparison(result, args.out):
-        print(f"wrote {path}")
+    levels: list[dict] = []
+    for snr in parse_snrs(args.snrs):  # one level at a time, written as it finishes (runs resume from their dirs)
+        result = compare_decoders(base, decoders=decoders, snrs=(snr,), out_dir=args.cache,
+                                  envelope_recordings=args.envelope_recordings)
+        levels += result["levels"]
+        result.update(levels=levels, wall_seconds_this_call=round(time.perf_counter() - started, 1),
+                      machine=f"{platform.machine()}, {platform.system()}; CPU only, {os.cpu_count()} cores",
+                      command="scripts/decoder_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+        for path in write_comparison(result, args.out):
+            print(f"wrote {path}")
     print(comparison_markdown(result))
     return result
 
