@@ -54,11 +54,12 @@ class _Block(nn.Module):
     def __init__(self, width: int, kernel: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.conv = nn.Conv1d(width, width, kernel, dilation=dilation, padding=(kernel - 1) // 2 * dilation)
-        self.norm = nn.GroupNorm(1, width)
+        self.norm = nn.LayerNorm(width)  # over channels, frame by frame: no statistics across time
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.drop(torch.relu(self.norm(self.conv(x))))
+        h = self.norm(self.conv(x).transpose(1, 2)).transpose(1, 2)
+        return x + self.drop(torch.relu(h))
 
 
 class TemporalDecoder(nn.Module):
