@@ -43,13 +43,14 @@ for _stage in STAGES:
 @run_options
 def run_command(force_from: str | None, until: str, quiet: bool, **options) -> None:
     """Run every stage (resuming from what is already done) and print a summary."""
+    from reconstruct.choose import resolve_decoder
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
     if World.from_env().distributed:
         raise ReconstructError("`tuneback reconstruct run` runs in one process; under torchrun run only "
                                "`tuneback reconstruct train` (the other stages first, in one process)")
-    config = build_config(**options)
+    config, choice = resolve_decoder(build_config(**options), progress=not quiet)
     results = run_all(config, until=until, force_from=force_from, progress=not quiet)
-    click.echo(format_summary(config, results))
+    click.echo(format_summary(config, results, choice=choice))
 
 cli.add_command(evaluate_command)

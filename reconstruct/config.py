@@ -11,12 +11,20 @@ from reconstruct.datasets.options import LoaderConfig
 from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
+from reconstruct.models.temporal import TemporalConfig
+from reconstruct.models.trf import TRFConfig
 from reconstruct.simulate import SimulationConfig
 from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
 
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
-DECODERS = ("cnn", "ridge")
+DECODERS = ("cnn", "ridge", "trf", "temporal")
+RAW_DECODERS = ("trf", "temporal")  # read the EEG as time series: need raw inputs
+
+
+def default_input(decoder: str) -> str:
+    """The input a decoder reads unless told otherwise: PSD for the paper's CNN and ridge, raw for the rest."""
+    return "raw" if decoder in RAW_DECODERS else "psd"
 DEFAULT_SNR = 0.4
 LITERATURE_SNR = 3e-4  # stimulus-envelope backward-model r ≈ 0.14 here (4 recordings, 2026-12-02), the level real EEG decoding reaches
 SNR_LEVELS = {"default": DEFAULT_SNR, "literature": LITERATURE_SNR}
@@ -36,6 +44,8 @@ class RunConfig:
     decoder: str = "cnn"
     ridge_alpha: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
+    trf: TRFConfig = field(default_factory=TRFConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
     split_seed: int = 0
     split_scope: str = "song"
     split_guard_s: int = 0
@@ -47,10 +57,13 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
-                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS)]
+                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS + ("auto",))]
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ParameterError(f"{name}={value!r} must be one of {list(allowed)}")
+        if self.decoder in RAW_DECODERS and self.input_kind != "raw":
+            raise ParameterError(f"decoder={self.decoder!r} reads EEG time series: use --input raw "
+                                 f"(got input_kind={self.input_kind!r})")
         if self.dataset != "simulated" and not self.eeg_path:
             raise ParameterError(f"dataset={self.dataset!r} needs --eeg PATH")
         if self.split_scope not in SCOPES:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig
+from reconstruct.config import DECODERS, DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
 from reconstruct.datasets.options import AXIS_ORDER, LoaderConfig, parse_audio_files, parse_offsets, parse_songs
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
@@ -77,10 +77,15 @@ def run_options(func):
                           f"(= {LITERATURE_SNR:g}: envelope backward-model r ≈ 0.1-0.15, as real EEG) or "
                           "'default'; 0 is the noise-only control."),
         click.option("--sim-seed", type=int, default=0, show_default=True),
-        click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default="psd", show_default=True),
+        click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default=None,
+                     help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
                      show_default=True),
-        click.option("--decoder", type=click.Choice(["cnn", "ridge"]), default="cnn", show_default=True),
+        click.option("--decoder", type=click.Choice(list(DECODERS) + ["auto"]), default="cnn", show_default=True,
+                     help="cnn = the paper's Table-1 CNN (small preset by --arch); ridge on the same features; "
+                          "trf = the field's lagged backward model per participant (MNE's ReceptiveField); "
+                          "temporal = a 1-D conv decoder with ±1 s of context; auto = the one that scores best "
+                          "on validation chunks by the time-specific measures (never test chunks)."),
         click.option("--ridge-alpha", type=float, default=10.0, show_default=True),
         click.option("--arch", type=click.Choice(["small", "paper"]), default="small", show_default=True,
                      help="CNN preset: paper = Table 1 exactly; small = CPU demo."),
@@ -114,7 +119,8 @@ def build_config(**o) -> RunConfig:
     return RunConfig(
         run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
         simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"]),
-        input_kind=o["input_kind"], target_kind=o["target_kind"], decoder=o["decoder"],
+        input_kind=o["input_kind"] or default_input(o["decoder"]), target_kind=o["target_kind"],
+        decoder=o["decoder"],
         ridge_alpha=o["ridge_alpha"],
         train=TrainConfig(architecture=o["arch"], max_epochs=o["epochs"], patience=o["patience"],
                           batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),

@@ -56,6 +56,8 @@ def stage_params(config: RunConfig, stage: str) -> dict:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
         params["model_layout"] = MODEL_LAYOUT  # a model saved by older code is retrained, not mis-loaded
+        if cfg["decoder"] in ("trf", "temporal"):  # only these decoders' settings, so older runs stay valid
+            params[cfg["decoder"]] = cfg[cfg["decoder"]]
     return params
 
 
@@ -228,6 +230,11 @@ def stage_train(config: RunConfig, *, progress: bool = True, world: World | None
     split = load_split(config)
     inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
     tr, va = split.indices(TRAIN), split.indices(VAL)
+    if config.decoder == "auto":
+        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.choose.resolve_decoder); "
+                               "use `tuneback reconstruct run --decoder auto`")
+    if config.decoder in ("trf", "temporal"):
+        return _train_chunk_decoder(config, inputs, tr, va, progress=progress)
     x_tr, x_va = np.asarray(inputs[tr]), np.asarray(inputs[va])
     y_tr, y_va = example_targets(config, tr), example_targets(config, va)
     model_dir = config.run_dir / "model"
@@ -250,8 +257,37 @@ def stage_train(config: RunConfig, *, progress: bool = True, world: World | None
             **{k: v for k, v in summary.items() if k != "history"}}
 
 
+def _train_chunk_decoder(config: RunConfig, inputs: np.ndarray, tr: np.ndarray, va: np.ndarray, *,
+                         progress: bool) -> dict:
+    """trf / temporal: fit on training segments only (the trf cross-validates within them)."""
+    from reconstruct.chunk_decoders import read_segments, train_temporal_decoder, train_trf
+    participants = [p for p, _ in recordings_table(config)]
+    train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i))
+    val = read_segments(inputs, va, participants, lambda i: example_targets(config, i))
+    model_dir = config.run_dir / "model"
+    if config.decoder == "trf":
+        summary = train_trf(train, val, config.trf, model_dir)
+    else:
+        summary = train_temporal_decoder(train, val, config.temporal, model_dir, progress=progress)
+    return {**summary, "n_train": len(tr), "n_val": len(va)}
+
+
+def predict_indices(config: RunConfig, indices: np.ndarray) -> np.ndarray:
+    """The trained decoder's 1-s predictions [shape=(n, frames, bins)] of flat example `indices` (sorted)."""
+    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
+    if config.decoder not in ("trf", "temporal"):
+        return predict_examples(config, np.asarray(inputs[indices]))
+    from reconstruct.chunk_decoders import (predict_temporal_segments, predict_trf_segments, read_segments,
+                                            seconds_from_segments)
+    data = read_segments(inputs, indices, [p for p, _ in recordings_table(config)])
+    model_dir = config.run_dir / "model"
+    preds = (predict_trf_segments(data, model_dir) if config.decoder == "trf"
+             else predict_temporal_segments(data, model_dir, device=config.temporal.device))
+    return seconds_from_segments(preds, data)
+
+
 def predict_examples(config: RunConfig, x: np.ndarray) -> np.ndarray:
-    """Run the trained decoder on raw inputs, clipped to [0, 1]."""
+    """Run the trained per-second decoder (cnn, ridge) on raw inputs, clipped to [0, 1]."""
     model_dir = config.run_dir / "model"
     if config.decoder == "ridge":
         from reconstruct.train import InputScaler
@@ -268,8 +304,7 @@ def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:
     """Predict every test example; test chunks become 5-s spectrograms of five consecutive seconds."""
     split = load_split(config)
     te = split.indices(TEST)
-    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
-    pred = predict_examples(config, np.asarray(inputs[te]))
+    pred = predict_indices(config, te)
     np.save(config.run_dir / "predictions.npy", pred)
     np.save(config.run_dir / "predictions_index.npy", te)
     mse = float(np.mean((pred - example_targets(config, te)) ** 2))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from reconstruct.config import RunConfig
 
 
-def format_summary(config: RunConfig, results: dict[str, dict]) -> str:
-    """Where the clips are, what data made them, and how recognisable they are."""
+def format_summary(config: RunConfig, results: dict[str, dict], *, choice: dict | None = None,
+                   reference: dict | None = None) -> str:
+    """Where the clips are, what data made them, and how recognisable they are; with `--decoder auto` the
+    validation scores that chose the decoder, and (`reference`) the paper CNN's test figures beside it."""
     lines = []
     load = results.get("load", {})
     label = "SIMULATED data set" if load.get("simulated") else "data set"
@@ -39,4 +41,13 @@ def format_summary(config: RunConfig, results: dict[str, dict]) -> str:
         if fp:
             from reconstruct.evaluation.fingerprint import format_fingerprint
             lines += format_fingerprint(fp)
+    if choice:
+        lines.append(f"decoder chosen on validation chunks only ({choice['measure']}): {choice['chosen']}")
+        for name, s in choice["validation"].items():
+            lines.append(f"  {name:9s} validation same-song {s['same_song']:.1%}, top-1 {s['top1']:.1%}, "
+                         f"MSE {s['val_mse']:.4f}")
+    if reference:
+        from reconstruct.evaluation.time_specific import format_evidence
+        lines.append("the paper's CNN (PSD→mel) beside it, every test chunk:")
+        lines += format_evidence(reference)
     return "\n".join(lines)

@@ -77,9 +77,11 @@ def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **op
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
 
-    config = build_config(**options)
+    from reconstruct.choose import reference_cnn, resolve_decoder
+    config, choice = resolve_decoder(build_config(**options), progress=not quiet)
     results = run_all(config, progress=not quiet)
-    click.echo("\n" + format_summary(config, results))
+    reference = reference_cnn(config, progress=not quiet) if choice and config.decoder != "cnn" else None
+    click.echo("\n" + format_summary(config, results, choice=choice, reference=reference))
     manifest = Path(results["render"]["manifest"])
     url = db_url or default_database_url()
     study = find_or_create_study(url, manifest)

@@ -7,7 +7,10 @@
     eeg/p02_s1.mat,p02,song1,audio/song1.wav,500,eeg
 
 - ``eeg_file``: the EEG, relative to the folder: a ``.npy`` array or a ``.mat`` file (v5 or v7.3),
-  shaped (channels, samples); every recording must have the same number of channels.
+  shaped (channels, samples), or a file in a format labs record in, read with MNE-Python's ``mne.io``:
+  EDF (``.edf``), BDF (``.bdf``), BrainVision (``.vhdr``), EEGLAB (``.set``) or FIF (``.fif``,
+  ``.fif.gz``); from those only the EEG channels are kept, in microvolts, at the file's own rate.
+  Every recording must have the same number of channels.
 - ``participant``, ``song``: ids; a (participant, song) pair appears once.
 - ``audio_file``: the stimulus, relative to the folder (WAV, FLAC, OGG, MP3, AIFF); all rows of one
   song name the same file. Read as mono (channels averaged) and resampled to 22 050 Hz if needed.
@@ -15,6 +18,9 @@
   rate is resampled to 125 Hz with :func:`scipy.signal.resample_poly` (polyphase, anti-aliased); a
   lower one is refused, since upsampling cannot restore the EEG band up to 62.5 Hz the features use.
 - ``key`` (optional column): the variable holding the EEG in a ``.mat`` file; required for those.
+- ``onset`` (optional column): where the song starts in the EEG, in seconds; the EEG before it is cut.
+  For an MNE-read file it may instead name an annotation (event) whose first occurrence marks the song
+  onset, e.g. ``onset=song_start``; blank means the song starts with the recording.
 
 Everything is checked before the EEG is read, and every problem is reported with the CSV line.
 """
@@ -37,8 +43,9 @@ from reconstruct.recording import EEG_FS, Dataset, Recording
 
 CSV_NAME = "recordings.csv"
 REQUIRED_COLUMNS = ("eeg_file", "participant", "song", "audio_file")
-OPTIONAL_COLUMNS = ("fs", "key")
-EEG_SUFFIXES = (".npy", ".mat")
+OPTIONAL_COLUMNS = ("fs", "key", "onset")
+MNE_SUFFIXES = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz")
+EEG_SUFFIXES = (".npy", ".mat", *MNE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,12 @@ class _Row:
     audio_file: Path
     fs: float
     key: str
+    onset: str = ""
+
+    @property
+    def mne_format(self) -> bool:
+        """Whether MNE-Python reads this row's EEG file."""
+        return _suffix(self.eeg_file) in MNE_SUFFIXES
 
 
 def load_folder(path: str | Path, *, progress: bool = False) -> Dataset:
@@ -123,15 +136,36 @@ def _parse_row(folder: Path, where: str, raw: dict) -> _Row:
             raise DataFormatError(f"{where}: empty '{column}'")
     eeg_file = _existing(folder / values["eeg_file"], where, "EEG file", EEG_SUFFIXES)
     audio_file = _existing(folder / values["audio_file"], where, "audio file", AUDIO_SUFFIXES)
-    return _Row(where=where, eeg_file=eeg_file, participant=values["participant"], song=values["song"],
-                audio_file=audio_file, fs=_parse_fs(values.get("fs", ""), where), key=values.get("key", ""))
+    row = _Row(where=where, eeg_file=eeg_file, participant=values["participant"], song=values["song"],
+               audio_file=audio_file, fs=_parse_fs(values.get("fs", ""), where), key=values.get("key", ""),
+               onset=values.get("onset", ""))
+    if row.onset and not row.mne_format:
+        _onset_seconds(row)  # an event name needs annotations: only MNE-read files have them
+    return row
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
+
+
+def _onset_seconds(row: _Row) -> float:
+    """The onset column as seconds (refusing an event name where there are no annotations)."""
+    try:
+        onset = float(row.onset)
+    except ValueError:
+        raise DataFormatError(f"{row.where}: onset={row.onset!r} is not a number of seconds (event names "
+                              f"work only for EDF/BDF/BrainVision/EEGLAB/FIF files)") from None
+    if not np.isfinite(onset) or onset < 0:
+        raise DataFormatError(f"{row.where}: onset={row.onset!r} must be >= 0 seconds")
+    return onset
 
 
 def _existing(path: Path, where: str, what: str, suffixes: tuple[str, ...]) -> Path:
     """Return `path` if it is a file of a supported type, else say which and why."""
     if not path.is_file():
         raise DataFormatError(f"{where}: {what} {path} not found")
-    if path.suffix.lower() not in suffixes:
+    if _suffix(path) not in suffixes:
         raise DataFormatError(f"{where}: {what} {path} has unsupported type '{path.suffix}' "
                               f"(use {', '.join(suffixes)})")
     return path
@@ -176,15 +210,64 @@ def _song_audio(rows: list[_Row]) -> dict[str, Path]:
 
 
 def _load_recording(row: _Row) -> Recording:
-    """Read one EEG file, bring it to 125 Hz and wrap it as a Recording."""
-    eeg = _read_eeg(row)
-    if row.fs != EEG_FS:
-        ratio = (Fraction(EEG_FS) / Fraction(row.fs)).limit_denominator(10_000)
+    """Read one EEG file, cut it at the song onset, bring it to 125 Hz and wrap it as a Recording."""
+    if row.mne_format:
+        eeg, fs = _read_mne(row)
+    else:
+        eeg, fs = _read_eeg(row), row.fs
+        if row.onset:
+            eeg = eeg[:, int(round(_onset_seconds(row) * fs)):]
+    if fs < EEG_FS:
+        raise DataFormatError(f"{row.eeg_file}: sampled at {fs:g} Hz, below {EEG_FS} Hz; upsampling cannot "
+                              "restore the missing EEG band, so it is refused")
+    if fs != EEG_FS:
+        ratio = (Fraction(EEG_FS) / Fraction(fs)).limit_denominator(10_000)
         eeg = resample_poly(eeg, ratio.numerator, ratio.denominator, axis=1)
     eeg = np.ascontiguousarray(eeg, dtype=np.float32)
     if not np.isfinite(eeg).all():
         raise DataFormatError(f"{row.eeg_file}: EEG contains NaN or infinite samples")
     return Recording(eeg=eeg, fs=float(EEG_FS), participant=row.participant, song=row.song)
+
+
+def _read_mne(row: _Row) -> tuple[np.ndarray, float]:
+    """EEG channels (µV) of an EDF/BDF/BrainVision/EEGLAB/FIF file from the song onset, and its rate."""
+    import mne
+    readers = {".edf": mne.io.read_raw_edf, ".bdf": mne.io.read_raw_bdf, ".vhdr": mne.io.read_raw_brainvision,
+               ".set": mne.io.read_raw_eeglab, ".fif": mne.io.read_raw_fif, ".fif.gz": mne.io.read_raw_fif}
+    try:
+        raw = readers[_suffix(row.eeg_file)](row.eeg_file, preload=False, verbose="error")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the same thing to the user: a bad file
+        raise DataFormatError(f"{row.eeg_file}: MNE cannot read it ({exc.__class__.__name__}: "
+                              f"{' '.join(str(exc).split())[:200]})") from None
+    fs = float(raw.info["sfreq"])
+    if row.fs != EEG_FS and abs(row.fs - fs) > 1e-6:
+        raise DataFormatError(f"{row.where}: fs={row.fs:g} but {row.eeg_file} says {fs:g} Hz; leave fs blank "
+                              "for files that carry their own rate")
+    picks = mne.pick_types(raw.info, eeg=True, exclude=[])
+    if not len(picks):
+        raise DataFormatError(f"{row.eeg_file}: no EEG channels (types: "
+                              f"{sorted(set(raw.get_channel_types()))})")
+    start = 0
+    if row.onset:
+        start = int(round(_mne_onset(row, raw) * fs))
+    return raw.get_data(picks=picks, start=start, units="uV"), fs
+
+
+def _mne_onset(row: _Row, raw) -> float:
+    """Seconds from the file's start to the song onset: a number, or the first annotation of that name."""
+    try:
+        return _onset_seconds(row)
+    except DataFormatError:
+        pass
+    names = list(raw.annotations.description)
+    # BrainVision prefixes the marker type ("Comment/song_start", "Stimulus/S  1"): match on either
+    hits = [i for i, d in enumerate(names) if row.onset in (d, d.split("/", 1)[-1])]
+    if not hits:
+        have = ", ".join(sorted(set(names))[:10]) or "none"
+        raise DataFormatError(f"{row.where}: onset event {row.onset!r} not among {row.eeg_file}'s annotations "
+                              f"({have})")
+    first = float(raw.annotations.onset[hits[0]])
+    return first - (raw.first_time if raw.annotations.orig_time is not None else 0.0)
 
 
 def _read_eeg(row: _Row) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""Fit and apply the decoders that read EEG as time series (``trf``, ``temporal``) on the pipeline's arrays.
+
+The pipeline stores one raw 1-s EEG window per example (``features/inputs.npy`` with ``--input raw``) and
+one target per (song, second). These decoders cut the examples of a split role back into segments
+(`reconstruct.segments`), standardise each participant's channels on their *training* frames, and predict
+whole segments, which are cut back into 1-s predictions for the rest of the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
+from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
+from reconstruct.split import CHUNK_S, USED_S
+
+CHUNK_DECODERS = ("trf", "temporal")
+
+
+class SegmentData:
+    """The segments of some examples: EEG at the frame rate, targets, participant and chunk of each."""
+
+    def __init__(self, inputs: np.ndarray, indices: np.ndarray, participants: list[str],
+                 targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        check_raw(inputs)
+        self.indices = np.asarray(indices)
+        self.segments = segments_of(self.indices)
+        pos = self.segments.positions(self.indices)
+        self.positions = pos
+        self.eeg = [segment_eeg(inputs, self.indices[p]) for p in pos]  # rows of `inputs` are flat indices
+        y = targets_of(self.indices) if targets_of is not None else None
+        self.frames = [segment_frames(y, p) for p in pos] if y is not None else None
+        rec = self.segments.recordings
+        self.participant = np.array([participants[r] for r in rec])
+        self.chunk_in_song = (self.segments.starts % USED_S) // CHUNK_S
+
+    def __len__(self) -> int:
+        return len(self.eeg)
+
+
+def read_segments(inputs: np.ndarray, indices: np.ndarray, participants: list[str],
+                  targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> SegmentData:
+    """Segments of `indices` (sorted flat example indices) from the raw inputs array."""
+    return SegmentData(inputs, indices, participants, targets_of)
+
+
+def channel_scaler(eeg: list[np.ndarray]) -> dict:
+    """Per-channel mean and std over a participant's training frames."""
+    x = np.concatenate(eeg)
+    return {"mean": x.mean(0).astype(np.float32), "std": (x.std(0) + 1e-6).astype(np.float32)}
+
+
+def _scaled(x: np.ndarray, scaler: dict) -> np.ndarray:
+    return (x - scaler["mean"]) / scaler["std"]
+
+
+def seconds_from_segments(preds: list[np.ndarray], data: SegmentData) -> np.ndarray:
+    """1-s predictions [shape=(n, 44, bins)] in `data.indices` order from per-segment frames."""
+    out = np.zeros((len(data.indices), FRAMES_PER_S, preds[0].shape[1]), np.float32)
+    for frames, pos in zip(preds, data.positions):
+        out[pos] = frames.reshape(len(pos), FRAMES_PER_S, -1)
+    return out
+
+
+# ---- trf -------------------------------------------------------------------------------------------
+
+def train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir: Path) -> dict:
+    """One backward model per participant, its lags and penalty cross-validated on training chunks only.
+
+    BLAS runs single-threaded here: many ~1000² Cholesky solves are 10× slower with OpenBLAS threads
+    spinning on a shared 2-core machine (measured), and gain little from them on an idle one."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _train_trf(train, val, config, model_dir)
+
+
+def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir: Path) -> dict:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    arrays, chosen = {}, {}
+    for i, p in enumerate(sorted(set(train.participant))):
+        rows = np.flatnonzero(train.participant == p)
+        scaler = channel_scaler([train.eeg[r] for r in rows])
+        fit = fit_trf([_scaled(train.eeg[r], scaler) for r in rows], [train.frames[r] for r in rows],
+                      chunk_folds(train.chunk_in_song[rows], config.n_folds), config)
+        arrays.update({f"{i}_coef": fit["coef"], f"{i}_intercept": fit["intercept"], f"{i}_lags": fit["lags"],
+                       f"{i}_mean": scaler["mean"], f"{i}_std": scaler["std"]})
+        chosen[p] = {"index": i, "tmin": fit["tmin"], "tmax": fit["tmax"], "alpha": fit["alpha"],
+                     "cv_mse": min(g["cv_mse"] for g in fit["grid"]), "grid": fit["grid"]}
+    np.savez(model_dir / "trf.npz", **arrays)
+    (model_dir / "trf.json").write_text(json.dumps({"config": config.to_dict(), "participants": chosen}, indent=2))
+    val_loss = _val_loss(predict_trf_segments(val, model_dir), val) if len(val) else float("nan")
+    return {"decoder": "trf", "val_loss": val_loss, "per_participant": {
+        p: {k: v for k, v in c.items() if k != "grid"} for p, c in chosen.items()}}
+
+
+def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]:
+    """Each segment's predicted frames, by its participant's model, clipped to [0, 1]."""
+    info = json.loads((model_dir / "trf.json").read_text())["participants"]
+    z = np.load(model_dir / "trf.npz")
+    out = []
+    for x, p in zip(data.eeg, data.participant):
+        if p not in info:
+            from reconstruct.errors import ReconstructError
+            raise ReconstructError(f"participant {p} has no trf model (no training chunks)")
+        i = info[p]["index"]
+        scaler = {"mean": z[f"{i}_mean"], "std": z[f"{i}_std"]}
+        out.append(predict_trf(_scaled(x, scaler), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"]).clip(0, 1))
+    return out
+
+
+def _val_loss(preds: list[np.ndarray], data: SegmentData) -> float:
+    return float(np.mean(np.concatenate([(p - y).ravel() ** 2 for p, y in zip(preds, data.frames)])))
+
+
+# ---- temporal --------------------------------------------------------------------------------------
+
+def _scalers(train: SegmentData) -> dict[str, dict]:
+    return {p: channel_scaler([train.eeg[r] for r in np.flatnonzero(train.participant == p)])
+            for p in sorted(set(train.participant))}
+
+
+def _standardised(data: SegmentData, scalers: dict[str, dict], names: list[str]) -> dict:
+    missing = sorted(set(data.participant) - set(names))
+    if missing:
+        from reconstruct.errors import ReconstructError
+        raise ReconstructError(f"participants {missing} have no training chunks for the temporal decoder")
+    return {"eeg": [_scaled(x, scalers[p]) for x, p in zip(data.eeg, data.participant)],
+            "frames": data.frames, "pid": [names.index(p) for p in data.participant]}
+
+
+def train_temporal_decoder(train: SegmentData, val: SegmentData, config, model_dir: Path, *,
+                           progress: bool = True) -> dict:
+    """Per-participant channel scaling on training frames, then the seeded loop with early stopping."""
+    from reconstruct.train_temporal import train_temporal
+    scalers = _scalers(train)
+    names = sorted(scalers)
+    summary = train_temporal(_standardised(train, scalers, names), _standardised(val, scalers, names),
+                             n_participants=len(names), config=config, out_dir=model_dir,
+                             extra={"participants": names, "scalers": scalers}, progress=progress)
+    return {k: v for k, v in summary.items() if k != "history"} | {"val_loss": summary["best_val_loss"]}
+
+
+def predict_temporal_segments(data: SegmentData, model_dir: Path, device: str = "auto") -> list[np.ndarray]:
+    """Each segment's predicted frames by the saved best temporal model."""
+    from reconstruct.train_temporal import load_temporal, predict_temporal
+    model, payload = load_temporal(model_dir / "best_temporal.pt", device=device)
+    names = payload["participants"]
+    std = _standardised(data, payload["scalers"], names)
+    return predict_temporal(model, std["eeg"], std["pid"])

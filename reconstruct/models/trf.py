@@ -1,0 +1,174 @@
+"""The field's backward model (mTRF; MNE-Python's ``ReceptiveField``): lagged ridge from EEG to mel frames.
+
+Each mel frame at time t is predicted from every channel's EEG at t + tmin … t + tmax (the EEG follows the
+music), one model per EEG participant, as in the paper's within-participant design. EEG and targets are
+at the target frame rate (44 frames per second, `reconstruct.segments`); lags are zero-padded at segment
+edges, exactly like ``mne.decoding.ReceptiveField`` on epochs with ``tmin=-tmax_s, tmax=-tmin_s`` (MNE's
+lags run the other way) and a ridge estimator without intercept — a test checks the two agree. By
+default the lags are taken every 2 frames (45 ms; ``lag_step``), which keeps everything the EEG tracks
+below ~10 Hz at a quarter of the solve cost; ``lag_step=1`` is MNE's contiguous lag set.
+
+The fast path: one pass over a participant's training segments gives, per cross-validation fold, the
+Gram matrix, column sums and cross-products of the widest lag window; every narrower window is a
+sub-block of them, every fold's training statistics are the total minus the fold's, and each fold's
+held-out squared error follows from the same statistics. So the lag window and the ridge penalty are
+chosen by K-fold cross-validation over whole training chunks (grouped by chunk, never touching
+validation or test chunks) at the price of one Gram matrix and a few Cholesky solves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import linalg
+
+from reconstruct.errors import ParameterError
+from reconstruct.segments import FRAMES_PER_S
+
+
+@dataclass(frozen=True)
+class TRFConfig:
+    """The lag windows and penalties cross-validated per participant, and the folds."""
+
+    tmax_grid: tuple[float, ...] = (0.25, 0.4)
+    tmin: float = 0.0
+    alphas: tuple[float, ...] = (1e-2, 1e-1, 1.0, 10.0)  # × the mean diagonal of the Gram matrix
+    n_folds: int = 3
+    lag_step: int = 2  # frames between lags: 45 ms at 44 frames/s (the EEG tracks the music below ~10 Hz)
+
+    def __post_init__(self) -> None:
+        if not self.tmax_grid or min(self.tmax_grid) <= self.tmin or self.n_folds < 2 or not self.alphas \
+                or min(self.alphas) <= 0 or self.lag_step < 1:
+            raise ParameterError(f"bad trf settings: {self}")
+
+    def to_dict(self) -> dict:
+        """Plain dict for manifests."""
+        return asdict(self)
+
+
+def lags_of(tmin: float, tmax: float, fps: float = FRAMES_PER_S, step: int = 1) -> np.ndarray:
+    """Lags in frames from round(tmin·fps) to round(tmax·fps), inclusive, every `step` frames."""
+    return np.arange(int(round(tmin * fps)), int(round(tmax * fps)) + 1, step)
+
+
+def lagged(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Design matrix of one segment [shape=(T, channels × lags)], feature (c, l) = x[t + lags[l], c],
+    zero outside the segment (channel-major, like MNE's (n_features, n_delays))."""
+    t, c = x.shape
+    out = np.zeros((t, c, len(lags)), dtype=np.float32)
+    for j, lag in enumerate(lags):
+        if lag >= 0:
+            out[:t - lag if lag else t, :, j] = x[lag:]
+        else:
+            out[-lag:, :, j] = x[:t + lag]
+    return out.reshape(t, c * len(lags))
+
+
+@dataclass
+class _Stats:
+    """Sufficient statistics of one fold's rows: n, Σx, Σy, XᵀX, XᵀY, Σ‖y‖²."""
+
+    n: float
+    sx: np.ndarray
+    sy: np.ndarray
+    xx: np.ndarray
+    xy: np.ndarray
+    yy: float
+
+    def __sub__(self, other: _Stats) -> _Stats:
+        return _Stats(self.n - other.n, self.sx - other.sx, self.sy - other.sy, self.xx - other.xx,
+                      self.xy - other.xy, self.yy - other.yy)
+
+
+def _stats(xs: list[np.ndarray], ys: list[np.ndarray], lags: np.ndarray) -> _Stats:
+    x = np.concatenate([lagged(s, lags) for s in xs])
+    y = np.concatenate(ys).astype(np.float32)
+    return _Stats(float(len(x)), x.sum(0, dtype=np.float64), y.sum(0, dtype=np.float64),
+                  (x.T @ x).astype(np.float64), (x.T @ y).astype(np.float64), float(np.sum(y.astype(np.float64) ** 2)))
+
+
+def _solve(st: _Stats, cols: np.ndarray, alpha: float, *, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge coefficients on columns `cols` from statistics (centred when `intercept`)."""
+    xx, xy = st.xx[np.ix_(cols, cols)], st.xy[cols]
+    if intercept:
+        mx, my = st.sx[cols] / st.n, st.sy / st.n
+        xx = xx - st.n * np.outer(mx, mx)
+        xy = xy - st.n * np.outer(mx, my)
+    a = xx + alpha * np.eye(len(cols))
+    coef = linalg.cho_solve(linalg.cho_factor(a, check_finite=False), xy, check_finite=False)
+    b = (st.sy / st.n - (st.sx[cols] / st.n) @ coef) if intercept else np.zeros(xy.shape[1])
+    return coef, b
+
+
+def _sse(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray) -> float:
+    """Σ‖y − x·coef − b‖² over the rows whose statistics are `st`."""
+    xx, xy, sx = st.xx[np.ix_(cols, cols)], st.xy[cols], st.sx[cols]
+    quad = np.sum(coef * (xx @ coef))
+    cross = np.sum(coef * xy) - b @ (coef.T @ sx)
+    return float(st.yy - 2 * b @ st.sy + st.n * b @ b - 2 * cross + quad)
+
+
+def _columns(n_channels: int, all_lags: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    keep = np.flatnonzero(np.isin(all_lags, lags))
+    return (np.arange(n_channels)[:, None] * len(all_lags) + keep[None, :]).ravel()
+
+
+def fit_trf(xs: list[np.ndarray], ys: list[np.ndarray], folds: np.ndarray, config: TRFConfig, *,
+            intercept: bool = True) -> dict:
+    """Cross-validate (lag window, alpha) over `folds` (one fold id per segment) and refit on all segments.
+
+    Parameters
+    ----------
+    xs : list of np.ndarray [shape=(T_i, channels)], standardised EEG at the frame rate, one per segment
+    ys : list of np.ndarray [shape=(T_i, bins)], the target frames
+    folds : np.ndarray [shape=(n_segments,)], the fold of each segment (segments of one chunk share it)
+
+    Returns a dict with ``coef`` [shape=(channels × lags, bins)], ``intercept``, ``lags``, ``alpha`` and
+    the cross-validated mean squared error of every grid point."""
+    windows = [lags_of(config.tmin, t, step=config.lag_step) for t in config.tmax_grid]
+    all_lags = np.unique(np.concatenate(windows))
+    fold_ids = np.unique(folds)
+    per_fold = [_stats([x for x, f in zip(xs, folds) if f == k], [y for y, f in zip(ys, folds) if f == k], all_lags)
+                for k in fold_ids]
+    total = per_fold[0]
+    for st in per_fold[1:]:
+        total = _Stats(total.n + st.n, total.sx + st.sx, total.sy + st.sy, total.xx + st.xx, total.xy + st.xy,
+                       total.yy + st.yy)
+    n_channels, n_bins = xs[0].shape[1], ys[0].shape[1]
+    scale = float(np.mean(np.diag(total.xx))) or 1.0
+    grid = []
+    for tmax, lags in zip(config.tmax_grid, windows):
+        cols = _columns(n_channels, all_lags, lags)
+        for alpha in config.alphas:
+            sse = 0.0
+            for held in per_fold if len(fold_ids) > 1 else []:
+                coef, b = _solve(total - held, cols, alpha * scale, intercept=intercept)
+                sse += _sse(held, cols, coef, b)
+            grid.append({"tmax": tmax, "alpha": alpha, "cv_mse": sse / (total.n * n_bins)})
+    best = min(grid, key=lambda g: g["cv_mse"])
+    lags = lags_of(config.tmin, best["tmax"], step=config.lag_step)
+    coef, b = _solve(total, _columns(n_channels, all_lags, lags), best["alpha"] * scale, intercept=intercept)
+    return {"coef": coef.astype(np.float32), "intercept": b.astype(np.float32), "lags": lags,
+            "tmin": config.tmin, "tmax": best["tmax"], "alpha": best["alpha"], "alpha_abs": best["alpha"] * scale,
+            "grid": grid}
+
+
+def fit_fixed(xs: list[np.ndarray], ys: list[np.ndarray], lags: np.ndarray, alpha: float, *,
+              intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge at one lag window and one absolute penalty (what MNE's ReceptiveField + Ridge fits)."""
+    st = _stats(xs, ys, lags)
+    return _solve(st, np.arange(st.xx.shape[0]), alpha, intercept=intercept)
+
+
+def predict_trf(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Predicted frames of one segment [shape=(T, bins)]."""
+    return lagged(x, lags) @ coef + intercept
+
+
+def chunk_folds(chunk_in_song: np.ndarray, n_folds: int) -> np.ndarray:
+    """Fold of each segment by its chunk's *time in the song*, dealt round-robin in time order: every fold
+    spans the song, and a chunk's target (song, second) never trains the fold that scores it through
+    another recording of the same song (e.g. a second presentation)."""
+    order = {c: i for i, c in enumerate(np.unique(chunk_in_song))}
+    return np.array([order[c] % n_folds for c in chunk_in_song])

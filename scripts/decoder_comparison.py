@@ -1,0 +1,74 @@
+"""Every decoder side by side across an SNR sweep of the simulated NMED-H-shaped set (table + plot).
+
+    .venv/bin/python scripts/decoder_comparison.py [--snrs literature,1e-4,1e-3,default]
+        [--decoders cnn,ridge,trf,temporal] [--participants 12] [--out docs] [--cache runs/comparison]
+
+Each SNR is one simulated set and one honest split shared by all decoders; each decoder is an ordinary
+run dir made by the pipeline's stages (reused when the script runs again), scored on every test chunk by
+`reconstruct.evaluation.comparison`. Writes <out>/decoder_comparison.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from reconstruct.config import DECODERS, SNR_LEVELS, RunConfig
+from reconstruct.errors import ParameterError
+from reconstruct.evaluation.comparison import comparison_markdown, compare_decoders, write_comparison
+from reconstruct.simulate import SimulationConfig
+
+
+def parse_snrs(value: str) -> tuple[float, ...]:
+    """'literature,1e-4,default' → the numbers (names from reconstruct.config.SNR_LEVELS)."""
+    out = []
+    for v in (s.strip() for s in value.split(",") if s.strip()):
+        try:
+            out.append(SNR_LEVELS[v] if v in SNR_LEVELS else float(v))
+        except ValueError:
+            raise ParameterError(f"--snrs: {v!r} is neither a number nor one of {sorted(SNR_LEVELS)}") from None
+    return tuple(out)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run (or resume) the comparison and write its table and plot; returns the JSON written."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--snrs", default="literature,1e-4,1e-3,default")
+    ap.add_argument("--decoders", default=",".join(DECODERS))
+    ap.add_argument("--participants", type=int, default=None, help="simulated participants (default: the shape's)")
+    ap.add_argument("--seed", type=int, default=0, help="simulation seed")
+    ap.add_argument("--envelope-recordings", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "comparison")
+    args = ap.parse_args(argv)
+    decoders = tuple(d.strip() for d in args.decoders.split(",") if d.strip())
+    unknown = sorted(set(decoders) - set(DECODERS))
+    if unknown:
+        raise SystemExit(f"--decoders: unknown {unknown}; choose from {list(DECODERS)}")
+    base = RunConfig(run_dir=args.cache, simulation=SimulationConfig(shape="nmedh", seed=args.seed,
+                                                                     n_participants=args.participants))
+    started = time.perf_counter()
+    levels: list[dict] = []
+    for snr in parse_snrs(args.snrs):  # one level at a time, written as it finishes (runs resume from their dirs)
+        result = compare_decoders(base, decoders=decoders, snrs=(snr,), out_dir=args.cache,
+                                  envelope_recordings=args.envelope_recordings)
+        levels += result["levels"]
+        result.update(levels=levels, wall_seconds_this_call=round(time.perf_counter() - started, 1),
+                      machine=f"{platform.machine()}, {platform.system()}; CPU only, {os.cpu_count()} cores",
+                      command="scripts/decoder_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+        for path in write_comparison(result, args.out):
+            print(f"wrote {path}")
+    print(comparison_markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
