@@ -94,7 +94,7 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
         with session_factory(engine)() as db:
             # created oldest first: "/" sends visitors to the newest open study, which is "main"
             for name, settings in (("capped", {"session_cap_s": 12, "trial_limit_s": 2}),
-                                   ("short", {"trial_limit_s": 3}),
+                                   ("short", {"trial_limit_s": 3, "too_fast_ms": 0}),  # the bot answers at once
                                    ("german", {"language": "de", "catch_trials": 1, "expected_minutes": 25,
                                                "researcher_contact": "Dr. Muster, muster@example.org"}),
                                    ("main", {})):
