@@ -151,8 +151,9 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
                              [units_to_db(predicted[recon_ids[m]]) for m, _ in pairs],
                              [units_to_db(predicted[recon_ids[f]]) for _, f in pairs])
     heard["ssim"] = ideal_observer(*as_heard, distance="ssim")
+    evidence = time_specific_evidence(config, seed=config.select_seed)
     result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra,
-              "all_test_chunks": time_specific_evidence(config, seed=config.select_seed),
-              "fingerprint": fingerprint_control(config, seed=config.select_seed)}
+              "all_test_chunks": evidence,
+              "fingerprint": fingerprint_control(config, seed=config.select_seed, decoder=evidence["decoder"])}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
     return result

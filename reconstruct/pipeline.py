@@ -147,10 +147,21 @@ def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> No
         writer.writerows((i, r.participant, r.song, r.presentation) for i, r in enumerate(recordings))
 
 
-def recordings_table(config: RunConfig) -> list[tuple[str, str]]:
-    """(participant, song) per recording index."""
-    with open(config.run_dir / "data" / "recordings.csv") as fh:
+def recordings_table(config: RunConfig, *, held_out: bool = False) -> list[tuple[str, str]]:
+    """(participant, song) per recording index (of the held-out presentation with `held_out`; [] if none)."""
+    path = config.run_dir / "data" / ("held_out" if held_out else "") / "recordings.csv"
+    if held_out and not path.exists():
+        return []
+    with open(path) as fh:
         return [(row["participant"], row["song"]) for row in csv.DictReader(fh)]
+
+
+def one_song_per_participant(table: list[tuple[str, str]]) -> bool:
+    """True on the NMED-H design: every participant heard exactly one song (so identity names the song)."""
+    songs_of: dict[str, set[str]] = {}
+    for participant, song in table:
+        songs_of.setdefault(participant, set()).add(song)
+    return all(len(songs) == 1 for songs in songs_of.values())
 
 
 def song_audio(config: RunConfig, song: str) -> np.ndarray:

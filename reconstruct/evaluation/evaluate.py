@@ -43,7 +43,7 @@ from reconstruct.evaluation.runs import (
     evaluation_dir,
 )
 from reconstruct.evaluation.time_specific import TIME_MEASURES, time_specific_evidence
-from reconstruct.pipeline import read_summary, recordings_table
+from reconstruct.pipeline import one_song_per_participant, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
 
 PAPER_TABLE2 = {("psd", "mel"): 0.8080, ("psd", "linear"): 0.7228, ("raw", "mel"): 0.4607,
@@ -203,7 +203,7 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
         result["baseline"], arrays["baseline"], _ = score_run(ridge, classifier=clf, cache_dir=cache, log=log)
 
     result["observer"] = _observer(config, options, progress=progress, log=log)
-    result["fingerprint"] = fingerprint_control(config)
+    result["fingerprint"] = fingerprint_control(config, decoder=main["time_specific"]["decoder"])
     for line in format_fingerprint(result["fingerprint"]):
         log(f"[evaluate] {line}")
 
@@ -259,10 +259,7 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
     out: dict = {"noise_only": {}, "shuffled_chunks": {}, "time_shifted": {}, "shuffled_songs": {}}
     songs = read_summary(config, "features")["songs"]
     heard = np.array([songs.index(s) for _, s in recordings_table(config)])
-    songs_of: dict[str, set] = {}
-    for p, s in recordings_table(config):
-        songs_of.setdefault(p, set()).add(s)
-    one_song = all(len(v) == 1 for v in songs_of.values())  # NMED-H: the EEG's make-up names the song
+    one_song = one_song_per_participant(recordings_table(config))  # NMED-H: the EEG's make-up names the song
 
     def score(sub: RunConfig, *, time_only: bool = False) -> tuple[dict, RunExamples]:
         scored, _, ex = score_run(sub, classifier=options.classifier, cache_dir=cache, per_bin=False, log=log)

@@ -16,7 +16,6 @@ EEG knows the song without decoding any music. Three figures, reported wherever 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from reconstruct.evaluation.time_specific import (
     score_spectra,
     song_mean_baseline,
 )
-from reconstruct.pipeline import load_split, read_summary, recordings_table
+from reconstruct.pipeline import load_split, one_song_per_participant, read_summary, recordings_table
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
 
 
@@ -43,14 +42,6 @@ def second_features(eeg: np.ndarray) -> np.ndarray:
     n = eeg.shape[1] // feat.EEG_FS
     w = np.asarray(eeg[:, :n * feat.EEG_FS], np.float64).reshape(eeg.shape[0], n, feat.EEG_FS)
     return np.concatenate([w.mean(axis=2).T, np.log(w.var(axis=2).T + 1e-12)], axis=1)
-
-
-def _held_out_table(run_dir: Path) -> list[tuple[str, str]]:
-    path = run_dir / "data" / "held_out" / "recordings.csv"
-    if not path.exists():
-        return []
-    with open(path) as fh:
-        return [(row["participant"], row["song"]) for row in csv.DictReader(fh)]
 
 
 def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.ndarray):
@@ -67,8 +58,7 @@ def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.n
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300)).fit(np.concatenate(x), y)
 
 
-def _chunk_votes(model, eeg: np.ndarray, table: list[tuple[str, str]], chunk_roles: np.ndarray,
-                 chunks: HeldOutChunks) -> np.ndarray:
+def _chunk_votes(model, eeg: np.ndarray, chunks: HeldOutChunks) -> np.ndarray:
     """The participant predicted for each test chunk: the most probable over its five seconds."""
     classes = model.classes_
     out = np.empty(len(chunks), dtype=object)
@@ -132,16 +122,15 @@ def _scored(config: RunConfig, chunks: HeldOutChunks, recon: np.ndarray, *, seed
             "beats_baseline": beats_baseline(scores, baseline), "at_chance": at_chance(scores)}
 
 
-def fingerprint_control(config: RunConfig, *, seed: int = 0) -> dict:
-    """Participant ID from the EEG, the identity-only decoder and the other presentation (module doc)."""
+def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | None = None) -> dict:
+    """Participant ID from the EEG, the identity-only decoder and the other presentation (module doc).
+
+    `decoder` is the run's own `score_spectra` of its test chunks where the caller has it already."""
     run = Path(config.run_dir)
     table = recordings_table(config)
     participants = sorted({p for p, _ in table})
-    songs_of: dict[str, set] = {}
-    for p, s in table:
-        songs_of.setdefault(p, set()).add(s)
-    one_song = all(len(v) == 1 for v in songs_of.values())
-    song_of = {p: next(iter(v)) for p, v in songs_of.items()} if one_song else {}
+    one_song = one_song_per_participant(table)
+    song_of = dict(table) if one_song else {}
     out: dict = {"design": "one song per participant" if one_song else "participants heard several songs",
                  "n_participants": len(participants)}
     if len(participants) < 2:
@@ -151,17 +140,17 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0) -> dict:
     eeg = np.load(run / "data" / "eeg.npy", mmap_mode="r")
     model = _fit_participants(eeg, table, roles)
     chunks = load_test_chunks(config)
-    predicted = _chunk_votes(model, eeg, table, split.chunk_roles, chunks)
+    predicted = _chunk_votes(model, eeg, chunks)
     out["participant_id"] = _id_accuracy(predicted, chunks, len(participants), song_of)
-    decoder = score_spectra(chunks, chunks.recon, seed=seed)
-    held = _held_out_table(run)
+    decoder = decoder or score_spectra(chunks, chunks.recon, seed=seed)
+    held = recordings_table(config, held_out=True)
     per_second = config.decoder in ("cnn", "ridge")  # the chunk decoders (trf, temporal) predict whole chunks
     other = other_presentation_chunks(config, table, held) if per_second else None
     if held and not per_second:
         out["other_presentation_skipped"] = f"not yet computed for the {config.decoder} decoder"
     if other is not None:
         held_eeg = np.load(run / "data" / "held_out" / "eeg.npy", mmap_mode="r")
-        votes = _chunk_votes(model, held_eeg, held, split.chunk_roles, other)
+        votes = _chunk_votes(model, held_eeg, other)
         out["participant_id_other_presentation"] = _id_accuracy(votes, other, len(participants), song_of)
         out["other_presentation"] = _scored(config, other, other.recon, seed=seed)
     if not one_song:
