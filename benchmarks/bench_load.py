@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,7 +47,7 @@ from experiment.db import make_engine, session_factory  # noqa: E402
 from experiment.models import ParticipantSession, Presentation  # noqa: E402
 from flood import USER_AGENT as FLOOD_UA  # noqa: E402
 from flood import flood  # noqa: E402
-from harness import Gunicorn, add_pg_option, fresh_database, make_study, write_results  # noqa: E402
+from harness import RESULTS, Gunicorn, add_pg_option, fresh_database, make_study, write_results  # noqa: E402
 from loadbot import SimulationConfig, percentile_ms, simulate  # noqa: E402
 
 PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect 15 main restart"
@@ -272,6 +273,9 @@ def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # no
     phantom = [k for k in in_db if k not in acked]
     log_text = server.log_path.read_text(errors="replace")
     unhandled = log_text.count("unhandled error")
+    if unhandled or "Traceback" in log_text:  # keep the evidence: the temporary folder goes with the run
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "bench_load.gunicorn.log").write_text(log_text)
     database_errors = log_text.count("database error")  # each one a 503 + Retry-After while PostgreSQL was away
     integrity = {
         "answers_acknowledged_by_clients": len(acked), "answers_in_database": len(stored),
@@ -286,7 +290,8 @@ def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # no
               "unhandled_errors_in_server_log": unhandled, "unavailable_503_retried": summary["unavailable_503"],
               "database_errors_in_server_log": database_errors,
               "connection_errors_retried": summary["connection_errors"], "retries": summary["retries"],
-              "conflicts_409": summary["conflicts_409"], "first_errors": summary["errors"][:5]}
+              "conflicts_409": summary["conflicts_409"], "first_errors": summary["errors"][:5],
+              "unhandled_kinds": unhandled_kinds(log_text)}
     errors["ok"] = not (errors["listeners_with_errors"] or errors["http_500"] or unhandled)
     latency = {}
     for kind in ("answer", "answer_e2e", "audio", "present", "page", "events", "state"):
@@ -297,6 +302,23 @@ def _figures(report, engine: sa.Engine, eid: int, server: Server) -> dict:  # no
     return {"wall_s": round(report.wall_s, 1), "requests": summary["requests"],
             "requests_per_s": round(summary["requests"] / report.wall_s, 1), "integrity": integrity,
             "errors": errors, "latency": latency, "reloads": summary["reloads"], "replays": summary["replays"]}
+
+
+def unhandled_kinds(log_text: str) -> dict[str, int]:
+    """How often each exception ends an "unhandled error" traceback in the server log (what to fix first)."""
+    kinds: Counter = Counter()
+    for block in log_text.split("unhandled error")[1:]:
+        last = "?"
+        for line in block.splitlines()[1:]:
+            if EXCEPTION_LINE.match(line):
+                last = line[:200]
+            elif line and not line.startswith((" ", "\t", "Traceback", "The above", "During handling")):
+                break  # the next log record: this traceback is over
+        kinds[last] += 1
+    return dict(kinds.most_common(10))
+
+
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout)\w*(:|$)")
 
 
 def _print(r: dict) -> None:
@@ -315,6 +337,8 @@ def _print(r: dict) -> None:
           f"{e['unhandled_errors_in_server_log']}; retried: 503 {e['unavailable_503_retried']} (server logged "
           f"{e['database_errors_in_server_log']} database errors), connection errors "
           f"{e['connection_errors_retried']} -> {'OK' if e['ok'] else 'FAILED'}")
+    for kind, count in e["unhandled_kinds"].items():
+        print(f"[errors]   {count} x {kind}  (server log: benchmarks/results/bench_load.gunicorn.log)")
     if "flood" in r:
         f = r["flood"]
         print(f"[flood] {f['consent_attempts']} consent attempts: places without a Prolific id "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
 from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
@@ -58,6 +59,19 @@ def _scaled(x: np.ndarray, scaler: dict) -> np.ndarray:
     return (x - scaler["mean"]) / scaler["std"]
 
 
+def band_passed(x: np.ndarray, band_hz: tuple[float, float] | None) -> np.ndarray:
+    """One segment's EEG [shape=(T, channels)] band-passed along time, zero-phase (2nd-order Butterworth run
+    forwards and back), inside the segment only: no sample of another chunk reaches it."""
+    if band_hz is None:
+        return x
+    sos = signal.butter(2, list(band_hz), btype="bandpass", fs=FRAMES_PER_S, output="sos")
+    return signal.sosfiltfilt(sos, x, axis=0, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1)).astype(np.float32)
+
+
+def _trf_input(x: np.ndarray, scaler: dict, band_hz: tuple[float, float] | None) -> np.ndarray:
+    return band_passed(_scaled(x, scaler), band_hz)
+
+
 def seconds_from_segments(preds: list[np.ndarray], data: SegmentData) -> np.ndarray:
     """1-s predictions [shape=(n, 44, bins)] in `data.indices` order from per-segment frames."""
     out = np.zeros((len(data.indices), FRAMES_PER_S, preds[0].shape[1]), np.float32)
@@ -84,12 +98,13 @@ def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_di
     for i, p in enumerate(sorted(set(train.participant))):
         rows = np.flatnonzero(train.participant == p)
         scaler = channel_scaler([train.eeg[r] for r in rows])
-        fit = fit_trf([_scaled(train.eeg[r], scaler) for r in rows], [train.frames[r] for r in rows],
+        fit = fit_trf([_trf_input(train.eeg[r], scaler, config.band_hz) for r in rows], [train.frames[r] for r in rows],
                       chunk_folds(train.chunk_in_song[rows], config.n_folds), config)
         arrays.update({f"{i}_coef": fit["coef"], f"{i}_intercept": fit["intercept"], f"{i}_lags": fit["lags"],
                        f"{i}_mean": scaler["mean"], f"{i}_std": scaler["std"]})
-        chosen[p] = {"index": i, "tmin": fit["tmin"], "tmax": fit["tmax"], "alpha": fit["alpha"],
-                     "cv_mse": min(g["cv_mse"] for g in fit["grid"]), "grid": fit["grid"]}
+        best = next(g for g in fit["grid"] if all(g[k] == fit[k] for k in ("tmax", "alpha", "rank")))
+        chosen[p] = {"index": i, "tmin": fit["tmin"], "tmax": fit["tmax"], "alpha": fit["alpha"], "rank": fit["rank"],
+                     "cv_mse": best["cv_mse"], "cv_r": best["cv_r"], "grid": fit["grid"]}
     np.savez(model_dir / "trf.npz", **arrays)
     (model_dir / "trf.json").write_text(json.dumps({"config": config.to_dict(), "participants": chosen}, indent=2))
     val_loss = _val_loss(predict_trf_segments(val, model_dir), val) if len(val) else float("nan")
@@ -99,7 +114,8 @@ def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_di
 
 def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]:
     """Each segment's predicted frames, by its participant's model, clipped to [0, 1]."""
-    info = json.loads((model_dir / "trf.json").read_text())["participants"]
+    saved = json.loads((model_dir / "trf.json").read_text())
+    info, band = saved["participants"], saved["config"].get("band_hz")  # models saved before the band: none
     z = np.load(model_dir / "trf.npz")
     out = []
     for x, p in zip(data.eeg, data.participant):
@@ -108,7 +124,7 @@ def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]
             raise ReconstructError(f"participant {p} has no trf model (no training chunks)")
         i = info[p]["index"]
         scaler = {"mean": z[f"{i}_mean"], "std": z[f"{i}_std"]}
-        out.append(predict_trf(_scaled(x, scaler), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"]).clip(0, 1))
+        out.append(predict_trf(_trf_input(x, scaler, band), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"]).clip(0, 1))
     return out
 
 

@@ -60,7 +60,7 @@ def test_cross_validation_finds_the_lags_and_beats_a_too_short_window():
 def test_cv_error_from_statistics_equals_explicit_held_out_error():
     x, y = _epochs(n_epochs=6)
     folds = np.array([0, 1, 0, 1, 0, 1])
-    config = TRFConfig(tmax_grid=(0.1,), alphas=(0.5,), n_folds=2, lag_step=1)
+    config = TRFConfig(tmax_grid=(0.1,), alphas=(0.5,), n_folds=2, lag_step=1, ranks=(0,))
     fit = fit_trf(list(x), list(y), folds, config)
     lags = lags_of(0.0, 0.1)
     scale = np.mean(np.sum(np.concatenate([lagged(e, lags) for e in x]) ** 2, axis=0))
@@ -70,6 +70,88 @@ def test_cv_error_from_statistics_equals_explicit_held_out_error():
                             lags, 0.5 * scale)
         sse += sum(np.sum((predict_trf(e, coef, b, lags) - t) ** 2) for e, t, f in zip(x, y, folds) if f == k)
     assert fit["grid"][0]["cv_mse"] == pytest.approx(sse / (y.size), rel=1e-4)
+
+
+def _bin_r(pred, true):
+    return np.mean([np.corrcoef(pred[:, k], true[:, k])[0, 1] for k in range(true.shape[1])])
+
+
+def test_cv_r_of_a_rank_cut_model_equals_the_explicit_held_out_r():
+    x, y = _epochs(n_epochs=6, bins=5)
+    folds = np.array([0, 1, 0, 1, 0, 1])
+    config = TRFConfig(tmax_grid=(0.1,), alphas=(0.5,), n_folds=2, lag_step=1, ranks=(2,))
+    fit = fit_trf(list(x), list(y), folds, config)
+    lags = lags_of(0.0, 0.1)
+    scale = np.mean(np.sum(np.concatenate([lagged(e, lags) for e in x]) ** 2, axis=0))
+    rs = []
+    for k in (0, 1):
+        train_y = np.concatenate([t for t, f in zip(y, folds) if f != k]).astype(np.float64)
+        coef, b = fit_fixed([e for e, f in zip(x, folds) if f != k], [t for t, f in zip(y, folds) if f != k],
+                            lags, 0.5 * scale)
+        mean = train_y.mean(0)
+        top = np.linalg.svd(train_y - mean, full_matrices=False)[2][:2]  # the training targets' top 2 components
+        held = [(predict_trf(e, coef, b, lags), t) for e, t, f in zip(x, y, folds) if f == k]
+        pred = np.concatenate([mean + (h - mean) @ top.T @ top for h, _ in held])
+        rs.append(_bin_r(pred, np.concatenate([t for _, t in held])))
+    assert fit["grid"][0]["cv_r"] == pytest.approx(np.mean(rs), abs=1e-4)
+
+
+def _one_loudness_course(seed=0, n_epochs=12, t=120, c=6, bins=8, noise=3.0):
+    """Every bin follows one time course a(t) (plus bin noise the EEG does not carry); the EEG carries a(t)
+    two frames later, buried in noise: the realistic case a rank-1 model is made for."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n_epochs, t))
+    profile = rng.uniform(0.5, 1.5, bins)
+    y = 0.5 + 0.1 * (a[..., None] * profile + rng.standard_normal((n_epochs, t, bins)))
+    x = noise * rng.standard_normal((n_epochs, t, c)) + np.roll(a, 2, axis=1)[..., None] * rng.standard_normal(c)
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def test_a_rank_one_cut_wins_when_the_eeg_carries_one_time_course():
+    x, y = _one_loudness_course()
+    fit = fit_trf(list(x), list(y), chunk_folds(np.arange(12), 3),
+                  TRFConfig(tmax_grid=(0.1,), alphas=(1.0, 100.0), lag_step=1, ranks=(1, 0)))
+    by_rank = {g["rank"]: g["cv_r"] for g in fit["grid"] if g["alpha"] == fit["alpha"]}
+    assert fit["rank"] == 1 and by_rank[1] > by_rank[0]
+    pred = predict_trf(x[0], fit["coef"], fit["intercept"], fit["lags"])
+    sv = np.linalg.svd((pred - pred.mean(0)).astype(np.float64), compute_uv=False)
+    assert sv[1] < 1e-3 * sv[0]  # one time course in every bin
+
+
+def test_every_bin_on_its_own_wins_when_bins_have_their_own_courses():
+    x, y = _epochs(n_epochs=12, bins=4)  # four independent mixtures of the EEG
+    fit = fit_trf(list(x), list(y), chunk_folds(np.arange(12), 3),
+                  TRFConfig(tmax_grid=(0.12,), alphas=(1e-3,), lag_step=1, ranks=(1, 0)))
+    assert fit["rank"] == 0
+
+
+def test_the_band_pass_keeps_the_tracking_band_and_stays_inside_the_segment():
+    from reconstruct.chunk_decoders import band_passed
+    t = np.arange(220) / FRAMES_PER_S
+    slow, fast = np.sin(2 * np.pi * 4 * t), np.sin(2 * np.pi * 15 * t)
+    out = band_passed(np.stack([slow, fast, slow + 3.0], axis=1).astype(np.float32), (1.0, 8.0))
+    mid = slice(44, 176)
+    assert np.std(out[mid, 0]) > 0.8 * np.std(slow[mid]) and np.std(out[mid, 1]) < 0.1 * np.std(fast[mid])
+    np.testing.assert_allclose(out[mid, 2], out[mid, 0], atol=1e-2)  # the offset is gone
+    np.testing.assert_array_equal(band_passed(out[:, :1], None), out[:, :1])
+
+
+def test_trf_predictions_of_a_segment_ignore_every_other_segment(tmp_path):
+    from reconstruct.chunk_decoders import predict_trf_segments, read_segments, train_trf
+    from reconstruct.segments import EEG_FS
+    rng = np.random.default_rng(0)
+    n = 40  # 40 one-second examples of one recording: 8 chunks of 5 s
+    inputs = rng.standard_normal((n, EEG_FS, 3)).astype(np.float32)
+    targets = rng.uniform(0, 1, (n, FRAMES_PER_S, 4)).astype(np.float32)
+    train_idx, test_idx = np.arange(0, 30), np.arange(30, 40)
+    data = read_segments(inputs, train_idx, ["p1"], lambda i: targets[i])
+    config = TRFConfig(tmax_grid=(0.1,), alphas=(1.0,), n_folds=2)
+    train_trf(data, read_segments(inputs, np.zeros(0, np.int64), ["p1"]), config, tmp_path)
+    before = predict_trf_segments(read_segments(inputs, test_idx, ["p1"]), tmp_path)
+    inputs[35:] = 100.0  # the second test chunk changes beyond recognition
+    after = predict_trf_segments(read_segments(inputs, test_idx, ["p1"]), tmp_path)
+    np.testing.assert_array_equal(before[0], after[0])
+    assert not np.array_equal(before[1], after[1])
 
 
 def test_lags_stay_inside_their_segment():
@@ -88,7 +170,9 @@ def test_segments_never_cross_a_chunk_edge():
     assert seg.starts.tolist() == [0, 5, 8] and seg.lengths.tolist() == [5, 2, 2]
 
 
-@pytest.mark.parametrize("kwargs", [{"tmax_grid": ()}, {"tmax_grid": (0.0,)}, {"n_folds": 1}, {"alphas": (0.0,)}])
+@pytest.mark.parametrize("kwargs", [{"tmax_grid": ()}, {"tmax_grid": (0.0,)}, {"n_folds": 1}, {"alphas": (0.0,)},
+                                    {"band_hz": (8.0, 1.0)}, {"band_hz": (1.0, 30.0)}, {"band_hz": (0.0, 8.0)},
+                                    {"ranks": ()}, {"ranks": (-1,)}, {"cv_score": "auc"}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ParameterError):
         TRFConfig(**kwargs)
