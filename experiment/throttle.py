@@ -9,8 +9,11 @@ per worker process; point all workers at one redis:// or memcached:// to count t
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
 
 EXTENSION = "tuneback.limiter"
 PARTICIPANT_BLUEPRINTS = ("participant", "api")
@@ -30,10 +33,39 @@ def participant_key() -> str:
     return f"session:{token}" if token else f"addr:{client_address()}"
 
 
+class ThreadSafeMemoryStorage(MemoryStorage):
+    """limits' in-process storage with its expiry timer restarted under a lock.
+
+    limits 5.8's MemoryStorage checks `timer.is_alive()` and starts a new timer without a lock, so two gthread
+    workers' threads hitting it at once can start one timer twice: "RuntimeError: threads can only be started
+    once", a 500 (seen twice in 38 000 requests of benchmarks/bench_load.py). The override replaces the
+    private method by its mangled name; `memory://` maps here while limits still has that method.
+    """
+
+    STORAGE_SCHEME = ["threadsafe-memory"]
+
+    def __init__(self, uri: str | None = None, **options: object) -> None:
+        self._timer_lock = threading.Lock()
+        super().__init__(uri, **options)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - the name MemoryStorage calls
+        with self._timer_lock:
+            if not self.timer.is_alive():
+                self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
+                self.timer.daemon = True
+                self.timer.start()
+
+
+def storage_uri(configured: str) -> str:
+    """The configured counter store, with the in-process one swapped for its thread-safe version."""
+    racy = hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
+    return "threadsafe-memory://" if racy and configured.strip() == "memory://" else configured
+
+
 def init_app(app: Flask) -> None:
     """Limit every route of the participant and API blueprints, and consent POSTs per address on top."""
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # 429s say when to come back (Retry-After)
-    limiter = Limiter(key_func=client_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    limiter = Limiter(key_func=client_address, app=app, storage_uri=storage_uri(app.config["RATELIMIT_STORAGE_URI"]))
     app.extensions[EXTENSION] = limiter
     per_participant = limiter.shared_limit(  # one budget across all the routes, not one per route
         lambda: current_app.config["RATE_LIMIT_PARTICIPANT"], scope="participant", key_func=participant_key,

@@ -11,6 +11,7 @@ run dir made by the pipeline's stages (reused when the script runs again), score
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -23,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from reconstruct.config import DECODERS, SNR_LEVELS, RunConfig
 from reconstruct.errors import ParameterError
-from reconstruct.evaluation.comparison import comparison_markdown, compare_decoders, write_comparison
+from reconstruct.evaluation.comparison import (comparison_markdown, compare_decoders, merge_comparison,
+                                               write_comparison)
 from reconstruct.simulate import SimulationConfig
 
 
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--envelope-recordings", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "comparison")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of decoders not re-run here from <out>/decoder_comparison.json (marked †)")
     args = ap.parse_args(argv)
     decoders = tuple(d.strip() for d in args.decoders.split(",") if d.strip())
     unknown = sorted(set(decoders) - set(DECODERS))
@@ -64,10 +68,13 @@ def main(argv: list[str] | None = None) -> dict:
         result.update(levels=levels, wall_seconds_this_call=round(time.perf_counter() - started, 1),
                       machine=f"{platform.machine()}, {platform.system()}; CPU only, {os.cpu_count()} cores",
                       command="scripts/decoder_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:]))
-        for path in write_comparison(result, args.out):
+        written = result
+        if args.merge and (args.out / "decoder_comparison.json").exists():
+            written = merge_comparison(result, json.loads((args.out / "decoder_comparison.json").read_text()))
+        for path in write_comparison(written, args.out):
             print(f"wrote {path}")
-    print(comparison_markdown(result))
-    return result
+    print(comparison_markdown(written))
+    return written
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reconstruct.config import RunConfig, default_input
+from reconstruct.config import DECODERS, RunConfig, default_input
+from reconstruct.errors import ParameterError
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
 from reconstruct.evaluation.runs import share_upstream
 from reconstruct.evaluation.time_specific import load_test_chunks, song_mean_baseline, time_specific_evidence
@@ -107,6 +108,30 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
                     "song-mean baseline's accuracy."}
 
 
+def merge_comparison(new: dict, old: dict) -> dict:
+    """`new` plus the rows (and levels) of `old` for decoders `new` did not re-run, each kept row marked with the
+    command that measured it: re-measure one changed decoder without re-training the others. Levels must come
+    from the same simulation and split seeds, or the rows would not share a test set."""
+    same_setup = all(new.get(k) == old.get(k) for k in ("simulation", "split_seed", "train_seed", "select_seed"))
+    if not same_setup:
+        raise ParameterError("the earlier comparison used another simulation or seeds: its rows cannot be merged")
+    rerun = set(new["decoders"])
+    levels = []
+    for level in sorted({lv["snr"] for lv in (*new["levels"], *old["levels"])}):
+        fresh = next((lv for lv in new["levels"] if lv["snr"] == level), None)
+        earlier = next((lv for lv in old["levels"] if lv["snr"] == level), None)
+        kept = [{**row, "measured_by": row.get("measured_by", old.get("command"))} for row in
+                (earlier or {}).get("rows", []) if row["decoder"] not in rerun and row["decoder"] != "song_mean"]
+        base = fresh or earlier
+        rows = [r for r in (fresh or {}).get("rows", []) if r["decoder"] != "song_mean"] + kept
+        rows.sort(key=lambda r: DECODERS.index(r["decoder"]))
+        rows += [r for r in base["rows"] if r["decoder"] == "song_mean"]
+        levels.append({**base, "rows": rows})
+    decoders = [d for d in DECODERS if d in rerun or d in old["decoders"]]
+    return {**new, "decoders": decoders, "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")},
+            "levels": levels}
+
+
 def _cell(m: dict | None) -> str:
     if not m:
         return "–"
@@ -127,9 +152,15 @@ def comparison_markdown(result: dict) -> str:
             beats = row.get("beats_baseline")
             verdict = "–" if beats is None else ", ".join(m.replace("_", "-") for m in ("same_song", "top1", "top3")
                                                           if beats.get(m)) or "no"
-            lines.append(f"| {head} | {row['decoder']} | {_cell(row.get('different_song'))} | "
+            mark = " †" if row.get("measured_by") else ""
+            lines.append(f"| {head} | {row['decoder']}{mark} | {_cell(row.get('different_song'))} | "
                          f"{_cell(row.get('same_song'))} | {_cell(top1)}{chance} | {_cell(row.get('top3'))} | "
                          f"{row['ssim']:.3f} | {row['psnr_db']:.2f} | {verdict} |")
+    earlier = sorted({row["measured_by"] for lv in result["levels"] for row in lv["rows"] if row.get("measured_by")})
+    if earlier:
+        lines.append("")
+        lines.append(f"† kept from an earlier run (same simulation, split and seeds; that decoder's code unchanged "
+                     f"since): `{'`, `'.join(earlier)}`; the other rows: `{result.get('command', '')}`.")
     return "\n".join(lines) + "\n"
 
 

@@ -47,3 +47,36 @@ def test_table_and_plot_are_written(result, tmp_path):
     table = comparison_markdown(res)
     assert table.count("\n") == 2 + 2 * 3 and "song_mean" in table
     assert paths[2].read_bytes()[:4] == b"\x89PNG"
+
+
+def _row(decoder, acc):
+    m = {"accuracy": acc, "ci95": [acc - 0.05, acc + 0.05], "chance": 0.5}
+    return {"decoder": decoder, "different_song": m, "same_song": m, "ssim": 0.3, "psnr_db": 16.0}
+
+
+def _comparison(decoders, levels, command):
+    return {"decoders": list(decoders), "command": command, "simulation": {"snr": None}, "split_seed": 0,
+            "train_seed": 0, "select_seed": 0,
+            "levels": [{"snr": snr, "rows": [_row(d, acc) for d in decoders] + [_row("song_mean", 0.45)]}
+                       for snr, acc in levels]}
+
+
+def test_merging_keeps_the_other_decoders_rows_marked_and_replaces_the_re_run_ones():
+    from reconstruct.evaluation.comparison import merge_comparison
+    old = _comparison(("cnn", "trf"), [(3e-4, 0.5), (0.4, 0.7)], "old run")
+    new = _comparison(("trf",), [(3e-4, 0.58)], "trf again")
+    merged = merge_comparison(new, old)
+    low, high = merged["levels"]
+    assert [(r["decoder"], r.get("measured_by")) for r in low["rows"]] == [
+        ("cnn", "old run"), ("trf", None), ("song_mean", None)]
+    assert low["rows"][1]["same_song"]["accuracy"] == 0.58
+    assert [r["decoder"] for r in high["rows"]] == ["cnn", "song_mean"]  # trf's old row is not passed off as new
+    assert "† kept from an earlier run" in comparison_markdown(merged) and "| cnn † |" in comparison_markdown(merged)
+
+
+def test_rows_of_another_simulation_are_never_merged():
+    from reconstruct.errors import ParameterError
+    from reconstruct.evaluation.comparison import merge_comparison
+    old = _comparison(("cnn",), [(0.4, 0.7)], "old")
+    with pytest.raises(ParameterError, match="another simulation"):
+        merge_comparison({**_comparison(("trf",), [(0.4, 0.6)], "new"), "split_seed": 1}, old)
