@@ -120,12 +120,16 @@ def _solve(st: _Stats, cols: np.ndarray, alpha: float, *, intercept: bool) -> tu
     return coef, b
 
 
-def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(Σ‖y − ŷ‖², mean over bins of Pearson r(ŷ, y)) over the rows whose statistics are `st`, ŷ = x·coef + b."""
-    xx, xy, sx = st.xx[np.ix_(cols, cols)], st.xy[cols], st.sx[cols]
+def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
+              xx_coef: np.ndarray | None = None) -> tuple[float, float]:
+    """(Σ‖y − ŷ‖², mean over bins of Pearson r(ŷ, y)) over the rows whose statistics are `st`, ŷ = x·coef + b
+    (`xx_coef`: XᵀX·coef when the caller has it: the one costly product)."""
+    xy, sx = st.xy[cols], st.sx[cols]
+    if xx_coef is None:
+        xx_coef = st.xx[np.ix_(cols, cols)] @ coef
     s_hat = sx @ coef + st.n * b  # Σŷ per bin
     hat_y = np.sum(coef * xy, axis=0) + b * st.sy  # Σŷ·y per bin
-    hat_hat = np.sum(coef * (xx @ coef), axis=0) + 2 * b * (sx @ coef) + st.n * b ** 2  # Σŷ² per bin
+    hat_hat = np.sum(coef * xx_coef, axis=0) + 2 * b * (sx @ coef) + st.n * b ** 2  # Σŷ² per bin
     y_y = np.diag(st.yy)
     sse = float(np.sum(y_y - 2 * hat_y + hat_hat))
     cov = hat_y - s_hat * st.sy / st.n
@@ -158,6 +162,17 @@ def _reduced(coef: np.ndarray, b: np.ndarray, proj: tuple[np.ndarray, np.ndarray
         return coef, b
     p, mean = proj
     return coef @ p, (b - mean) @ p + mean
+
+
+def _scored_ranks(held: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
+                  projectors: dict[int, tuple[np.ndarray, np.ndarray] | None]) -> dict[int, tuple[float, float]]:
+    """`_held_out` of the model cut to each rank, with XᵀX·coef computed once ((XᵀX·coef)·P for every P)."""
+    xx_coef = held.xx[np.ix_(cols, cols)] @ coef
+    out = {}
+    for rank, proj in projectors.items():
+        cut_coef, cut_b = _reduced(coef, b, proj)
+        out[rank] = _held_out(held, cols, cut_coef, cut_b, xx_coef if proj is None else xx_coef @ proj[0])
+    return out
 
 
 def _columns(n_channels: int, all_lags: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -193,12 +208,11 @@ def fit_trf(xs: list[np.ndarray], ys: list[np.ndarray], folds: np.ndarray, confi
     for tmax, lags in zip(config.tmax_grid, windows):
         cols = _columns(n_channels, all_lags, lags)
         for alpha in config.alphas:
-            solved = [_solve(total - held, cols, alpha * scale, intercept=intercept) for held in held_folds]
+            scored = [_scored_ranks(held, cols, *_solve(total - held, cols, alpha * scale, intercept=intercept), proj)
+                      for held, proj in zip(held_folds, projectors)]
             for rank in config.ranks:
-                sse = r = 0.0
-                for held, (coef, b), proj in zip(held_folds, solved, projectors):
-                    fold_sse, fold_r = _held_out(held, cols, *_reduced(coef, b, proj[rank]))
-                    sse, r = sse + fold_sse, r + fold_r / len(held_folds)
+                sse = sum(fold[rank][0] for fold in scored)
+                r = sum(fold[rank][1] for fold in scored) / max(1, len(scored))
                 grid.append({"tmax": tmax, "alpha": alpha, "rank": rank, "cv_mse": sse / (total.n * n_bins),
                              "cv_r": r})
     best = max(grid, key=lambda g: g["cv_r"]) if config.cv_score == "r" else min(grid, key=lambda g: g["cv_mse"])
