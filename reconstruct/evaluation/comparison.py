@@ -97,6 +97,7 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
         if envelope_recordings:
             level["envelope_r"] = run_envelope_r(runs[0], n=envelope_recordings)["mean_r"]
         level["dataset"] = read_summary(runs[0], "load")["name"]
+        level["eeg_digest"] = eeg_digest(runs[0])
         level["split"] = {k: v for k, v in read_summary(runs[0], "split").items() if k in ("scope", "overlap")}
         levels.append(level)
     return {"schema": "tuneback.decoder_comparison/1", "simulated": True, "decoders": list(decoders),
@@ -108,20 +109,34 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
                     "song-mean baseline's accuracy."}
 
 
+def eeg_digest(config: RunConfig) -> str:
+    """sha256 of the run's first recording's EEG: two levels share a data set only if this matches (settings
+    alone cannot tell that the generator changed between two runs)."""
+    import hashlib
+    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
+    return hashlib.sha256(np.ascontiguousarray(eeg[0]).tobytes()).hexdigest()
+
+
 def merge_comparison(new: dict, old: dict) -> dict:
     """`new` plus the rows (and levels) of `old` for decoders `new` did not re-run, each kept row marked with the
-    command that measured it: re-measure one changed decoder without re-training the others. Levels must come
-    from the same simulation and split seeds, or the rows would not share a test set."""
+    command that measured it: re-measure one changed decoder without re-training the others. A shared level must
+    hold the very same EEG (`eeg_digest`) and seeds, or the rows would not share a test set."""
     same_setup = all(new.get(k) == old.get(k) for k in ("simulation", "split_seed", "train_seed", "select_seed"))
     if not same_setup:
         raise ParameterError("the earlier comparison used another simulation or seeds: its rows cannot be merged")
     rerun = set(new["decoders"])
+    for fresh in new["levels"]:
+        earlier = next((lv for lv in old["levels"] if lv["snr"] == fresh["snr"]), None)
+        if earlier is not None and (earlier.get("eeg_digest") is None or earlier["eeg_digest"] != fresh.get("eeg_digest")):
+            raise ParameterError(f"SNR {fresh['snr']:g}: the earlier rows were measured on other EEG (the generator "
+                                 "or the data changed, or the earlier run recorded no digest): re-run every decoder")
     levels = []
     for level in sorted({lv["snr"] for lv in (*new["levels"], *old["levels"])}):
         fresh = next((lv for lv in new["levels"] if lv["snr"] == level), None)
         earlier = next((lv for lv in old["levels"] if lv["snr"] == level), None)
         kept = [{**row, "measured_by": row.get("measured_by", old.get("command"))} for row in
-                (earlier or {}).get("rows", []) if row["decoder"] not in rerun and row["decoder"] != "song_mean"]
+                (earlier or {}).get("rows", []) if (fresh is None or row["decoder"] not in rerun)
+                and row["decoder"] != "song_mean"]  # a level not re-run here keeps every row it had
         base = fresh or earlier
         rows = [r for r in (fresh or {}).get("rows", []) if r["decoder"] != "song_mean"] + kept
         rows.sort(key=lambda r: DECODERS.index(r["decoder"]))
@@ -159,8 +174,8 @@ def comparison_markdown(result: dict) -> str:
     earlier = sorted({row["measured_by"] for lv in result["levels"] for row in lv["rows"] if row.get("measured_by")})
     if earlier:
         lines.append("")
-        lines.append(f"† kept from an earlier run (same simulation, split and seeds; that decoder's code unchanged "
-                     f"since): `{'`, `'.join(earlier)}`; the other rows: `{result.get('command', '')}`.")
+        lines.append(f"† measured by an earlier command on the same EEG, split and seeds (checked by digest): "
+                     f"`{'`, `'.join(earlier)}`; the other rows: `{result.get('command', '')}`.")
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +194,7 @@ def comparison_plot(result: dict) -> bytes:
         for decoder in [*result["decoders"], "song_mean"]:
             acc, lo, hi = [], [], []
             for lv in levels:
-                m = next(r for r in lv["rows"] if r["decoder"] == decoder).get(key)
+                m = next((r for r in lv["rows"] if r["decoder"] == decoder), {}).get(key)  # a level may lack one
                 acc.append(m["accuracy"] if m else np.nan)
                 lo.append(m["ci95"][0] if m else np.nan)
                 hi.append(m["ci95"][1] if m else np.nan)

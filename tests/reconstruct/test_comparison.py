@@ -57,8 +57,8 @@ def _row(decoder, acc):
 def _comparison(decoders, levels, command):
     return {"decoders": list(decoders), "command": command, "simulation": {"snr": None}, "split_seed": 0,
             "train_seed": 0, "select_seed": 0,
-            "levels": [{"snr": snr, "rows": [_row(d, acc) for d in decoders] + [_row("song_mean", 0.45)]}
-                       for snr, acc in levels]}
+            "levels": [{"snr": snr, "eeg_digest": f"eeg-{snr}",
+                        "rows": [_row(d, acc) for d in decoders] + [_row("song_mean", 0.45)]} for snr, acc in levels]}
 
 
 def test_merging_keeps_the_other_decoders_rows_marked_and_replaces_the_re_run_ones():
@@ -70,8 +70,11 @@ def test_merging_keeps_the_other_decoders_rows_marked_and_replaces_the_re_run_on
     assert [(r["decoder"], r.get("measured_by")) for r in low["rows"]] == [
         ("cnn", "old run"), ("trf", None), ("song_mean", None)]
     assert low["rows"][1]["same_song"]["accuracy"] == 0.58
-    assert [r["decoder"] for r in high["rows"]] == ["cnn", "song_mean"]  # trf's old row is not passed off as new
-    assert "† kept from an earlier run" in comparison_markdown(merged) and "| cnn † |" in comparison_markdown(merged)
+    assert [(r["decoder"], r.get("measured_by")) for r in high["rows"]] == [
+        ("cnn", "old run"), ("trf", "old run"), ("song_mean", None)]  # a level not re-run keeps its rows, marked
+    assert "† measured by an earlier command" in comparison_markdown(merged) and "| cnn † |" in comparison_markdown(merged)
+    from reconstruct.evaluation.comparison import comparison_plot
+    assert comparison_plot(merged)[:4] == b"\x89PNG"  # a level without one decoder's row still plots
 
 
 def test_rows_of_another_simulation_are_never_merged():
@@ -80,3 +83,10 @@ def test_rows_of_another_simulation_are_never_merged():
     old = _comparison(("cnn",), [(0.4, 0.7)], "old")
     with pytest.raises(ParameterError, match="another simulation"):
         merge_comparison({**_comparison(("trf",), [(0.4, 0.6)], "new"), "split_seed": 1}, old)
+    changed = _comparison(("trf",), [(0.4, 0.6)], "new")
+    changed["levels"][0]["eeg_digest"] = "the generator changed"  # same settings, other EEG
+    with pytest.raises(ParameterError, match="other EEG"):
+        merge_comparison(changed, old)
+    del old["levels"][0]["eeg_digest"]  # an earlier run that recorded none cannot be vouched for
+    with pytest.raises(ParameterError, match="other EEG"):
+        merge_comparison(_comparison(("trf",), [(0.4, 0.6)], "new"), old)
