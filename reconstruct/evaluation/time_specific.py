@@ -172,14 +172,20 @@ def _present(scores: dict) -> list[str]:
 def _measure(scores: dict, name: str) -> dict:
     if name in ("top1", "top3"):
         s = scores["span_id"][name]
-        return {"accuracy": s["accuracy"], "ci_low": s["ci"][0], "at_chance": s["at_chance"]}
+        return {"accuracy": s["accuracy"], "ci_low": s["ci"][0], "at_chance": s["at_chance"], "chance": s["chance"]}
     s = scores[name]
-    return {"accuracy": s["accuracy"], "ci_low": s["ci95"][0], "at_chance": s["chance_in_ci95"]}
+    return {"accuracy": s["accuracy"], "ci_low": s["ci95"][0], "at_chance": s["chance_in_ci95"],
+            "chance": s.get("chance", 0.5)}
 
 
 def beats_baseline(decoder: dict, baseline: dict) -> dict[str, bool]:
-    """Per measure: is the decoder's lower 95% bound above the song-mean baseline's accuracy?"""
-    return {m: bool(_measure(decoder, m)["ci_low"] > _measure(baseline, m)["accuracy"]) for m in _present(decoder)}
+    """Per measure: is the decoder's lower 95% bound above both the song-mean baseline's accuracy and chance?
+    (On the same-song observer the baseline sits *below* chance, its match and foil being identical: beating
+    it alone is no evidence.)"""
+    def beats(m: str) -> bool:
+        d, b = _measure(decoder, m), _measure(baseline, m)
+        return bool(d["ci_low"] > max(b["accuracy"], d["chance"]))
+    return {m: beats(m) for m in _present(decoder)}
 
 
 def at_chance(scores: dict) -> dict[str, bool]:
@@ -195,7 +201,8 @@ def format_evidence(ev: dict) -> list[str]:
         src = ev["decoder"]["span_id"][m] if m.startswith("top") else ev["decoder"][m]
         ci = src.get("ci") or src.get("ci95")
         chance = src.get("chance", 0.5)
-        verdict = "beats the song-mean baseline" if ev["beats_baseline"][m] else "does NOT beat the song-mean baseline"
+        verdict = ("beats chance and the song-mean baseline" if ev["beats_baseline"][m]
+                   else "does NOT beat both chance and the song-mean baseline")
         lines.append(f"  {m.replace('_', '-'):15s} {d['accuracy']:6.1%} (95% CI {ci[0]:.1%}-{ci[1]:.1%}, chance "
                      f"{chance:.1%}); song-mean baseline {b['accuracy']:.1%}: {verdict}")
     return lines

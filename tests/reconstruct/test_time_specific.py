@@ -53,3 +53,18 @@ def test_candidates_are_the_song_s_test_spans_only():
     assert out["n_candidates_per_song"] == {"s0": 4, "s1": 4}
     assert out["top3"]["chance"] == pytest.approx(0.75)
     assert "top4" not in out  # every span is in the top 4: a measure that cannot fail is not reported
+
+
+def _scores(same_song, ci_low):
+    span = {"accuracy": 0.083, "ci": [0.06, 0.11], "at_chance": True, "chance": 1 / 12}
+    pair = {"accuracy": 0.99, "ci95": [0.98, 1.0], "chance_in_ci95": False}
+    return {"different_song": pair, "same_song": {"accuracy": same_song, "ci95": [ci_low, same_song + 0.04],
+                                                  "chance_in_ci95": ci_low <= 0.5},
+            "span_id": {"top1": span, "top3": {**span, "chance": 0.25, "accuracy": 0.25, "ci": [0.21, 0.29]}}}
+
+
+def test_beating_a_baseline_that_sits_below_chance_is_not_evidence():
+    baseline = _scores(0.457, 0.415)  # identical match and foil: ties, so below chance
+    snr0_like = _scores(0.521, 0.479)  # above the baseline's 45.7 %, but chance is in its CI
+    assert beats_baseline(snr0_like, baseline)["same_song"] is False
+    assert beats_baseline(_scores(0.62, 0.58), baseline)["same_song"] is True
