@@ -80,15 +80,30 @@ def derange_songs(table: list[tuple[str, str]], *, seed: int) -> list[str]:
     new = [s for _, s in table]
     for group in _shuffle_groups(table):
         songs = [table[i][1] for i in group]
-        for _ in range(10_000):
+        for _ in range(1_000):
             order = rng.permutation(len(group))
             if all(songs[o] != s for o, s in zip(order, songs)):
                 break
-        else:
-            raise ReconstructError(f"cannot derange songs {sorted(set(songs))} of {len(group)} recordings")
+        else:  # e.g. 48 recordings of 4 songs: a random permutation keeps no song with odds of ~(3/4)^48
+            order = _rotated(songs, rng)
         for i, o in zip(group, order):
             new[i] = songs[o]
     return new
+
+
+def _rotated(songs: list[str], rng: np.random.Generator) -> np.ndarray:
+    """A derangement of a multiset: positions in random order sorted by song, each taking the song of the
+    position m further on (m = the largest song count; works whenever m <= n/2)."""
+    n = len(songs)
+    m = max(songs.count(s) for s in set(songs))
+    if 2 * m > n:
+        raise ReconstructError(f"cannot derange songs {sorted(set(songs))} of {n} recordings: one song is on "
+                               f"{m} of them, more than half")
+    pos = sorted(rng.permutation(n), key=lambda i: songs[i])  # stable: random order within each song
+    order = np.empty(n, dtype=np.int64)
+    for k, i in enumerate(pos):
+        order[i] = pos[(k + m) % n]
+    return order
 
 
 def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:

@@ -94,6 +94,19 @@ def test_derangement_keeps_every_song_once_per_participant_and_none_in_place():
     assert sorted(single) == ["a", "b", "c"] and all(n != s for n, s in zip(single, "abc"))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_demo_s_design_is_deranged_too(seed):
+    """48 recordings, 4 songs × 12, one song per participant: random permutations almost never derange it."""
+    table = [(f"p{p}", f"s{p % 4}") for p in range(48)]
+    new = derange_songs(table, seed=seed)
+    assert all(n != s for (_, s), n in zip(table, new)) and sorted(new) == sorted(s for _, s in table)
+
+
+def test_a_song_on_more_than_half_the_recordings_cannot_be_deranged():
+    with pytest.raises(ReconstructError, match="more than half"):
+        derange_songs([("p1", "a"), ("p2", "a"), ("p3", "b")], seed=0)
+
+
 def test_chunk_permutation_permutes_within_participant_and_role():
     table = [(f"p{p}", f"s{s}") for p in range(2) for s in range(3)]
     roles = np.array([["train", "test", "val", "train"] * 12] * 6)
