@@ -139,11 +139,6 @@ def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
     return sse, float(np.mean(r))
 
 
-def _sse(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray) -> float:
-    """Σ‖y − x·coef − b‖² over the rows whose statistics are `st`."""
-    return _held_out(st, cols, coef, b)[0]
-
-
 def _projector(st: _Stats, rank: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(projector onto the top `rank` principal components of these rows' targets, their mean); None: all bins."""
     n_bins = st.sy.shape[0]
