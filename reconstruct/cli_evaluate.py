@@ -117,8 +117,8 @@ def summary_lines(r: dict) -> str:
         lines.append(f"ideal observer ({obs['n_trials']} trials): distance {obs['distance']['accuracy']:.1%}, "
                      f"SSIM {obs['ssim']['accuracy']:.1%}")
     if "controls" in r:
-        for name in ("noise_only", "shuffled_chunks", "time_shifted", "shuffled_songs"):
-            for decoder, x in r["controls"][name].items():
+        for name in ("noise_only", "shuffled_chunks", "time_scrambled", "time_shifted", "shuffled_songs"):
+            for decoder, x in r["controls"].get(name, {}).items():
                 if isinstance(x, dict):
                     ts = x["time_specific"]["decoder"]
                     lines.append(f"control {name} ({decoder}): song ID {pct(x['song_id']['per_example'])}; "

@@ -18,10 +18,18 @@
   the participant from the head can learn "participant p, song A → song B" from the stimulus itself.
   On the simulated set it is above chance for exactly that reason (at SNR 0 it is at chance), so the
   report shows it as a diagnostic and leaves it out of the at-chance verdict.
-* **Time-misaligned** (``time_shifted``): every recording's EEG shifted circularly by one seeded whole
-  number of chunks, then the full pipeline retrained. Song identity survives, timing does not: it must be
-  at chance on the time-specific measures (same-song observer, top-k span identification) while the
-  different-song observer and the song-mean baseline stay high.
+* **Time-misaligned** (``time_scrambled``): every chunk of every recording paired with the EEG heard at
+  another time of the same song, by one seeded permutation of chunk times per song (shared by all its
+  recordings, so a split that leaks a test target through another recording still leaks here; no chunk
+  keeps its own time or a neighbour's), then the full pipeline retrained. Song identity survives, timing
+  does not: it must be at chance on the time-specific measures (same-song observer, top-k span
+  identification) while the different-song observer and the song-mean baseline stay high.
+* **Circularly shifted** (``time_shifted``, a diagnostic): every recording's EEG shifted circularly by one
+  seeded whole number of chunks. NOT a null for periodic music: with a steady tempo and a repeating chord
+  progression (the simulated songs, most pop songs) the music ``shift`` seconds later is a fixed function
+  of the music now, which a decoder learns like any other mapping (on the demo's EEG a ridge decoder
+  keeps most of its same-song score under the shift, and loses it under the scramble). Reported beside
+  the scramble, left out of the at-chance verdict.
 
 Each control is shown to *fail* (score above chance) on a deliberately leaky pipeline in the tests: a
 control that cannot fail proves nothing.
@@ -174,13 +182,41 @@ def time_shift_chunks(seed: int, n_chunks: int = USED_S // CHUNK_S) -> int:
     return int(np.random.default_rng(seed).integers(1, n_chunks))
 
 
-def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
-    """Build (or reuse) the time-misaligned sub-run: every recording's EEG shifted circularly by the same
-    whole number of chunks, so chunk k's target is paired with the EEG heard during chunk k + shift.
+MIN_DISPLACEMENT = 2
 
-    Song identity survives (the EEG still heard the song); timing does not. Retrained from scratch, it must
-    fall to chance on the time-specific measures while the song-mean baseline stays high. One shift for
-    all recordings, so a split that leaks a test target through another recording still leaks here."""
+
+def time_scramble(n_chunks: int, *, seed: int, min_displacement: int = MIN_DISPLACEMENT) -> np.ndarray:
+    """A seeded permutation of chunk times moving every chunk at least `min_displacement` chunks (so none
+    keeps its own time or a neighbour's, whose music and EEG lag run into it)."""
+    if n_chunks < 2 * min_displacement + 1:
+        raise ReconstructError(f"cannot scramble {n_chunks} chunks by >= {min_displacement} each")
+    rng = np.random.default_rng(seed)
+    for _ in range(10_000):  # for 48 chunks about 1 draw in 20 qualifies
+        order = rng.permutation(n_chunks)
+        if np.all(np.abs(order - np.arange(n_chunks)) >= min_displacement):
+            return order
+    raise ReconstructError(f"no permutation of {n_chunks} chunks moving each >= {min_displacement} found")
+
+
+def time_scrambled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
+    """Build (or reuse) the time-misaligned sub-run: chunk k of every recording of song s is paired with the
+    same recording's EEG of chunk order_s[k], one seeded permutation per song (`time_scramble`)."""
+    table = recordings_table(base)
+    n_chunks = USED_S // CHUNK_S
+    songs = sorted({s for _, s in table})
+    orders = {s: time_scramble(n_chunks, seed=seed + i) for i, s in enumerate(songs)}
+    source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
+    return _rearranged_config(base, f"time-scrambled-{decoder or base.decoder}", source,
+                              {"seed": seed, "orders": {s: o.tolist() for s, o in orders.items()}}, decoder=decoder)
+
+
+def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
+    """Build (or reuse) the circularly shifted sub-run (a diagnostic): every recording's EEG shifted by the
+    same whole number of chunks, so chunk k's target is paired with the EEG heard during chunk k + shift.
+
+    A constant offset keeps the periodic part of the music predictable (same tempo, same chord cycle), so
+    unlike `time_scrambled_config` this is not a null; it shows how much of a same-song figure the music's
+    own regularity could carry."""
     table = recordings_table(base)
     n_chunks = USED_S // CHUNK_S
     shift = time_shift_chunks(seed, n_chunks)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from reconstruct.config import RunConfig
-from reconstruct.evaluation.controls import chunk_shuffled_config, noise_only_config, time_shifted_config
+from reconstruct.evaluation.controls import chunk_shuffled_config, noise_only_config, time_scrambled_config
 from reconstruct.evaluation.runs import ensure_predictions
 from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.run import run_all
@@ -80,12 +80,12 @@ def _failed(ev: dict, *measures: str, margin: float = 0.25) -> bool:
 
 def test_time_misaligned_control_fails_only_on_the_leaky_pipeline(pipeline):
     kind, config = pipeline
-    ev = _time_verdicts(time_shifted_config(config, seed=0))
+    ev = _time_verdicts(time_scrambled_config(config, seed=0))
     if kind == "leaky":
         assert _failed(ev, *TIME_MEASURES), ev["decoder"]["span_id"]["top1"]
     else:
         assert _near_chance(ev, *TIME_MEASURES), ev["decoder"]["span_id"]["top1"]
-        # the music's identity survives the shift, and so does the song-mean baseline
+        # the music's identity survives the scramble, and so does the song-mean baseline
         assert ev["decoder"]["different_song"]["accuracy"] > 0.9
         assert ev["song_mean_baseline"]["different_song"]["accuracy"] > 0.9
 
