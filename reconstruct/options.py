@@ -77,6 +77,9 @@ def run_options(func):
                           f"(= {LITERATURE_SNR:g}: envelope backward-model r ≈ 0.1-0.15, as real EEG) or "
                           "'default'; 0 is the noise-only control."),
         click.option("--sim-seed", type=int, default=0, show_default=True),
+        click.option("--meter", type=click.Choice(["steady", "loose"]), default="steady", show_default=True,
+                     help="Simulated songs' timing: steady (one tempo, a 4-bar chord cycle) or loose (every beat's "
+                          "length and bar's chord drawn afresh; a diagnostic for the circularly shifted control)."),
         click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default=None,
                      help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
@@ -118,7 +121,7 @@ def build_config(**o) -> RunConfig:
     """CLI options → RunConfig (the one place options become configuration)."""
     return RunConfig(
         run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
-        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"]),
+        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
         input_kind=o["input_kind"] or default_input(o["decoder"]), target_kind=o["target_kind"],
         decoder=o["decoder"],
         ridge_alpha=o["ridge_alpha"],

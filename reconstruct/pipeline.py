@@ -50,6 +50,8 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     for name in STAGES[: STAGES.index(stage) + 1]:
         keys += upstream[name]
     params = {k: cfg[k] for k in keys}
+    if cfg["simulation"].get("meter") == "steady":  # absent where steady, so older runs stay valid
+        params["simulation"] = {k: v for k, v in cfg["simulation"].items() if k != "meter"}
     if cfg["dataset"] in ("nmedt", "nmedh"):
         params["loader"] = cfg["loader"]  # how the files were read; absent elsewhere so older runs stay valid
     if "split_seed" in keys:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from reconstruct.errors import ParameterError
 from reconstruct.recording import AUDIO_SR, EEG_FS, Dataset, Recording
-from reconstruct.synth import song_specs, synthesize_song
+from reconstruct.synth import METERS, song_specs, synthesize_song
 
 SHAPES = {"nmedh": (4, 12), "nmedt": (10, 20)}  # (songs, participants: per song on NMED-H, in all on NMED-T)
 DESIGNS = {"nmedh": "one song per participant, heard twice", "nmedt": "every participant hears every song"}
@@ -43,7 +43,8 @@ class SimulationConfig:
     all on the NMED-T shape (each hears every song). ``presentations`` (NMED-H): ``holdout-b`` keeps the
     second hearing out of training as a test presentation, ``both`` trains on both, ``a`` simulates one.
     ``fingerprint`` scales the per-participant and per-recording make-up (0: none). ``response="linear"``
-    is the old lagged-linear generator, kept to show how it flatters a linear decoder."""
+    is the old lagged-linear generator, kept to show how it flatters a linear decoder. ``meter="loose"``
+    (songs without a steady tempo or chord cycle) is a diagnostic for the circularly shifted control."""
 
     shape: str = "nmedh"
     n_songs: int | None = None
@@ -56,6 +57,7 @@ class SimulationConfig:
     presentations: str = "holdout-b"
     fingerprint: float = 1.0
     response: str = "nonlinear"
+    meter: str = "steady"
 
     def __post_init__(self) -> None:
         checks = [(self.shape in SHAPES, f"shape={self.shape!r} must be one of {sorted(SHAPES)}"),
@@ -64,7 +66,8 @@ class SimulationConfig:
                   (self.presentations in PRESENTATIONS, f"presentations={self.presentations!r} must be one "
                                                         f"of {list(PRESENTATIONS)}"),
                   (self.fingerprint >= 0, f"fingerprint={self.fingerprint} must be >= 0"),
-                  (self.response in RESPONSES, f"response={self.response!r} must be one of {list(RESPONSES)}")]
+                  (self.response in RESPONSES, f"response={self.response!r} must be one of {list(RESPONSES)}"),
+                  (self.meter in METERS, f"meter={self.meter!r} must be one of {list(METERS)}")]
         for ok, message in checks:
             if not ok:
                 raise ParameterError(message)
@@ -291,7 +294,7 @@ def synthesize_songs(config: SimulationConfig, *, progress: bool = True) -> Simu
     specs = song_specs(config.songs, seed=config.seed)
     audio, envs = {}, {}
     for spec in tqdm(specs, desc="synthesising songs", disable=not progress):
-        audio[spec.name] = synthesize_song(spec, duration_s=config.duration_s, sr=AUDIO_SR)
+        audio[spec.name] = synthesize_song(spec, duration_s=config.duration_s, sr=AUDIO_SR, meter=config.meter)
         envs[spec.name] = band_envelopes(audio[spec.name], sr=AUDIO_SR, n_bands=config.n_bands)
     return SimulatedSongs(specs=specs, audio=audio, envelopes=envs)
 

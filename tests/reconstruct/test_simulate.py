@@ -70,7 +70,7 @@ def test_deterministic(small):
 
 
 @pytest.mark.parametrize("kwargs", [{"snr": -1}, {"shape": "nmedx"}, {"duration_s": 5}, {"presentations": "c"},
-                                    {"fingerprint": -1}, {"response": "quadratic"}])
+                                    {"fingerprint": -1}, {"response": "quadratic"}, {"meter": "swing"}])
 def test_bad_simulation_settings(kwargs):
     with pytest.raises(ParameterError):
         SimulationConfig(**kwargs)
@@ -139,3 +139,31 @@ def test_onset_drive_adapts_to_repeated_onsets():
     env[0, 100::20] = 1.0  # a click every 160 ms
     drive = onset_drive(env)[0]
     assert drive[100] > 2 * drive[100 + 20 * 10]
+
+
+def _periodicity(y: np.ndarray, sr: int, period_s: float) -> float:
+    """Autocorrelation of the onset-strength envelope at a lag of `period_s` (1 = perfectly periodic)."""
+    import librosa
+    hop = 80
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+    ac = librosa.autocorrelate(env - env.mean())
+    lag = int(round(period_s * sr / hop))
+    return float(ac[lag - 1:lag + 2].max() / ac[0])
+
+
+def test_a_loose_meter_has_no_steady_beat_and_a_steady_song_is_unchanged_by_the_option():
+    from reconstruct.synth import song_specs, synthesize_song
+    spec = song_specs(2, seed=0)[0]
+    steady = synthesize_song(spec, duration_s=60, sr=8000)
+    assert np.array_equal(steady, synthesize_song(spec, duration_s=60, sr=8000, meter="steady"))
+    loose = synthesize_song(spec, duration_s=60, sr=8000, meter="loose")
+    bars = 16 * 60.0 / spec.bpm  # one turn of the 4-bar chord cycle (16 beats)
+    assert _periodicity(steady, 8000, bars) > 0.4 > 0.15 > _periodicity(loose, 8000, bars)
+
+
+def test_meter_is_left_out_of_the_stage_parameters_where_steady_so_older_runs_stay_valid(tmp_path):
+    from reconstruct.config import RunConfig
+    from reconstruct.pipeline import stage_params
+    steady = stage_params(RunConfig(run_dir=tmp_path), "load")["simulation"]
+    loose = stage_params(RunConfig(run_dir=tmp_path, simulation=SimulationConfig(meter="loose")), "load")["simulation"]
+    assert "meter" not in steady and loose["meter"] == "loose"
