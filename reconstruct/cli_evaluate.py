@@ -125,8 +125,11 @@ def summary_lines(r: dict) -> str:
                                  f"same-song {ts['same_song']['accuracy']:.1%}, top-1 span "
                                  f"{ts['span_id']['top1']['accuracy']:.1%} (chance {ts['span_id']['top1']['chance']:.1%}): "
                                  f"{'at chance' if x['at_chance'] else 'NOT at chance'}"
+                                 f"{' (outside a 95% interval alone)' if x['at_chance'] and not x.get('at_chance_uncorrected', True) else ''}"
                                  f"{' (diagnostic)' if x.get('diagnostic') else ''}")
-        lines.append("null controls at chance: " + str(r["controls"]["all_at_chance"]))
+        fam = r["controls"].get("family")
+        lines.append("null controls at chance: " + str(r["controls"]["all_at_chance"]) + (
+            f" (each of {fam['n_checks']} checks on its {fam['level']:.2%} interval, Bonferroni)" if fam else ""))
     if "sweep" in r:
         cal = r["sweep"]["snr_for_80pct"]
         lines.append("sweep: " + ", ".join(f"snr {p['snr']:g}: {p['per_example']['accuracy']:.0%}"

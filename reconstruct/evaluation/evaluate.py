@@ -43,6 +43,7 @@ from reconstruct.evaluation.runs import (
     ensure_predictions,
     evaluation_dir,
 )
+from reconstruct.evaluation.stats import family_at_chance
 from reconstruct.evaluation.time_specific import TIME_MEASURES, time_specific_evidence
 from reconstruct.pipeline import one_song_per_participant, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
@@ -161,8 +162,30 @@ def _control_summary(scored: dict, *, time_only: bool = False) -> dict:
     time_ok = all(v for m, v in scored["time_specific"]["at_chance"].items() if m in TIME_MEASURES)
     song_ok = bool(scored["song_id"]["per_example"]["at_chance"] and scored["song_id"]["per_chunk"]["at_chance"])
     out["at_chance_time_specific"] = bool(time_ok)
-    out["at_chance"] = bool(time_ok if time_only else time_ok and song_ok)
+    out["at_chance_uncorrected"] = bool(time_ok if time_only else time_ok and song_ok)
+    out["at_chance"] = out["at_chance_uncorrected"]  # until the family verdict (`_family_verdict`) replaces it
+    ts = scored["time_specific"]["decoder"]
+    counts = {m: ts["span_id"][m] if m.startswith("top") else {**ts[m], "chance": 0.5}
+              for m in scored["time_specific"]["at_chance"] if m in TIME_MEASURES}
+    if not time_only:
+        counts.update({f"song_id_{k}": scored["song_id"][k] for k in ("per_example", "per_chunk")})
+    out["judged_on"] = {m: [int(c["correct"]), int(c["n"]), float(c["chance"])] for m, c in counts.items()}
     return out
+
+
+def _family_verdict(controls: dict, *, alpha: float = 0.05) -> dict:
+    """Judge every null control's checks together (Bonferroni over all of them): each control's
+    ``at_chance`` then says whether chance lies inside every one of its checks' family-wise intervals."""
+    where = [(name, decoder, m) for name in NULL_CONTROLS for decoder, x in controls[name].items()
+             if isinstance(x, dict) for m in x["judged_on"]]
+    verdicts, level = family_at_chance([controls[n][d]["judged_on"][m] for n, d, m in where], alpha=alpha)
+    for name in NULL_CONTROLS:
+        for x in controls[name].values():
+            if isinstance(x, dict):
+                x["at_chance"] = True
+    for (name, decoder, _), ok in zip(where, verdicts):
+        controls[name][decoder]["at_chance"] &= bool(ok)
+    return {"method": "Bonferroni", "alpha": alpha, "n_checks": len(where), "level": level}
 
 
 def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, progress: bool = True,
@@ -292,6 +315,7 @@ def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, pro
         summary["diagnostic"] = True
         summary["accuracy_vs_heard_song"] = _heard_accuracy(sex, heard[sex.test_recording], options, cache)
         out["shuffled_songs"][decoder] = summary
+    out["family"] = _family_verdict(out)
     verdicts = [v["at_chance"] for name in NULL_CONTROLS
                 for v in out[name].values() if isinstance(v, dict)]
     out["all_at_chance"] = bool(all(verdicts)) if verdicts else None

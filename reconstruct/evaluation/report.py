@@ -50,6 +50,18 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
+def _inside(control: dict) -> str:
+    """The time-specific measures' plain 95 % verdict."""
+    return "chance inside every 95 % CI" if control.get("at_chance_time_specific") else "chance outside a 95 % CI"
+
+
+def _family(control: dict) -> str:
+    """A null control's family-wise verdict; diagnostics have none."""
+    if control.get("diagnostic"):
+        return "diagnostic"
+    return "at chance" if control.get("at_chance") else "NOT at chance"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -239,8 +251,7 @@ def render_html(res: EvaluationResult) -> str:
                 if "time_specific" in x:
                     d = x["time_specific"]["decoder"]
                     trow.append([name, decoder, _obs_pct(d["different_song"]), _obs_pct(d["same_song"]),
-                                 _pct(d["span_id"]["top1"]), "at chance" if x.get("at_chance_time_specific")
-                                 else "NOT at chance"])
+                                 _pct(d["span_id"]["top1"]), _inside(x), _family(x)])
         for key, name in (("time_scrambled", "time-misaligned (scrambled)"),
                           ("time_shifted", "circular shift (diagnostic)")):
             for decoder, x in ctl.get(key, {}).items():
@@ -251,15 +262,19 @@ def render_html(res: EvaluationResult) -> str:
                              "song identity kept on purpose; judged on the time-specific measures"])
                 d = x["time_specific"]["decoder"]
                 trow.append([name, decoder, _obs_pct(d["different_song"]), _obs_pct(d["same_song"]),
-                             _pct(d["span_id"]["top1"]), "at chance" if x["at_chance_time_specific"] else "NOT at chance"])
+                             _pct(d["span_id"]["top1"]), _inside(x), _family(x)])
         parts.append(_table(["control", "decoder", "per second [95% CI]", "per chunk [95% CI]", "SSIM / PSNR",
                              "verdict"], crow))
         parts.append("<p>The same controls on the time-specific measures (every test chunk):</p>")
         parts.append(_table(["control", "decoder", "different-song observer", "same-song observer",
-                             "top-1 span", "time-specific verdict"], trow))
-        verdict = ("every null control (noise only, chunks shuffled, time-misaligned) is at chance"
+                             "top-1 span", "time measures, each alone", "verdict (family-wise)"], trow))
+        fam = ctl.get("family")
+        family = (f" (each of its {fam['n_checks']} checks judged on its {fam['level']:.2%} interval, Bonferroni: "
+                  f"at 95 % each, a perfect null would miss somewhere with probability "
+                  f"{1 - 0.95 ** fam['n_checks']:.0%})") if fam else ""
+        verdict = ("every null control (noise only, chunks shuffled, time-misaligned) is at chance" + family
                    if ctl["all_at_chance"] else
-                   "NOT every null control is at chance: look for a leak before trusting the main result")
+                   "NOT every null control is at chance" + family + ": look for a leak before trusting the main result")
         parts.append(f"<p class={'ok' if ctl['all_at_chance'] else 'warn'}><b>{verdict}.</b></p>")
         main_bars = [{"label": x["label"], **x["song_id"]["per_example"]} for x in rows]
         parts.append(_img(figures.accuracy_bars(main_bars + bars, chance=chance,

@@ -29,6 +29,16 @@ def accuracy_vs_chance(correct: int, n: int, chance: float, *, level: float = 0.
             "above_chance": bool(test.pvalue < 1 - level)}
 
 
+def family_at_chance(checks: list[tuple[int, int, float]], *, alpha: float = 0.05) -> tuple[list[bool], float]:
+    """Is chance inside each (correct, n, chance) check's Bonferroni interval (level 1 − alpha/m)?
+
+    A verdict "every null check is at chance" over m checks at 95 % each fails for a perfect null with
+    probability 1 − 0.95^m (68 % for m = 22); judging each on its 1 − alpha/m interval keeps the
+    family-wise false alarm at most alpha. Returns the verdicts and the level used."""
+    level = 1 - alpha / max(len(checks), 1)
+    return [accuracy_vs_chance(k, n, chance, level=level)["at_chance"] for k, n, chance in checks], level
+
+
 def p_text(p: float, *, equals: bool = False) -> str:
     """A p-value for people: '3.1e-07', or '< 1e-300' where the float underflowed to 0 (never 'p = 0')."""
     if p < 1e-300:

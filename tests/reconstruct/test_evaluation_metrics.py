@@ -20,7 +20,7 @@ from reconstruct.evaluation.metrics import (
     summarize,
 )
 from reconstruct.evaluation.report import write_json
-from reconstruct.evaluation.stats import accuracy_vs_chance, p_text
+from reconstruct.evaluation.stats import accuracy_vs_chance, family_at_chance, p_text
 
 C1 = 0.01 ** 2
 
@@ -119,6 +119,20 @@ def test_accuracy_vs_chance_has_exact_clopper_pearson_bounds():
     assert r["p_greater"] == pytest.approx(0.5 ** 10) and r["above_chance"] and not r["at_chance"]
     r = accuracy_vs_chance(3, 30, 0.1)
     assert r["at_chance"] and not r["above_chance"]
+
+
+def test_family_verdict_keeps_a_perfect_null_at_chance_where_95_percent_each_would_not():
+    rng = np.random.default_rng(0)
+    families = [[(int(rng.binomial(576, 1 / 12)), 576, 1 / 12) for _ in range(22)] for _ in range(60)]
+    alone = np.mean([all(accuracy_vs_chance(*c)["at_chance"] for c in f) for f in families])
+    together = np.mean([all(family_at_chance(f)[0]) for f in families])
+    assert alone < 0.5 and together > 0.9  # 0.95^22 = 0.32 in theory; Bonferroni >= 0.95
+    assert family_at_chance([(62, 576, 1 / 12)] * 22)[1] == pytest.approx(1 - 0.05 / 22)
+
+
+def test_family_verdict_still_catches_a_real_effect():
+    ok, _ = family_at_chance([(48, 576, 1 / 12)] * 21 + [(120, 576, 1 / 12)])
+    assert all(ok[:21]) and not ok[21]
 
 
 @pytest.mark.parametrize(("correct", "n", "chance"), [(1, 0, 0.5), (5, 4, 0.5), (-1, 4, 0.5), (1, 4, 0.0),
