@@ -79,7 +79,7 @@ def run_options(func):
         click.option("--sim-seed", type=int, default=0, show_default=True),
         click.option("--meter", type=click.Choice(["steady", "loose"]), default="steady", show_default=True,
                      help="Simulated songs' timing: steady (one tempo, a 4-bar chord cycle) or loose (every beat's "
-                          "length and bar's chord drawn afresh; a diagnostic for the circularly shifted control)."),
+                          "length and harmony drawn afresh; a diagnostic for the circularly shifted control)."),
         click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default=None,
                      help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",

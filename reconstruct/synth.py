@@ -79,8 +79,8 @@ def synthesize_song(spec: SongSpec, *, duration_s: float, sr: int = 22050, meter
     """Render a song: drums, bass, chords and a lead melody, in 8-bar sections that change instrumentation.
 
     ``meter="steady"`` keeps one tempo and a 4-bar chord cycle, as most songs do; ``"loose"`` draws every
-    beat's length (±25 %) and every bar's chord afresh, so the music a fixed time later is no longer a
-    function of the music now (a diagnostic for the circularly shifted control, not a realistic song)."""
+    beat's length (±25 %) and harmony afresh, so the music a fixed time later is no longer a function of
+    the music now (a diagnostic for the circularly shifted control, not a realistic song)."""
     if meter not in METERS:
         raise ParameterError(f"meter={meter!r} must be one of {list(METERS)}")
     rng = np.random.default_rng(spec.seed)
@@ -94,16 +94,15 @@ def synthesize_song(spec: SongSpec, *, duration_s: float, sr: int = 22050, meter
     n_beats = int(duration_s / beat) + 1
     lengths = beat * (loose.uniform(0.75, 1.25, n_beats) if meter == "loose" else np.ones(n_beats))
     onsets = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-    n_bars = n_beats // 4 + 1
-    bar_chords = progression[loose.integers(0, 4, n_bars) if meter == "loose" else np.arange(n_bars) % 4]
+    degrees = progression[loose.integers(0, 4, n_beats) if meter == "loose" else (np.arange(n_beats) // 4) % 4]
     kick = _env(int(0.25 * sr), sr, 0.002, 0.06) * np.sin(2 * np.pi * 55 * np.arange(int(0.25 * sr)) / sr * (1 + 2 * np.exp(-np.arange(int(0.25 * sr)) / (0.02 * sr))))
     hat_len = int(0.05 * sr)
     section_gains = rng.uniform(0.25, 1.0, size=(n_beats // 32 + 2, 4))
     for b in range(n_beats):
         start = int(round(onsets[b] * sr)) if meter == "loose" else int(b * beat * sr)
         section = section_gains[b // 32]
-        bar, beat_in_bar = divmod(b, 4)
-        degree = bar_chords[bar]
+        beat_in_bar = b % 4
+        degree = degrees[b]
         if beat_in_bar in (0, 2) or rng.random() < 0.15:
             _place(tracks["drums"], start, section[0] * kick)
         for half in (0, 1):
