@@ -269,7 +269,7 @@ def render_html(res: EvaluationResult) -> str:
         parts.append(_table(["control", "decoder", "different-song observer", "same-song observer",
                              "top-1 span", "time measures, each alone", "verdict (family-wise)"], trow))
         fam = ctl.get("family")
-        family = (f" (each of its {fam['n_checks']} checks judged on its {fam['level']:.2%} interval, Bonferroni: "
+        family = (f" (the {fam['n_checks']} checks each judged on their {fam['level']:.2%} interval, Bonferroni; "
                   f"at 95 % each, a perfect null would miss somewhere with probability "
                   f"{1 - 0.95 ** fam['n_checks']:.0%})") if fam else ""
         verdict = ("every null control (noise only, chunks shuffled, time-misaligned) is at chance" + family
