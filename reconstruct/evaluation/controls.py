@@ -173,7 +173,7 @@ def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
     (each participant's chunks handed around within their split role)."""
     from reconstruct.pipeline import load_split
     source = chunk_permutation(recordings_table(base), load_split(base).chunk_roles, seed=seed)
-    return _rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
+    return rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
                               {"seed": seed, "source": source.tolist()}, decoder=decoder)
 
 
@@ -206,7 +206,7 @@ def time_scrambled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
     songs = sorted({s for _, s in table})
     orders = {s: time_scramble(n_chunks, seed=seed + i) for i, s in enumerate(songs)}
     source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
-    return _rearranged_config(base, f"time-scrambled-{decoder or base.decoder}", source,
+    return rearranged_config(base, f"time-scrambled-{decoder or base.decoder}", source,
                               {"seed": seed, "orders": {s: o.tolist() for s, o in orders.items()}}, decoder=decoder)
 
 
@@ -223,11 +223,11 @@ def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None =
     chunks = (np.arange(n_chunks) + shift) % n_chunks
     source = np.stack([np.tile(np.arange(len(table))[:, None], (1, n_chunks)),
                        np.tile(chunks, (len(table), 1))], axis=-1)
-    return _rearranged_config(base, f"time-shifted-{decoder or base.decoder}", source,
+    return rearranged_config(base, f"time-shifted-{decoder or base.decoder}", source,
                               {"seed": seed, "shift_chunks": shift}, decoder=decoder)
 
 
-def _rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data: dict, *,
+def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data: dict, *,
                        decoder: str | None) -> RunConfig:
     """A sub-run with the main run's data, labels and split whose input chunk (rec, k) is the main run's
     chunk source[rec, k] = (rec', k').
