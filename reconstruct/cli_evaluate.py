@@ -92,6 +92,11 @@ def evaluate_command(table2: bool, controls: bool, sweep: bool, baseline: bool, 
     click.echo(f"wrote {json_path} and {html_path}")
 
 
+def _marginal(control: dict) -> str:
+    """Flag a null control that is at chance family-wise but outside a 95 % interval on its own."""
+    return " (outside a 95% interval alone)" if control["at_chance"] and not control.get("at_chance_uncorrected", True) else ""
+
+
 def summary_lines(r: dict) -> str:
     """A few lines for the terminal."""
     def pct(a: dict) -> str:
@@ -125,7 +130,7 @@ def summary_lines(r: dict) -> str:
                                  f"same-song {ts['same_song']['accuracy']:.1%}, top-1 span "
                                  f"{ts['span_id']['top1']['accuracy']:.1%} (chance {ts['span_id']['top1']['chance']:.1%}): "
                                  f"{'at chance' if x['at_chance'] else 'NOT at chance'}"
-                                 f"{' (outside a 95% interval alone)' if x['at_chance'] and not x.get('at_chance_uncorrected', True) else ''}"
+                                 f"{_marginal(x)}"
                                  f"{' (diagnostic)' if x.get('diagnostic') else ''}")
         fam = r["controls"].get("family")
         lines.append("null controls at chance: " + str(r["controls"]["all_at_chance"]) + (

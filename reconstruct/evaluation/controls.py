@@ -40,6 +40,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -174,7 +175,7 @@ def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
     from reconstruct.pipeline import load_split
     source = chunk_permutation(recordings_table(base), load_split(base).chunk_roles, seed=seed)
     return rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
-                              {"seed": seed, "source": source.tolist()}, decoder=decoder)
+                             {"seed": seed, "source": source.tolist()}, decoder=decoder)
 
 
 def time_shift_chunks(seed: int, n_chunks: int = USED_S // CHUNK_S) -> int:
@@ -201,13 +202,19 @@ def time_scramble(n_chunks: int, *, seed: int, min_displacement: int = MIN_DISPL
 def time_scrambled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
     """Build (or reuse) the time-misaligned sub-run: chunk k of every recording of song s is paired with the
     same recording's EEG of chunk order_s[k], one seeded permutation per song (`time_scramble`)."""
+    orders, source = per_song_times(base, lambda n_chunks, i: time_scramble(n_chunks, seed=seed + i))
+    return rearranged_config(base, f"time-scrambled-{decoder or base.decoder}", source,
+                             {"seed": seed, "orders": {s: o.tolist() for s, o in orders.items()}}, decoder=decoder)
+
+
+def per_song_times(base: RunConfig, draw: Callable[[int, int], np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One order of chunk times per song, ``draw(n_chunks, song_number)``, and the `rearranged_config`
+    source that gives every recording its song's order (its own EEG, other times)."""
     table = recordings_table(base)
     n_chunks = USED_S // CHUNK_S
-    songs = sorted({s for _, s in table})
-    orders = {s: time_scramble(n_chunks, seed=seed + i) for i, s in enumerate(songs)}
+    orders = {s: draw(n_chunks, i) for i, s in enumerate(sorted({s for _, s in table}))}
     source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
-    return rearranged_config(base, f"time-scrambled-{decoder or base.decoder}", source,
-                              {"seed": seed, "orders": {s: o.tolist() for s, o in orders.items()}}, decoder=decoder)
+    return orders, source
 
 
 def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
@@ -224,11 +231,11 @@ def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None =
     source = np.stack([np.tile(np.arange(len(table))[:, None], (1, n_chunks)),
                        np.tile(chunks, (len(table), 1))], axis=-1)
     return rearranged_config(base, f"time-shifted-{decoder or base.decoder}", source,
-                              {"seed": seed, "shift_chunks": shift}, decoder=decoder)
+                             {"seed": seed, "shift_chunks": shift}, decoder=decoder)
 
 
 def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data: dict, *,
-                       decoder: str | None) -> RunConfig:
+                      decoder: str | None) -> RunConfig:
     """A sub-run with the main run's data, labels and split whose input chunk (rec, k) is the main run's
     chunk source[rec, k] = (rec', k').
 

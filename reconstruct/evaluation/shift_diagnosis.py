@@ -23,6 +23,7 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.controls import (
+    per_song_times,
     rearranged_config,
     time_scrambled_config,
     time_shift_chunks,
@@ -85,11 +86,7 @@ def block_order(n_chunks: int, block: int, *, seed: int) -> np.ndarray:
 
 def block_scrambled_config(base: RunConfig, *, block: int, seed: int = 0, decoder: str | None = None) -> RunConfig:
     """A sub-run whose chunks take the same recording's EEG from block-permuted times (one order per song)."""
-    table = recordings_table(base)
-    n_chunks = USED_S // CHUNK_S
-    songs = sorted({s for _, s in table})
-    orders = {s: block_order(n_chunks, block, seed=seed + i) for i, s in enumerate(songs)}
-    source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
+    _, source = per_song_times(base, lambda n_chunks, i: block_order(n_chunks, block, seed=seed + i))
     return rearranged_config(base, f"block{block}-scrambled-{decoder or base.decoder}", source,
                              {"seed": seed, "block": block}, decoder=decoder)
 

@@ -31,7 +31,8 @@ def run(tmp_path_factory) -> tuple[RunConfig, HeldOutChunks]:
     roles = load_split(config).chunk_roles
     rec, chunk = np.nonzero(roles == TEST)
     song = np.array([table[r][1] for r in rec])
-    truth = np.stack([np.concatenate(targets[songs.index(s), k * CHUNK_S:(k + 1) * CHUNK_S]) for s, k in zip(song, chunk)])
+    truth = np.stack([np.concatenate(targets[songs.index(s), k * CHUNK_S:(k + 1) * CHUNK_S])
+                      for s, k in zip(song, chunk)])
     chunks = HeldOutChunks(recording=rec, participant=np.array([table[r][0] for r in rec]), song=song, chunk=chunk,
                            recon=truth.copy(), truth=truth)
     return config, chunks
@@ -51,7 +52,8 @@ def test_nearest_training_oracle_uses_only_seconds_a_split_trains_on(run):
     songs = read_summary(config, "features")["songs"]
     recon = nearest_training_oracle(config, chunks, guard_s=0)
     first = chunks.chunk[0] * CHUNK_S  # the test chunk's first second: its nearest training second is just before
-    nearest = targets[songs.index(chunks.song[0]), first - 1] if first else targets[songs.index(chunks.song[0]), first + CHUNK_S]
+    song = targets[songs.index(chunks.song[0])]
+    nearest = song[first - 1] if first else song[first + CHUNK_S]
     assert np.allclose(recon[0][:nearest.shape[0]], nearest)
     assert not np.allclose(nearest_training_oracle(config, chunks, guard_s=1), recon)
 
