@@ -34,7 +34,8 @@ DECODER_LABELS = {"cnn": "paper pipeline: PSD → small CNN (Table 1 preset 'sma
 MEASURE_KEYS = ("different_song", "same_song", "top1", "top3")
 
 
-def _measure(scores: dict, name: str) -> dict:
+def measure_summary(scores: dict, name: str) -> dict:
+    """Accuracy, 95 % CI and chance of one measure of `score_spectra`'s output."""
     s = scores["span_id"][name] if name.startswith("top") else scores[name]
     ci = s.get("ci") or s.get("ci95")
     return {"accuracy": s["accuracy"], "ci95": list(ci), "chance": s.get("chance", 0.5)}
@@ -55,7 +56,7 @@ def score_decoder_run(config: RunConfig) -> tuple[dict, dict]:
     rows = []
     for name, scores, recon in (("decoder", ev["decoder"], chunks.recon),
                                 ("baseline", ev["song_mean_baseline"], song_mean_baseline(config, chunks))):
-        row = {m: _measure(scores, m) for m in MEASURE_KEYS if m in scores or m in scores["span_id"]}
+        row = {m: measure_summary(scores, m) for m in MEASURE_KEYS if m in scores or m in scores["span_id"]}
         row.update(_image_metrics(chunks.truth, recon))
         rows.append(row)
     rows[0]["beats_baseline"] = {m: ev["beats_baseline"][m] for m in rows[0] if m in MEASURE_KEYS}

@@ -224,12 +224,8 @@ def time_shifted_config(base: RunConfig, *, seed: int = 0, decoder: str | None =
     A constant offset keeps the periodic part of the music predictable (same tempo, same chord cycle), so
     unlike `time_scrambled_config` this is not a null; it shows how much of a same-song figure the music's
     own regularity could carry."""
-    table = recordings_table(base)
-    n_chunks = USED_S // CHUNK_S
-    shift = time_shift_chunks(seed, n_chunks)
-    chunks = (np.arange(n_chunks) + shift) % n_chunks
-    source = np.stack([np.tile(np.arange(len(table))[:, None], (1, n_chunks)),
-                       np.tile(chunks, (len(table), 1))], axis=-1)
+    shift = time_shift_chunks(seed)
+    _, source = per_song_times(base, lambda n_chunks, _: (np.arange(n_chunks) + shift) % n_chunks)
     return rearranged_config(base, f"time-shifted-{decoder or base.decoder}", source,
                              {"seed": seed, "shift_chunks": shift}, decoder=decoder)
 

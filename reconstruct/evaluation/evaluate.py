@@ -179,10 +179,8 @@ def _family_verdict(controls: dict, *, alpha: float = 0.05) -> dict:
     where = [(name, decoder, m) for name in NULL_CONTROLS for decoder, x in controls[name].items()
              if isinstance(x, dict) for m in x["judged_on"]]
     verdicts, level = family_at_chance([controls[n][d]["judged_on"][m] for n, d, m in where], alpha=alpha)
-    for name in NULL_CONTROLS:
-        for x in controls[name].values():
-            if isinstance(x, dict):
-                x["at_chance"] = True
+    for name, decoder, _ in where:
+        controls[name][decoder]["at_chance"] = True
     for (name, decoder, _), ok in zip(where, verdicts):
         controls[name][decoder]["at_chance"] &= bool(ok)
     return {"method": "Bonferroni", "alpha": alpha, "n_checks": len(where), "level": level}

@@ -22,6 +22,7 @@ import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
+from reconstruct.evaluation.comparison import MEASURE_KEYS, measure_summary
 from reconstruct.evaluation.controls import (
     per_song_times,
     rearranged_config,
@@ -30,17 +31,9 @@ from reconstruct.evaluation.controls import (
     time_shifted_config,
 )
 from reconstruct.evaluation.runs import derived_config, ensure_predictions
-from reconstruct.evaluation.time_specific import HeldOutChunks, load_test_chunks, score_spectra
+from reconstruct.evaluation.time_specific import HeldOutChunks, load_test_chunks, score_spectra, true_spans
 from reconstruct.pipeline import read_summary, recordings_table
 from reconstruct.split import CHUNK_S, TRAIN, USED_S, VAL, make_split
-
-
-def _row(scores: dict) -> dict:
-    """The time-specific measures (and the different-song one) of one set of reconstructions."""
-    def pick(x: dict) -> dict:
-        return {"accuracy": x["accuracy"], "ci95": x.get("ci95") or x.get("ci"), "chance": x.get("chance", 0.5)}
-    return {"different_song": pick(scores["different_song"]), "same_song": pick(scores["same_song"]),
-            "top1": pick(scores["span_id"]["top1"]), "top3": pick(scores["span_id"]["top3"])}
 
 
 def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s: int = 0) -> np.ndarray:
@@ -64,12 +57,8 @@ def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s
 
 def offset_truth_oracle(config: RunConfig, chunks: HeldOutChunks, *, shift: int) -> np.ndarray:
     """Chunk k replaced by the true spectrogram of chunk k + shift of its song (circularly)."""
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
     n_chunks = USED_S // CHUNK_S
-    starts = ((chunks.chunk + shift) % n_chunks) * CHUNK_S
-    return np.stack([np.concatenate(np.asarray(targets[songs.index(s), t:t + CHUNK_S]))
-                     for s, t in zip(chunks.song, starts)])
+    return true_spans(config, chunks.song, ((chunks.chunk + shift) % n_chunks) * CHUNK_S)
 
 
 def block_order(n_chunks: int, block: int, *, seed: int) -> np.ndarray:
@@ -101,7 +90,8 @@ def diagnose_shift(base: RunConfig, *, decoder: str = "ridge", guards: tuple[int
 
     def score(name: str, config: RunConfig, recon: np.ndarray | None = None) -> None:
         chunks = load_test_chunks(config)
-        rows[name] = _row(score_spectra(chunks, chunks.recon if recon is None else recon, seed=seed))
+        scores = score_spectra(chunks, chunks.recon if recon is None else recon, seed=seed)
+        rows[name] = {m: measure_summary(scores, m) for m in MEASURE_KEYS}
         log(f"[diagnosis] {name}: same-song {rows[name]['same_song']['accuracy']:.1%}, "
             f"top-1 {rows[name]['top1']['accuracy']:.1%}")
 

@@ -52,17 +52,22 @@ def load_test_chunks(config: RunConfig) -> HeldOutChunks:
     """The run's test chunks, each a 5-s spectrogram [shape=(n, 5 × frames, bins)], recording-major."""
     run = config.run_dir
     table = recordings_table(config)
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(run / "features" / "targets.npy", mmap_mode="r")
     pred = np.load(run / "predictions.npy", mmap_mode="r")
     index = np.load(run / "predictions_index.npy")
     starts = np.flatnonzero(index % CHUNK_S == 0)
     rec, sec = index[starts] // USED_S, index[starts] % USED_S
     song = np.array([table[r][1] for r in rec])
     recon = np.stack([np.concatenate(np.asarray(pred[i:i + CHUNK_S])) for i in starts])
-    truth = np.stack([np.concatenate(np.asarray(targets[songs.index(s), t:t + CHUNK_S])) for s, t in zip(song, sec)])
+    truth = true_spans(config, song, sec)
     return HeldOutChunks(recording=rec, participant=np.array([table[r][0] for r in rec]), song=song,
                       chunk=sec // CHUNK_S, recon=recon, truth=truth)
+
+
+def true_spans(config: RunConfig, songs: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The true 5-s spectrogram of each (song, start second) [shape=(n, 5 × frames, bins)], units."""
+    names = read_summary(config, "features")["songs"]
+    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
+    return np.stack([np.concatenate(np.asarray(targets[names.index(s), t:t + CHUNK_S])) for s, t in zip(songs, starts)])
 
 
 def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:

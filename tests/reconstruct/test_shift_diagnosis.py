@@ -12,7 +12,7 @@ from reconstruct.evaluation.shift_diagnosis import (
     nearest_training_oracle,
     offset_truth_oracle,
 )
-from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra
+from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra, true_spans
 from reconstruct.pipeline import load_split, read_summary, recordings_table
 from reconstruct.run import run_all
 from reconstruct.simulate import SimulationConfig
@@ -26,13 +26,9 @@ def run(tmp_path_factory) -> tuple[RunConfig, HeldOutChunks]:
     config = RunConfig(run_dir=tmp_path_factory.mktemp("diag") / "run", simulation=SIM, decoder="ridge")
     run_all(config, until="split", progress=False, log=lambda _: None)
     table = recordings_table(config)
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy")
-    roles = load_split(config).chunk_roles
-    rec, chunk = np.nonzero(roles == TEST)
+    rec, chunk = np.nonzero(load_split(config).chunk_roles == TEST)
     song = np.array([table[r][1] for r in rec])
-    truth = np.stack([np.concatenate(targets[songs.index(s), k * CHUNK_S:(k + 1) * CHUNK_S])
-                      for s, k in zip(song, chunk)])
+    truth = true_spans(config, song, chunk * CHUNK_S)
     chunks = HeldOutChunks(recording=rec, participant=np.array([table[r][0] for r in rec]), song=song, chunk=chunk,
                            recon=truth.copy(), truth=truth)
     return config, chunks
