@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reconstruct.config import DEFAULT_SNR
+from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR
 from reconstruct.cli_evaluate import parse_floats, parse_minutes
 from reconstruct.evaluation.figures import sweep_plot
 from reconstruct.evaluation.report import write_json
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
                          train=replace(TrainConfig(), max_epochs=args.epochs))
     started = time.perf_counter()
     sweep = run_sweep(config, out_dir=args.cache, progress=not args.quiet, log=print)
-    sweep.update(default_snr=DEFAULT_SNR, wall_seconds_this_call=round(time.perf_counter() - started, 1),
+    sweep.update(default_snr=DEFAULT_SNR, literature_snr=LITERATURE_SNR, wall_seconds_this_call=round(time.perf_counter() - started, 1),
                  point_seconds_total=round(sum(p["seconds"] for p in sweep["points"]), 1),
                  machine=f"{platform.machine()}, {platform.system()}; CPU only",
                  command="scripts/snr_curve.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> dict:
                        "5-s chunk; exact 95% CIs; chance 10%."))
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(sweep, args.out / "snr_curve.json")
-    (args.out / "snr_curve.png").write_bytes(sweep_plot(sweep, default_snr=DEFAULT_SNR))
+    (args.out / "snr_curve.png").write_bytes(sweep_plot(sweep, default_snr=DEFAULT_SNR,
+                                                          literature_snr=LITERATURE_SNR))
     for p in sweep["points"]:
         print(f"snr {p['snr']:>5g}  {p['minutes_per_recording']:>5g} min/recording  "
               f"per second {p['per_example']['accuracy']:6.1%}  per chunk {p['per_chunk']['accuracy']:6.1%}")

@@ -125,9 +125,10 @@ def accuracy_bars(rows: list[dict], *, chance: float, title: str) -> bytes:
     return _png(fig)
 
 
-def sweep_plot(sweep: dict, *, default_snr: float | None = None) -> bytes:
+def sweep_plot(sweep: dict, *, default_snr: float | None = None, literature_snr: float | None = None) -> bytes:
     """Song-ID accuracy against SNR, one colour per amount of training data; per 1-s example solid, per
-    5-s chunk dashed; exact 95% CIs; SNR axis linear up to 0.1, logarithmic above."""
+    5-s chunk dashed; exact 95% CIs; SNR axis linear up to the smallest non-zero SNR (at most 0.1),
+    logarithmic above."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     groups: dict[str, list[dict]] = {}
     for p in sweep["points"]:
@@ -147,16 +148,19 @@ def sweep_plot(sweep: dict, *, default_snr: float | None = None) -> bytes:
     ax.axhline(0.808, ls=":", color="gray", label="paper PSD→mel 80.8%")
     if default_snr is not None:
         ax.axvline(default_snr, ls="-.", color="tab:green", label=f"default SNR {default_snr:g}")
-    ax.set_xscale("symlog", linthresh=0.1)
+    if literature_snr is not None:
+        ax.axvline(literature_snr, ls="-.", color="tab:purple", label=f"literature SNR {literature_snr:g}")
     snrs = sorted({p["snr"] for p in sweep["points"]})
-    ax.set_xlim(-0.005, max(snrs) * 1.2 if max(snrs) > 0 else 1)
+    linthresh = min([s for s in snrs if s > 0] + [0.1])
+    ax.set_xscale("symlog", linthresh=linthresh)
+    ax.set_xlim(-linthresh / 20, max(snrs) * 1.2 if max(snrs) > 0 else 1)
     ax.set_xticks(snrs, [f"{s:g}" for s in snrs], fontsize=8)
     ax.minorticks_off()
-    ax.set_xlabel("simulated SNR (signal / noise power; linear below 0.1, log above)")
+    ax.set_xlabel(f"simulated SNR (signal / noise power; linear below {linthresh:g}, log above)")
     ax.set_ylabel("song-ID accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"{sweep['dataset']} (SIMULATED): {sweep['n_songs']} songs × {sweep['n_participants']} "
                  f"participants, {sweep['decoder']} decoder", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _png(fig)
