@@ -37,7 +37,7 @@ from skimage.metrics import structural_similarity
 from reconstruct.config import RunConfig
 from reconstruct.features import MAX_DB
 from reconstruct.errors import ReconstructError
-from reconstruct.evaluation.stats import accuracy_vs_chance
+from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
 from reconstruct.pipeline import chunk_prediction, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
 
@@ -89,11 +89,13 @@ DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 
 def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: list[np.ndarray], *,
-                   distance: str = "correlation", seed: int = 0) -> dict:
+                   distance: str = "correlation", seed: int = 0,
+                   clusters: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Share of trials where the match is closer to X than the foil, with an exact 95% CI and p vs 0.5.
 
     A tie (match and foil equally close, e.g. two identical song-mean spectrograms) is a coin flip from
-    `seed`, as a listener who hears no difference must guess."""
+    `seed`, as a listener who hears no difference must guess. With `clusters` (two labels per trial, e.g.
+    its true span and its participant) a two-way clustered 95% CI is added beside the exact one."""
     d = DISTANCES[distance]
     rng = np.random.default_rng(seed)
     dm = np.array([d(m, x) for x, m in zip(targets, matches)])
@@ -105,6 +107,8 @@ def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: 
     if not n:
         return {**out, "accuracy": float("nan"), "ci95": None, "p_two_sided": None, "chance_in_ci95": None}
     stats = accuracy_vs_chance(k, n, 0.5)
+    if clusters is not None:
+        out["ci95_clustered"] = two_way_cluster_ci(wins, *clusters, seed=seed)
     return {**out, "accuracy": k / n, "ci95": stats["ci"], "p_two_sided": stats["p_two_sided"],
             "p_greater": stats["p_greater"], "chance_in_ci95": stats["at_chance"]}
 

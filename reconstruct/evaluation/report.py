@@ -43,7 +43,12 @@ def write_json(result: dict, path: Path) -> Path:
 def _pct(acc: dict | None) -> str:
     if not acc:
         return "–"
-    return f"{acc['accuracy']:.1%} [{acc['ci'][0]:.1%}, {acc['ci'][1]:.1%}]"
+    return f"{acc['accuracy']:.1%} [{acc['ci'][0]:.1%}, {acc['ci'][1]:.1%}]" + _clustered(acc.get("ci_clustered"))
+
+
+def _clustered(ci: list[float] | None) -> str:
+    """The two-way clustered interval (span × participant) where a figure has one."""
+    return f", clustered [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else ""
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -69,7 +74,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _obs_pct(o: dict) -> str:
-    return f"{o['accuracy']:.1%} [{o['ci95'][0]:.1%}, {o['ci95'][1]:.1%}]"
+    return f"{o['accuracy']:.1%} [{o['ci95'][0]:.1%}, {o['ci95'][1]:.1%}]" + _clustered(o.get("ci95_clustered"))
 
 
 def _time_specific_section(rows: list[dict]) -> str:
@@ -80,7 +85,10 @@ def _time_specific_section(rows: list[dict]) -> str:
            "carries; the same-song observer and span identification measure <i>when</i> in the song a "
            "reconstruction was heard. Each is shown beside the <b>song-mean baseline</b> (every reconstruction "
            "replaced by its song's mean training spectrogram): a figure is evidence of decoding the music only "
-           "where its lower 95% bound beats that baseline.</p>",
+           "where its lower 95% bound beats that baseline. Brackets: the exact binomial 95% CI, which treats "
+           "every chunk as independent, and the CI clustered by true span and participant (a song's "
+           "participants share its spans; a participant's chunks share their EEG's make-up), which does not. "
+           "The verdicts use the exact one.</p>",
            "<ul>" + "".join(f"<li><b>{html.escape(k.replace('_', '-'))}</b>: {html.escape(v)}</li>"
                             for k, v in MEASURES.items()) + "</ul>"]
     table = []

@@ -1,7 +1,9 @@
-"""Accuracy against chance: exact binomial tests and Clopper–Pearson intervals."""
+"""Accuracy against chance: exact binomial tests and Clopper–Pearson intervals, and a clustered interval for
+trials that are not independent."""
 
 from __future__ import annotations
 
+import numpy as np
 from scipy import stats
 
 from reconstruct.errors import ParameterError
@@ -27,6 +29,27 @@ def accuracy_vs_chance(correct: int, n: int, chance: float, *, level: float = 0.
             "p_two_sided": float(stats.binomtest(int(correct), int(n), chance).pvalue),
             "at_chance": bool(ci.low <= chance <= ci.high),
             "above_chance": bool(test.pvalue < 1 - level)}
+
+
+def two_way_cluster_ci(hits: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, level: float = 0.95,
+                       n_boot: int = 2000, seed: int = 0) -> list[float]:
+    """A percentile CI of a hit rate whose trials share two crossed factors (e.g. the true span and the
+    participant), so that neither is counted as independent: Owen's pigeonhole bootstrap draws both
+    factors' levels with replacement at once and weights each trial by the product of its draws."""
+    hits = np.asarray(hits, dtype=float)
+    if hits.size == 0 or not (len(rows) == len(cols) == hits.size):
+        raise ParameterError(f"need one row and one column label per trial (got {len(rows)}, {len(cols)} "
+                             f"for {hits.size} trials)")
+    _, r = np.unique(rows, return_inverse=True)
+    _, c = np.unique(cols, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    wr = rng.multinomial(r.max() + 1, np.full(r.max() + 1, 1 / (r.max() + 1)), size=n_boot)
+    wc = rng.multinomial(c.max() + 1, np.full(c.max() + 1, 1 / (c.max() + 1)), size=n_boot)
+    w = wr[:, r] * wc[:, c]
+    total = w.sum(axis=1)
+    acc = (w @ hits)[total > 0] / total[total > 0]
+    lo, hi = np.quantile(acc, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return [float(lo), float(hi)]
 
 
 def family_at_chance(checks: list[tuple[int, int, float]], *, alpha: float = 0.05) -> tuple[list[bool], float]:

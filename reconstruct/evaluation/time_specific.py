@@ -11,7 +11,9 @@ level-relative spectrograms (`observer.correlation_distance`):
 * **top-k span identification**: the reconstruction against the true spans of all its song's test chunks;
   a hit when its own span ranks in the top k, chance k / number of spans.
 
-Each is reported beside the **song-mean baseline**: every reconstruction replaced by the mean training
+Each carries an exact binomial 95% CI and, beside it, a CI clustered two ways, by true span (the
+participants of a song share its test spans' targets) and by participant (a participant's chunks share their
+EEG's make-up), since the chunks are not independent trials. Each is reported beside the **song-mean baseline**: every reconstruction replaced by the mean training
 spectrogram of its song. The baseline knows the song and nothing about time, so it scores high on the
 different-song observer and at chance on the time-specific ones; a figure is evidence of decoding the
 music only where it beats the baseline.
@@ -25,7 +27,7 @@ import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, level_relative, units_to_db
-from reconstruct.evaluation.stats import accuracy_vs_chance
+from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
 from reconstruct.pipeline import load_split, read_summary, recordings_table
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
 
@@ -46,6 +48,12 @@ class HeldOutChunks:
 
     def __len__(self) -> int:
         return len(self.chunk)
+
+    def clusters(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Two labels per chunk for the clustered CI: its true span (song, chunk) and its participant."""
+        rows = np.arange(len(self)) if rows is None else rows
+        span = np.array([f"{s}#{c}" for s, c in zip(self.song[rows], self.chunk[rows])])
+        return span, self.participant[rows].astype(str)
 
 
 def load_test_chunks(config: RunConfig) -> HeldOutChunks:
@@ -109,7 +117,9 @@ def span_identification(chunks: HeldOutChunks, recon: np.ndarray, *, ks: tuple[i
         if k >= n_candidates.min():
             continue  # every span is in the top k: a measure that cannot fail
         chance = float(np.mean(k / n_candidates))
-        out[f"top{k}"] = accuracy_vs_chance(int((ranks <= k).sum()), len(ranks), chance)
+        hits = ranks <= k
+        out[f"top{k}"] = {**accuracy_vs_chance(int(hits.sum()), len(ranks), chance),
+                          "ci_clustered": two_way_cluster_ci(hits, *chunks.clusters())}
     out["n_candidates_per_song"] = {str(s): int(n_candidates[chunks.song == s][0]) for s in np.unique(chunks.song)}
     out["median_rank"] = float(np.median(ranks))
     return out
@@ -140,7 +150,8 @@ def observers(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0) -> dic
         foils = _foils(chunks, same_song=same, rng=np.random.default_rng(seed))
         ok = np.flatnonzero(foils >= 0)
         out[name] = ideal_observer([truth_db[i] for i in ok], [recon_db[i] for i in ok],
-                                   [recon_db[foils[i]] for i in ok], distance="correlation", seed=seed)
+                                   [recon_db[foils[i]] for i in ok], distance="correlation", seed=seed,
+                                   clusters=chunks.clusters(ok))
         out[name]["foil_seed"] = seed
     return out
 
@@ -205,9 +216,11 @@ def format_evidence(ev: dict) -> list[str]:
         d, b = _measure(ev["decoder"], m), _measure(ev["song_mean_baseline"], m)
         src = ev["decoder"]["span_id"][m] if m.startswith("top") else ev["decoder"][m]
         ci = src.get("ci") or src.get("ci95")
+        clustered = src.get("ci_clustered") or src.get("ci95_clustered")
         chance = src.get("chance", 0.5)
         verdict = ("beats chance and the song-mean baseline" if ev["beats_baseline"][m]
                    else "does NOT beat both chance and the song-mean baseline")
-        lines.append(f"  {m.replace('_', '-'):15s} {d['accuracy']:6.1%} (95% CI {ci[0]:.1%}-{ci[1]:.1%}, chance "
-                     f"{chance:.1%}); song-mean baseline {b['accuracy']:.1%}: {verdict}")
+        wide = f"; clustered {clustered[0]:.1%}-{clustered[1]:.1%}" if clustered else ""
+        lines.append(f"  {m.replace('_', '-'):15s} {d['accuracy']:6.1%} (95% CI {ci[0]:.1%}-{ci[1]:.1%}{wide}, "
+                     f"chance {chance:.1%}); song-mean baseline {b['accuracy']:.1%}: {verdict}")
     return lines

@@ -20,7 +20,7 @@ from reconstruct.evaluation.metrics import (
     summarize,
 )
 from reconstruct.evaluation.report import write_json
-from reconstruct.evaluation.stats import accuracy_vs_chance, family_at_chance, p_text
+from reconstruct.evaluation.stats import accuracy_vs_chance, family_at_chance, p_text, two_way_cluster_ci
 
 C1 = 0.01 ** 2
 
@@ -133,6 +133,40 @@ def test_family_verdict_keeps_a_perfect_null_at_chance_where_95_percent_each_wou
 def test_family_verdict_still_catches_a_real_effect():
     ok, _ = family_at_chance([(48, 576, 1 / 12)] * 21 + [(120, 576, 1 / 12)])
     assert all(ok[:21]) and not ok[21]
+
+
+def _crossed(n_rows: int = 24, n_cols: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij")
+    return rows.ravel(), cols.ravel()
+
+
+def _width(ci: list[float]) -> float:
+    return ci[1] - ci[0]
+
+
+def test_clustered_ci_matches_the_exact_one_when_trials_are_independent():
+    rows, cols = _crossed()
+    hits = np.random.default_rng(1).random(rows.size) < 0.6
+    clustered = two_way_cluster_ci(hits, rows, cols)
+    exact = accuracy_vs_chance(int(hits.sum()), hits.size, 0.5)["ci"]
+    assert clustered[0] < hits.mean() < clustered[1]
+    assert 0.7 < _width(clustered) / _width(exact) < 1.8  # the pigeonhole bootstrap is a little conservative
+
+
+def test_clustered_ci_widens_when_a_cluster_shares_its_outcome():
+    rows, cols = _crossed()
+    span_hit = np.random.default_rng(2).random(24) < 0.6
+    hits = span_hit[rows]  # every participant right or wrong together on a span: 24 units, not 576
+    clustered = two_way_cluster_ci(hits, rows, cols)
+    exact = accuracy_vs_chance(int(hits.sum()), hits.size, 0.5)["ci"]
+    assert _width(clustered) > 3 * _width(exact)
+    assert two_way_cluster_ci(hits, rows, cols) == clustered  # seeded: the same call gives the same interval
+
+
+@pytest.mark.parametrize(("hits", "rows", "cols"), [([], [], []), ([1, 0], [0], [0, 1]), ([1, 0], [0, 1], [0])])
+def test_clustered_ci_refuses_unlabelled_trials(hits, rows, cols):
+    with pytest.raises(ParameterError):
+        two_way_cluster_ci(np.array(hits), np.array(rows), np.array(cols))
 
 
 @pytest.mark.parametrize(("correct", "n", "chance"), [(1, 0, 0.5), (5, 4, 0.5), (-1, 4, 0.5), (1, 4, 0.0),

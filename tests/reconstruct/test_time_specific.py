@@ -41,6 +41,17 @@ def test_a_song_mean_knows_the_song_not_the_time():
         "different_song": False, "same_song": True, "top1": True, "top3": True}
 
 
+def test_every_measure_carries_a_clustered_ci_around_its_accuracy():
+    c = _chunks(n_recs=6)
+    noise = np.random.default_rng(4).random(c.truth.shape)
+    scores = score_spectra(c, (c.truth + noise) / 2)
+    for s in (scores["same_song"], scores["different_song"]):
+        assert s["ci95_clustered"][0] <= s["accuracy"] <= s["ci95_clustered"][1]
+    for k in ("top1", "top3"):
+        s = scores["span_id"][k]
+        assert s["ci_clustered"][0] <= s["accuracy"] <= s["ci_clustered"][1]
+
+
 def test_noise_is_at_chance_on_every_measure():
     c = _chunks(n_recs=6)
     noise = np.random.default_rng(9).random(c.truth.shape)
