@@ -35,10 +35,12 @@ MEASURE_KEYS = ("different_song", "same_song", "top1", "top3")
 
 
 def measure_summary(scores: dict, name: str) -> dict:
-    """Accuracy, 95 % CI and chance of one measure of `score_spectra`'s output."""
+    """Accuracy, 95 % CIs (exact; clustered where scored) and chance of one measure of `score_spectra`'s output."""
     s = scores["span_id"][name] if name.startswith("top") else scores[name]
     ci = s.get("ci") or s.get("ci95")
-    return {"accuracy": s["accuracy"], "ci95": list(ci), "chance": s.get("chance", 0.5)}
+    clustered = s.get("ci_clustered") or s.get("ci95_clustered")
+    return {"accuracy": s["accuracy"], "ci95": list(ci), "chance": s.get("chance", 0.5),
+            **({"ci95_clustered": list(clustered)} if clustered else {})}
 
 
 def _image_metrics(truth: np.ndarray, recon: np.ndarray) -> dict:

@@ -12,8 +12,10 @@ level-relative spectrograms (`observer.correlation_distance`):
   a hit when its own span ranks in the top k, chance k / number of spans.
 
 Each carries an exact binomial 95% CI and, beside it, a CI clustered two ways, by true span (the
-participants of a song share its test spans' targets) and by participant (a participant's chunks share their
-EEG's make-up), since the chunks are not independent trials. Each is reported beside the **song-mean baseline**: every reconstruction replaced by the mean training
+participants of a song share its test spans' targets) and by participant (a participant's chunks share
+their EEG's make-up), since the chunks are not independent trials.
+
+Each is reported beside the **song-mean baseline**: every reconstruction replaced by the mean training
 spectrogram of its song. The baseline knows the song and nothing about time, so it scores high on the
 different-song observer and at chance on the time-specific ones; a figure is evidence of decoding the
 music only where it beats the baseline.
