@@ -108,7 +108,7 @@ def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: 
         return {**out, "accuracy": float("nan"), "ci95": None, "p_two_sided": None, "chance_in_ci95": None}
     stats = accuracy_vs_chance(k, n, 0.5)
     if clusters is not None:
-        out["ci95_clustered"] = two_way_cluster_ci(wins, *clusters, seed=seed)
+        out["ci95_clustered"] = two_way_cluster_ci(wins, *clusters)
     return {**out, "accuracy": k / n, "ci95": stats["ci"], "p_two_sided": stats["p_two_sided"],
             "p_greater": stats["p_greater"], "chance_in_ci95": stats["at_chance"]}
 

@@ -31,24 +31,32 @@ def accuracy_vs_chance(correct: int, n: int, chance: float, *, level: float = 0.
             "above_chance": bool(test.pvalue < 1 - level)}
 
 
-def two_way_cluster_ci(hits: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, level: float = 0.95,
-                       n_boot: int = 2000, seed: int = 0) -> list[float]:
-    """A percentile CI of a hit rate whose trials share two crossed factors (e.g. the true span and the
-    participant), so that neither is counted as independent: Owen's pigeonhole bootstrap draws both
-    factors' levels with replacement at once and weights each trial by the product of its draws."""
+def two_way_cluster_ci(hits: np.ndarray, rows: np.ndarray, cols: np.ndarray, *,
+                       level: float = 0.95) -> list[float]:
+    """A CI of a hit rate whose trials share two crossed factors (e.g. the true span and the participant),
+    so that neither is counted as independent: the Clopper–Pearson interval at the effective sample size
+    n / deff, where the design effect deff is the two-way cluster-robust variance of the mean (Cameron,
+    Gelbach & Miller; statsmodels' `cov_cluster_2groups`) over the binomial one, never below 1."""
     hits = np.asarray(hits, dtype=float)
-    if hits.size == 0 or not (len(rows) == len(cols) == hits.size):
+    n = hits.size
+    if n == 0 or not (len(rows) == len(cols) == n):
         raise ParameterError(f"need one row and one column label per trial (got {len(rows)}, {len(cols)} "
-                             f"for {hits.size} trials)")
-    _, r = np.unique(rows, return_inverse=True)
-    _, c = np.unique(cols, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    wr = rng.multinomial(r.max() + 1, np.full(r.max() + 1, 1 / (r.max() + 1)), size=n_boot)
-    wc = rng.multinomial(c.max() + 1, np.full(c.max() + 1, 1 / (c.max() + 1)), size=n_boot)
-    w = wr[:, r] * wc[:, c]
-    total = w.sum(axis=1)
-    acc = (w @ hits)[total > 0] / total[total > 0]
-    lo, hi = np.quantile(acc, [(1 - level) / 2, 1 - (1 - level) / 2])
+                             f"for {n} trials)")
+    p = hits.mean()
+    deff = 1.0
+    if 0 < p < 1:
+        from statsmodels.regression.linear_model import OLS  # statsmodels takes a second to import
+        from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
+
+        fit = OLS(hits, np.ones((n, 1))).fit()
+        both, one, two = cov_cluster_2groups(fit, np.unique(rows, return_inverse=True)[1],
+                                             np.unique(cols, return_inverse=True)[1])
+        variance = max(both[0, 0], one[0, 0], two[0, 0])  # the two-way estimate can fall below a one-way one
+        deff = max(1.0, variance / (p * (1 - p) / n))
+    k, m = p * n / deff, n / deff
+    alpha = 1 - level
+    lo = stats.beta.ppf(alpha / 2, k, m - k + 1) if k > 0 else 0.0
+    hi = stats.beta.ppf(1 - alpha / 2, k + 1, m - k) if k < m else 1.0
     return [float(lo), float(hi)]
 
 
