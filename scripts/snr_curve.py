@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
                          train=replace(TrainConfig(), max_epochs=args.epochs))
     started = time.perf_counter()
     sweep = run_sweep(config, out_dir=args.cache, progress=not args.quiet, log=print)
-    sweep.update(default_snr=DEFAULT_SNR, literature_snr=LITERATURE_SNR, wall_seconds_this_call=round(time.perf_counter() - started, 1),
+    sweep.update(default_snr=DEFAULT_SNR, literature_snr=LITERATURE_SNR,
+                 wall_seconds_this_call=round(time.perf_counter() - started, 1),
                  point_seconds_total=round(sum(p["seconds"] for p in sweep["points"]), 1),
                  machine=f"{platform.machine()}, {platform.system()}; CPU only",
                  command="scripts/snr_curve.py " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -115,13 +115,14 @@ def span_identification(chunks: HeldOutChunks, recon: np.ndarray, *, ks: tuple[i
         own = r[np.arange(len(rows)), np.searchsorted(spans, chunks.chunk[rows])]
         ranks[rows] = (r > own[:, None]).sum(axis=1) + 1
         n_candidates[rows] = len(spans)
+    clusters = chunks.clusters()
     for k in ks:
         if k >= n_candidates.min():
             continue  # every span is in the top k: a measure that cannot fail
         chance = float(np.mean(k / n_candidates))
         hits = ranks <= k
         out[f"top{k}"] = {**accuracy_vs_chance(int(hits.sum()), len(ranks), chance),
-                          "ci_clustered": two_way_cluster_ci(hits, *chunks.clusters())}
+                          "ci_clustered": two_way_cluster_ci(hits, *clusters)}
     out["n_candidates_per_song"] = {str(s): int(n_candidates[chunks.song == s][0]) for s in np.unique(chunks.song)}
     out["median_rank"] = float(np.median(ranks))
     return out
