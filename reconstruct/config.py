@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from reconstruct.datasets.options import LoaderConfig
+from reconstruct.datasets.options import FolderOptions, LoaderConfig
 from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
@@ -54,6 +54,8 @@ class RunConfig:
     inversion: InversionConfig = field(default_factory=InversionConfig)
     songs: tuple[str, ...] | None = None
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+    folder: FolderOptions = field(default_factory=FolderOptions)  # --dataset folder only
+    allow_stimulus_like: tuple[str, ...] = ()  # channels the stimulus-leak guard may not refuse (explicit)
 
     def __post_init__(self) -> None:
         checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
@@ -73,6 +75,10 @@ class RunConfig:
         if self.ridge_alpha <= 0:
             raise ParameterError(f"ridge_alpha={self.ridge_alpha} must be > 0")
         self.loader.kwargs(self.dataset)  # refuses loader options the data set has not got
+        self.folder.check(self.dataset)
+        if self.dataset == "simulated" and self.allow_stimulus_like:
+            raise ParameterError("--allow-stimulus-like applies to real data sets (the guard does not run "
+                                 "on the simulated one)")
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (paths as strings)."""

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from reconstruct.config import DECODERS, DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
-from reconstruct.datasets.options import AXIS_ORDER, LoaderConfig, parse_audio_files, parse_offsets, parse_songs
+from reconstruct.datasets.channels import BADS, ChannelOptions, parse_channels
+from reconstruct.datasets.options import (AXIS_ORDER, DEFAULT_LENGTH_S, SHORT, FolderOptions, LoaderConfig,
+                                         parse_audio_files, parse_offsets, parse_songs)
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
 from reconstruct.simulate import SimulationConfig
@@ -70,6 +72,23 @@ def run_options(func):
                      "(21=0.54,22=0.98), 'none', or 'default' (nmedh orig: 21=0.54,22=0.98,23=0.08,24=0.35; else 0)."),
         click.option("--audio-file", "audio_files", multiple=True, metavar="SONG=FILE",
                      help="A song's audio file (relative to --audio) where its number is not in the name; repeatable."),
+        click.option("--channels", "channels",
+                     help="--dataset folder: EEG channels by name: 'Fz,Cz,Pz' keeps only these (in this order), "
+                          "'-Fp1,-Fp2' drops these, '@names.txt' reads the names from a file. Only EEG channels "
+                          "ever reach a decoder (EOG, trigger, audio/StimTrak and other aux channels are "
+                          "dropped, by type and by label)."),
+        click.option("--bads", type=click.Choice(list(BADS)), default="drop", show_default=True,
+                     help="--dataset folder: channels the file marks bad are dropped, or interpolated (MNE, "
+                          "standard 10-05 positions when the file has none)."),
+        click.option("--length", "length_s", type=int, default=DEFAULT_LENGTH_S, show_default=True,
+                     help="--dataset folder: seconds used from each song onset (a multiple of 5)."),
+        click.option("--short", type=click.Choice(list(SHORT)), default="refuse", show_default=True,
+                     help="--dataset folder: a recording or song shorter than --length is refused, or all "
+                          "use the common length."),
+        click.option("--allow-stimulus-like", "allow_stimulus_like", default="",
+                     help="Comma-separated channels the stimulus-leak guard must not refuse: ONLY for channels "
+                          "you know are scalp EEG (the guard refuses a channel following the song's envelope "
+                          "at 0-50 ms far closer than scalp EEG does)."),
         click.option("--shape", type=click.Choice(["nmedh", "nmedt"]), default="nmedh", show_default=True,
                      help="Simulated set's shape: nmedh = 4 songs × 12 participants, nmedt = 10 × 20."),
         click.option("--snr", type=SnrLevel(), default=str(DEFAULT_SNR), show_default=True,
@@ -129,7 +148,16 @@ def build_config(**o) -> RunConfig:
                           batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
         split_seed=o["split_seed"], split_scope=o["split_scope"], split_guard_s=o["split_guard_s"],
         select_seed=o["select_seed"], ref_db=_ref_db(o["ref_db"]),
-        inversion=InversionConfig(n_iter=o["n_iter"]), loader=build_loader_config(**o))
+        inversion=InversionConfig(n_iter=o["n_iter"]), loader=build_loader_config(**o),
+        folder=build_folder_options(**o),
+        allow_stimulus_like=tuple(c.strip() for c in (o.get("allow_stimulus_like") or "").split(",") if c.strip()))
+
+
+def build_folder_options(**o) -> FolderOptions:
+    """The --dataset folder options of the CLI → FolderOptions."""
+    keep, drop = parse_channels(o.get("channels"))
+    return FolderOptions(channels=ChannelOptions(keep=keep, drop=drop, bads=o.get("bads") or "drop"),
+                         length_s=o.get("length_s") or DEFAULT_LENGTH_S, short=o.get("short") or "refuse")
 
 
 def build_loader_config(**o) -> LoaderConfig:

@@ -54,6 +54,7 @@ def stage_params(config: RunConfig, stage: str) -> dict:
         params["simulation"] = {k: v for k, v in cfg["simulation"].items() if k != "meter"}
     if cfg["dataset"] in ("nmedt", "nmedh"):
         params["loader"] = cfg["loader"]  # how the files were read; absent elsewhere so older runs stay valid
+    params |= _load_inputs(config, cfg)
     if "split_seed" in keys:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
@@ -85,6 +86,21 @@ def read_summary(config: RunConfig, stage: str) -> dict:
 
 # ---- load -------------------------------------------------------------------------------------------
 
+def _load_inputs(config: RunConfig, cfg: dict) -> dict:
+    """What else decides the load stage on real data: the folder's options and files, and the leak guard."""
+    if cfg["dataset"] == "simulated":
+        return {}
+    from reconstruct.datasets.leak_guard import GUARD_VERSION
+    extra: dict = {"leak_guard": GUARD_VERSION}
+    if cfg["allow_stimulus_like"]:
+        extra["allow_stimulus_like"] = cfg["allow_stimulus_like"]
+    if cfg["dataset"] == "folder":
+        from reconstruct.datasets.folder import input_fingerprint
+        extra["folder"] = cfg["folder"]
+        extra["inputs"] = input_fingerprint(config.eeg_path, config.audio_path)  # an edited CSV or file reloads
+    return extra
+
+
 def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
     """Load the configured data set into the common shape."""
     if config.dataset == "simulated":
@@ -98,12 +114,19 @@ def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
         if audio == config.eeg_path and not Path(audio).is_dir():
             raise ReconstructError(f"--eeg {audio} is not a folder: give the songs' folder with --audio DIR")
         return datasets.load_nmedh(config.eeg_path, audio, progress=progress, **config.loader.kwargs("nmedh"))
-    return datasets.load_folder(config.eeg_path, progress=progress)
+    return datasets.load_folder(config.eeg_path, options=config.folder, audio_dir=config.audio_path,
+                                progress=progress)
 
 
 def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
-    """Write the first 240 s of every recording's EEG, the recordings table and the song audio."""
+    """Write the first 240 s of every recording's EEG, the recordings table and the song audio.
+
+    A real data set first passes the stimulus-leak guard (:mod:`reconstruct.datasets.leak_guard`)."""
     ds = load_dataset(config, progress=progress)
+    used_s = ds.meta.get("used_s") or USED_S
+    if used_s != USED_S:
+        raise ReconstructError(f"the recordings give {used_s} s each (--length/--short common), but the stages "
+                               f"after load still take {USED_S} s; use recordings and songs of {USED_S} s or more")
     n_samples = USED_S * EEG_FS
     short = [r for r in ds.recordings + ds.held_out if r.eeg.shape[1] < n_samples]
     if short:
@@ -112,6 +135,10 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
     for song, y in ds.audio.items():
         if len(y) < USED_S * ds.sr:
             raise ReconstructError(f"audio of {song} is {len(y) / ds.sr:.1f} s, need {USED_S} s")
+    guard = None
+    if not ds.simulated:  # the simulation has no aux channels; its music-driven EEG passes (test_stimulus_leak)
+        from reconstruct.datasets.leak_guard import guard_dataset
+        guard = guard_dataset(ds, n_samples=n_samples, allow=config.allow_stimulus_like)
     data = config.run_dir / "data"
     (data / "songs").mkdir(parents=True, exist_ok=True)
     channels = {r.eeg.shape[0] for r in ds.recordings}
@@ -130,8 +157,25 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
         sf.write(data / "songs" / f"{song}.wav", y, ds.sr, subtype="FLOAT")
     summary = {"name": ds.name, "simulated": ds.simulated, "n_recordings": len(ds.recordings),
                "n_held_out": len(ds.held_out), "songs": ds.songs, "participants": ds.participants, "meta": ds.meta}
+    if guard is not None:
+        summary["leak_guard"] = guard
     (data / "dataset.json").write_text(json.dumps(summary, indent=2, default=str))
+    if progress and "channel_names" in ds.meta:
+        for line in channel_report(ds.meta):
+            tqdm.write(line)
     return summary
+
+
+def channel_report(meta: dict) -> list[str]:
+    """Human lines: the EEG channels every recording gives, and what each recording dropped and why."""
+    names = meta["channel_names"]
+    lines = [f"[load] {len(names)} EEG channels kept, in this order: {', '.join(names)}"]
+    for label, rec in meta.get("recordings", {}).items():
+        dropped = "; ".join(f"{n} ({why})" for n, why in rec["dropped"].items()) or "nothing"
+        interp = f"; interpolated {', '.join(rec['interpolated'])}" if rec.get("interpolated") else ""
+        lines.append(f"[load] {label}: {Path(rec['file']).name} at {rec['source_fs']:g} Hz from {rec['start_s']:g} s; "
+                     f"dropped {dropped}{interp}")
+    return lines
 
 
 def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> None:

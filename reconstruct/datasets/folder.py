@@ -1,312 +1,271 @@
-"""Bring your own data: a folder of EEG arrays and audio files, with a ``recordings.csv`` saying which is which.
+"""Bring your own data: a folder of EEG files and audio files, with a ``recordings.csv`` saying which is which.
 
 ``recordings.csv`` has a header row and one row per recording (one participant hearing one song)::
 
-    eeg_file,participant,song,audio_file,fs,key
-    eeg/p01_s1.npy,p01,song1,audio/song1.wav,,
-    eeg/p02_s1.mat,p02,song1,audio/song1.wav,500,eeg
+    eeg_file,participant,song,audio_file,fs,key,onset,onset_occurrence,audio_latency_ms
+    eeg/p01.vhdr,p01,song1,audio/song1.wav,,,song onset,1,12
+    eeg/p01.vhdr,p01,song2,audio/song2.wav,,,song onset#2,,12
+    eeg/p02_s1.mat,p02,song1,audio/song1.wav,500,eeg,,,
 
-- ``eeg_file``: the EEG, relative to the folder: a ``.npy`` array or a ``.mat`` file (v5 or v7.3),
-  shaped (channels, samples), or a file in a format labs record in, read with MNE-Python's ``mne.io``:
-  EDF (``.edf``), BDF (``.bdf``), BrainVision (``.vhdr``), EEGLAB (``.set``) or FIF (``.fif``,
-  ``.fif.gz``); from those only the EEG channels are kept, in microvolts, at the file's own rate.
-  Every recording must have the same number of channels.
+- ``eeg_file``: the EEG, relative to the folder: a ``.npy`` array or a ``.mat`` variable shaped
+  (channels, samples), or a file in a format labs record in, read with MNE-Python's ``mne.io``:
+  EDF (``.edf``), BDF (``.bdf``), BrainVision (``.vhdr``), EEGLAB (``.set``) or FIF (``.fif``, ``.fif.gz``).
+  Several rows may read one continuous file (one song each), never overlapping stretches of it.
 - ``participant``, ``song``: ids; a (participant, song) pair appears once.
-- ``audio_file``: the stimulus, relative to the folder (WAV, FLAC, OGG, MP3, AIFF); all rows of one
+- ``audio_file``: the stimulus, relative to the folder (or to ``--audio`` when given); all rows of one
   song name the same file. Read as mono (channels averaged) and resampled to 22 050 Hz if needed.
-- ``fs`` (optional column, may be blank): the EEG sampling rate in Hz; blank means 125 Hz. A higher
-  rate is resampled to 125 Hz with :func:`scipy.signal.resample_poly` (polyphase, anti-aliased); a
-  lower one is refused, since upsampling cannot restore the EEG band up to 62.5 Hz the features use.
-- ``key`` (optional column): the variable holding the EEG in a ``.mat`` file; required for those.
-- ``onset`` (optional column): where the song starts in the EEG, in seconds; the EEG before it is cut.
-  For an MNE-read file it may instead name an annotation (event) whose first occurrence marks the song
-  onset, e.g. ``onset=song_start``; blank means the song starts with the recording.
+- ``fs``: the EEG sampling rate in Hz. **Required** for a ``.npy`` array, and for a ``.mat`` file
+  without a scalar ``fs`` variable (it is never guessed); blank for MNE-read files, which carry their
+  own (a value that disagrees with the file is refused). Rates under 125 Hz are refused; higher ones
+  are demeaned, then resampled to 125 Hz with :func:`scipy.signal.resample_poly`.
+- ``key``: the variable holding the EEG in a ``.mat`` file; required for those.
+- ``onset``: where the song starts in the EEG: seconds (``12.5``; ``>= 0``, with a dot), or, for an
+  MNE-read file, a marker (annotation) name. A marker that occurs more than once must say which
+  occurrence: ``song onset#2``, or an ``onset_occurrence`` column (1 = first). Blank: the file's start.
+- ``audio_latency_ms``: the sound card's delay from the marker to the sound, in ms; the EEG is read from
+  onset + latency.
 
+Channels: only EEG channels are kept (types inferred from labels as well as read from the file, see
+:mod:`reconstruct.datasets.channels`), minus those the file marks bad, matched by name across recordings.
+Length: each recording gives ``length_s`` seconds from its onset (default 240, the paper's), and its song's
+audio must be as long; with ``short="common"`` shorter ones set a common (shorter) length instead.
 Everything is checked before the EEG is read, and every problem is reported with the CSV line.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from reconstruct.datasets import AUDIO_SUFFIXES, load_audio, require_dir
+from reconstruct.datasets import load_audio, require_dir
+from reconstruct.datasets.channels import ChannelChoice, choose_channels, match_by_name
+from reconstruct.datasets.folder_csv import CSV_NAME, Row, check_pairs_unique, read_rows, song_audio
+from reconstruct.datasets.folder_files import Header, read_header, read_stretch
+from reconstruct.datasets.options import MIN_LENGTH_S, FolderOptions
 from reconstruct.errors import DataFormatError
-from reconstruct.matfile import get_array, read_mat, whos
 from reconstruct.recording import EEG_FS, Dataset, Recording
 
-CSV_NAME = "recordings.csv"
-REQUIRED_COLUMNS = ("eeg_file", "participant", "song", "audio_file")
-OPTIONAL_COLUMNS = ("fs", "key", "onset")
-MNE_SUFFIXES = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz")
-EEG_SUFFIXES = (".npy", ".mat", *MNE_SUFFIXES)
 
+@dataclass
+class _Plan:
+    """One row, checked against its file's header: the channels it gives and the seconds it starts at."""
 
-@dataclass(frozen=True)
-class _Row:
-    """One validated line of recordings.csv; `where` names the file and line for messages."""
-
-    where: str
-    eeg_file: Path
-    participant: str
-    song: str
-    audio_file: Path
-    fs: float
-    key: str
-    onset: str = ""
+    row: Row
+    header: Header
+    channels: ChannelChoice
+    start_s: float
 
     @property
-    def mne_format(self) -> bool:
-        """Whether MNE-Python reads this row's EEG file."""
-        return _suffix(self.eeg_file) in MNE_SUFFIXES
+    def available_s(self) -> float:
+        """Seconds of EEG from the song onset to the end of the file."""
+        return self.header.duration_s - self.start_s
 
 
-def load_folder(path: str | Path, *, progress: bool = False) -> Dataset:
+def load_folder(path: str | Path, *, options: FolderOptions | None = None, audio_dir: str | Path | None = None,
+                progress: bool = False) -> Dataset:
     """Load a folder laid out as described in this module, so any lab's own EEG can go through the pipeline.
 
     Returns
     -------
     Dataset
-        ``name="folder:<folder name>"``, EEG float32 (channels, samples) at 125 Hz, audio mono float32
-        at 22 050 Hz.
+        ``name="folder:<folder name>"``, EEG float32 (channels, samples) at 125 Hz, the same channels in
+        the same order for every recording, ``meta["used_s"]`` seconds each; audio mono float32 at 22 050 Hz.
 
     Raises
     ------
     DataFormatError
-        The CSV, an EEG file or an audio file is missing or malformed; the message names the file
-        (and the CSV line).
+        The CSV, an EEG file or an audio file is missing, malformed or inconsistent; the message names
+        the file (and the CSV line).
     """
+    options = options or FolderOptions()
     folder = require_dir(path, "data folder")
-    rows = _read_rows(folder, folder / CSV_NAME)
-    _check_pairs_unique(rows)
-    song_audio = _song_audio(rows)
-    recordings = [_load_recording(row) for row in tqdm(rows, desc="EEG", unit="file", disable=not progress)]
-    _check_channels_agree(rows, recordings)
-    audio = {song: load_audio(file) for song, file in song_audio.items()}
+    audio_root = require_dir(audio_dir, "audio folder (--audio)") if audio_dir else folder
+    rows = read_rows(folder, folder / CSV_NAME, audio_root)
+    check_pairs_unique(rows)
+    audio_files = song_audio(rows)
+    plans = [_plan(row, options) for row in rows]
+    used_s = _used_length(plans, audio_files, options)
+    _check_overlaps(plans, used_s)
+    names = _common_channels(plans, options)
+    recordings = [_read(plan, names, used_s) for plan in tqdm(plans, desc="EEG", unit="file", disable=not progress)]
+    audio = {song: load_audio(file) for song, file in audio_files.items()}
     meta = {"source": "folder", "folder": str(folder), "csv": str(folder / CSV_NAME),
-            "audio_files": {song: str(file) for song, file in song_audio.items()},
-            "eeg_fs": {f"{r.participant}/{r.song}": r.fs for r in rows}}
+            "audio_files": {song: str(file) for song, file in audio_files.items()},
+            "used_s": used_s, "length_s": options.length_s, "short": options.short,
+            "eeg_fs": {p.row.label: p.header.fs for p in plans},
+            "channel_names": names, "bads": options.channels.bads,
+            "recordings": {p.row.label: _describe(p) for p in plans}}
     return Dataset(name=f"folder:{folder.resolve().name}", simulated=False, recordings=recordings,
                    audio=audio, meta=meta)
 
 
-def _read_rows(folder: Path, csv_path: Path) -> list[_Row]:
-    """Parse and check every line of recordings.csv before any EEG is read."""
-    if not csv_path.is_file():
-        raise DataFormatError(f"{csv_path}: not found; the folder needs a {CSV_NAME} with columns "
-                              f"{','.join(REQUIRED_COLUMNS)}[,fs][,key]")
-    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        _check_header(csv_path, reader.fieldnames)
-        rows = [_parse_row(folder, f"{csv_path}, line {reader.line_num}", raw) for raw in reader
-                if any((v or "").strip() for v in raw.values() if isinstance(v, str))]
-    if not rows:
-        raise DataFormatError(f"{csv_path}: no recordings listed (only a header)")
-    return rows
+def _plan(row: Row, options: FolderOptions) -> _Plan:
+    """Read a row's header and settle its channels and start, refusing anything that would have to be guessed."""
+    header = read_header(row)
+    choice = choose_channels(header.names, header.types, header.bads, options.channels,
+                             where=f"{row.where} ({row.eeg_file.name})")
+    onset = row.onset.seconds if not row.onset.event else _event_onset(row, header)
+    start = onset + row.latency_s
+    if start >= header.duration_s:
+        raise DataFormatError(f"{row.where}: the song onset ({row.onset.describe()} = {onset:.2f} s"
+                              f"{f' + {row.latency_s * 1000:g} ms latency' if row.latency_s else ''}) is past the "
+                              f"end of {row.eeg_file.name} ({header.duration_s:.2f} s long)")
+    if start < 0:
+        raise DataFormatError(f"{row.where}: the song onset plus audio_latency_ms is before {row.eeg_file.name} starts")
+    return _Plan(row=row, header=header, channels=choice, start_s=start)
 
 
-def _check_header(csv_path: Path, fieldnames: list[str] | None) -> None:
-    """Require the four columns, allow the two optional ones, and refuse anything else (likely a typo)."""
-    if not fieldnames:
-        raise DataFormatError(f"{csv_path}: empty file; expected a header {','.join(REQUIRED_COLUMNS)}[,fs][,key]")
-    names = [n.strip() for n in fieldnames]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    unknown = [c for c in names if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing or unknown or len(set(names)) != len(names):
-        problems = [f"missing column(s) {', '.join(missing)}" if missing else "",
-                    f"unknown column(s) {', '.join(unknown)}" if unknown else "",
-                    "repeated column(s)" if len(set(names)) != len(names) else ""]
-        raise DataFormatError(f"{csv_path}: {'; '.join(p for p in problems if p)}; the header is "
-                              f"{','.join(names)}, expected {','.join(REQUIRED_COLUMNS)}[,fs][,key]")
+def _event_onset(row: Row, header: Header) -> float:
+    """Seconds from the file's start to the marker, refusing a marker that is absent or ambiguous."""
+    event = row.onset.event
+    # BrainVision prefixes the marker type ("Comment/song_start", "Stimulus/S  1"): match on either
+    hits = [t for d, t in header.events if event in (d, d.split("/", 1)[-1])]
+    if not hits:
+        have = ", ".join(sorted({d for d, _ in header.events})[:10]) or "none"
+        raise DataFormatError(f"{row.where}: onset event {event!r} not among {row.eeg_file}'s annotations ({have})")
+    n = row.onset.occurrence
+    if n is None and len(hits) > 1:
+        at = ", ".join(f"{t:.2f}" for t in hits[:6])
+        raise DataFormatError(f"{row.where}: marker {event!r} occurs {len(hits)} times in {row.eeg_file.name} "
+                              f"(at {at} s); say which one this song starts at: onset={event}#2 for the "
+                              f"second, or an onset_occurrence column")
+    if n is not None and n > len(hits):
+        raise DataFormatError(f"{row.where}: onset {row.onset.describe()} asks for occurrence {n}, but "
+                              f"{row.eeg_file.name} has {len(hits)} {event!r} marker(s)")
+    return hits[(n or 1) - 1]
 
 
-def _parse_row(folder: Path, where: str, raw: dict) -> _Row:
-    """Turn one CSV line into a _Row, checking that its files exist and its fs is usable."""
-    if None in raw:
-        raise DataFormatError(f"{where}: more values than columns")
-    values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-    for column in REQUIRED_COLUMNS:
-        if not values[column]:
-            raise DataFormatError(f"{where}: empty '{column}'")
-    eeg_file = _existing(folder / values["eeg_file"], where, "EEG file", EEG_SUFFIXES)
-    audio_file = _existing(folder / values["audio_file"], where, "audio file", AUDIO_SUFFIXES)
-    row = _Row(where=where, eeg_file=eeg_file, participant=values["participant"], song=values["song"],
-               audio_file=audio_file, fs=_parse_fs(values.get("fs", ""), where), key=values.get("key", ""),
-               onset=values.get("onset", ""))
-    if row.onset and not row.mne_format:
-        _onset_seconds(row)  # an event name needs annotations: only MNE-read files have them
-    return row
-
-
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
-
-
-def _onset_seconds(row: _Row) -> float:
-    """The onset column as seconds (refusing an event name where there are no annotations)."""
+def _audio_seconds(path: Path) -> float:
     try:
-        onset = float(row.onset)
-    except ValueError:
-        raise DataFormatError(f"{row.where}: onset={row.onset!r} is not a number of seconds (event names "
-                              f"work only for EDF/BDF/BrainVision/EEGLAB/FIF files)") from None
-    if not np.isfinite(onset) or onset < 0:
-        raise DataFormatError(f"{row.where}: onset={row.onset!r} must be >= 0 seconds")
-    return onset
+        info = sf.info(path)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise DataFormatError(f"{path}: cannot read audio ({' '.join(str(exc).split())})") from exc
+    return info.frames / info.samplerate
 
 
-def _existing(path: Path, where: str, what: str, suffixes: tuple[str, ...]) -> Path:
-    """Return `path` if it is a file of a supported type, else say which and why."""
-    if not path.is_file():
-        raise DataFormatError(f"{where}: {what} {path} not found")
-    if _suffix(path) not in suffixes:
-        raise DataFormatError(f"{where}: {what} {path} has unsupported type '{path.suffix}' "
-                              f"(use {', '.join(suffixes)})")
-    return path
+def _used_length(plans: list[_Plan], audio_files: dict[str, Path], options: FolderOptions) -> int | None:
+    """The seconds every recording gives: `length_s`, or with short="common" the longest all have; per line.
+
+    None (``length_s=None``): every recording whole, unchecked here (the load stage checks what it uses)."""
+    if options.length_s is None:
+        return None
+    audio_s = {song: _audio_seconds(file) for song, file in audio_files.items()}
+    avail = [(min(p.available_s, audio_s[p.row.song]), p) for p in plans]
+    short = [(s, p) for s, p in avail if s < options.length_s]
+    if not short:
+        return options.length_s
+    seconds, plan = min(short, key=lambda sp: sp[0])
+    what = (f"{plan.row.eeg_file.name} holds {plan.available_s:.1f} s after the song onset ({plan.start_s:.1f} s)"
+            if plan.available_s <= audio_s[plan.row.song]
+            else f"the audio {plan.row.audio_file.name} is {audio_s[plan.row.song]:.1f} s long")
+    common = int(min(s for s, _ in avail) // 5 * 5)
+    if options.short == "refuse":
+        raise DataFormatError(f"{plan.row.where}: {what}, less than the {options.length_s} s used (--length); "
+                              f"{len(short)} of {len(plans)} line(s) fall short. Choose --short common to use the "
+                              f"{common} s all recordings have, or --length {max(common, MIN_LENGTH_S)}")
+    if common < MIN_LENGTH_S:
+        raise DataFormatError(f"{plan.row.where}: {what}; the common length {common} s is under the "
+                              f"{MIN_LENGTH_S} s minimum (four 5-s chunks)")
+    return common
 
 
-def _parse_fs(text: str, where: str) -> float:
-    """Read the fs column: blank means 125 Hz; below 125 Hz is refused (see the module docstring)."""
-    if not text:
-        return float(EEG_FS)
-    try:
-        fs = float(text)
-    except ValueError:
-        raise DataFormatError(f"{where}: fs={text!r} is not a number of Hz") from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise DataFormatError(f"{where}: fs={text!r} must be a positive number of Hz")
-    if fs < EEG_FS:
-        raise DataFormatError(f"{where}: fs={fs:g} Hz is below {EEG_FS} Hz; upsampling cannot restore "
-                              f"the missing EEG band, so it is refused")
-    return fs
+def _check_overlaps(plans: list[_Plan], used_s: int | None) -> None:
+    """Refuse two rows that read overlapping stretches of one file: they would share EEG between songs.
+
+    Without a used length a row reads to the end of its file, so two rows of one file always overlap."""
+    by_file: dict[Path, list[_Plan]] = {}
+    for plan in plans:
+        by_file.setdefault(plan.row.eeg_file.resolve(), []).append(plan)
+    for same in by_file.values():
+        same.sort(key=lambda p: p.start_s)
+        for a, b in zip(same, same[1:]):
+            a_end, b_end = ((a.start_s + used_s, b.start_s + used_s) if used_s is not None
+                            else (a.header.duration_s, b.header.duration_s))
+            if b.start_s < a_end:
+                raise DataFormatError(
+                    f"{b.row.where}: reads {b.start_s:.1f}-{b_end:.1f} s of {b.row.eeg_file.name}, which overlaps "
+                    f"{a.start_s:.1f}-{a_end:.1f} s read by line {a.row.line}; each song needs its own stretch "
+                    f"(check the onsets, or a repeated marker)")
 
 
-def _check_pairs_unique(rows: list[_Row]) -> None:
-    """Refuse a participant-song pair listed twice: it would leak between train and test."""
-    seen: dict[tuple[str, str], str] = {}
-    for row in rows:
-        pair = (row.participant, row.song)
-        if pair in seen:
-            raise DataFormatError(f"{row.where}: participant {row.participant!r} with song {row.song!r} "
-                                  f"is already listed ({seen[pair]})")
-        seen[pair] = row.where
+def _common_channels(plans: list[_Plan], options: FolderOptions) -> list[str]:
+    """The run's channel list (the keep list, else the first row's), every row matched to it by name."""
+    first = plans[0]
+    names = list(options.channels.keep) or first.channels.kept
+    for plan in plans[1:]:
+        kept = plan.channels.kept
+        if not (plan.header.named and first.header.named) and len(kept) != len(first.channels.kept):
+            raise DataFormatError(f"{plan.row.where}: {plan.row.eeg_file} has {len(kept)} channels but "
+                                  f"{first.row.eeg_file} has {len(first.channels.kept)}; all recordings need "
+                                  f"the same channels")
+        match_by_name(names, kept, where=f"{plan.row.where} ({plan.row.eeg_file.name})",
+                      first=f"line {first.row.line} ({first.row.eeg_file.name})")
+    return names
 
 
-def _song_audio(rows: list[_Row]) -> dict[str, Path]:
-    """Map each song to its one audio file, refusing a song given two different files."""
-    chosen: dict[str, _Row] = {}
-    for row in rows:
-        first = chosen.setdefault(row.song, row)
-        if first.audio_file.resolve() != row.audio_file.resolve():
-            raise DataFormatError(f"{row.where}: song {row.song!r} has audio_file {row.audio_file} but "
-                                  f"{first.where} gave {first.audio_file}")
-    return {song: row.audio_file for song, row in chosen.items()}
-
-
-def _load_recording(row: _Row) -> Recording:
-    """Read one EEG file, cut it at the song onset, bring it to 125 Hz and wrap it as a Recording."""
-    if row.mne_format:
-        eeg, fs = _read_mne(row)
-    else:
-        eeg, fs = _read_eeg(row), row.fs
-        if row.onset:
-            eeg = eeg[:, int(round(_onset_seconds(row) * fs)):]
-    if fs < EEG_FS:
-        raise DataFormatError(f"{row.eeg_file}: sampled at {fs:g} Hz, below {EEG_FS} Hz; upsampling cannot "
-                              "restore the missing EEG band, so it is refused")
-    if fs != EEG_FS:
-        ratio = (Fraction(EEG_FS) / Fraction(fs)).limit_denominator(10_000)
-        eeg = resample_poly(eeg, ratio.numerator, ratio.denominator, axis=1)
-    eeg = np.ascontiguousarray(eeg, dtype=np.float32)
+def _read(plan: _Plan, names: list[str], used_s: int | None) -> Recording:
+    """Read the used stretch of the kept channels (in the run's order), demean it, bring it to 125 Hz."""
+    fs, row = plan.header.fs, plan.row
+    start = int(round(plan.start_s * fs))
+    stop = plan.header.n_times if used_s is None else start + int(np.ceil(used_s * fs))
+    eeg = read_stretch(row, plan.header, names, start, min(stop, plan.header.n_times),
+                       interpolate=plan.channels.interpolate)
     if not np.isfinite(eeg).all():
         raise DataFormatError(f"{row.eeg_file}: EEG contains NaN or infinite samples")
+    eeg = eeg - eeg.mean(axis=1, keepdims=True)  # a DC offset would ring through the resampling filter
+    if fs != EEG_FS:
+        ratio = (Fraction(EEG_FS) / Fraction(fs).limit_denominator(10_000)).limit_denominator(10_000)
+        eeg = resample_poly(eeg, ratio.numerator, ratio.denominator, axis=1)
+    eeg = np.ascontiguousarray(eeg if used_s is None else eeg[:, :used_s * EEG_FS], dtype=np.float32)
     return Recording(eeg=eeg, fs=float(EEG_FS), participant=row.participant, song=row.song)
 
 
-def _read_mne(row: _Row) -> tuple[np.ndarray, float]:
-    """EEG channels (µV) of an EDF/BDF/BrainVision/EEGLAB/FIF file from the song onset, and its rate."""
-    import mne
-    readers = {".edf": mne.io.read_raw_edf, ".bdf": mne.io.read_raw_bdf, ".vhdr": mne.io.read_raw_brainvision,
-               ".set": mne.io.read_raw_eeglab, ".fif": mne.io.read_raw_fif, ".fif.gz": mne.io.read_raw_fif}
+def _describe(plan: _Plan) -> dict:
+    """What dataset.json says of one recording: source file and rate, where it starts, its channels."""
+    return {"file": str(plan.row.eeg_file), "line": plan.row.line, "source_fs": plan.header.fs,
+            "onset": plan.row.onset.describe(), "start_s": round(plan.start_s, 4),
+            "n_kept": len(plan.channels.kept), "dropped": plan.channels.dropped,
+            "interpolated": plan.channels.interpolate}
+
+
+def input_fingerprint(path: str | Path, audio_dir: str | Path | None = None) -> str:
+    """A hash of recordings.csv and every file it names (size and modification time), so an edit reloads.
+
+    Never raises: a folder that cannot be read hashes to what it holds, and the load stage then says why."""
+    folder = Path(path)
+    audio_root = Path(audio_dir) if audio_dir else folder
+    h = hashlib.sha256()
+    csv_path = folder / CSV_NAME
     try:
-        raw = readers[_suffix(row.eeg_file)](row.eeg_file, preload=False, verbose="error")
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the same thing to the user: a bad file
-        raise DataFormatError(f"{row.eeg_file}: MNE cannot read it ({exc.__class__.__name__}: "
-                              f"{' '.join(str(exc).split())[:200]})") from None
-    fs = float(raw.info["sfreq"])
-    if row.fs != EEG_FS and abs(row.fs - fs) > 1e-6:
-        raise DataFormatError(f"{row.where}: fs={row.fs:g} but {row.eeg_file} says {fs:g} Hz; leave fs blank "
-                              "for files that carry their own rate")
-    picks = mne.pick_types(raw.info, eeg=True, exclude=[])
-    if not len(picks):
-        raise DataFormatError(f"{row.eeg_file}: no EEG channels (types: "
-                              f"{sorted(set(raw.get_channel_types()))})")
-    start = 0
-    if row.onset:
-        start = int(round(_mne_onset(row, raw) * fs))
-    return raw.get_data(picks=picks, start=start, units="uV"), fs
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return "unreadable"
+    h.update(text.encode())
+    files: set[Path] = set()
+    for raw in csv.DictReader(text.splitlines()):
+        eeg, audio = (raw.get("eeg_file") or "").strip(), (raw.get("audio_file") or "").strip()
+        if eeg:
+            eeg_path = folder / eeg
+            files.add(eeg_path)
+            if eeg_path.parent.is_dir():  # sidecars: BrainVision .eeg/.vmrk, EEGLAB .fdt
+                files.update(p for p in eeg_path.parent.iterdir() if p.stem == eeg_path.stem)
+        if audio:
+            files.add(audio_root / audio)
+    for file in sorted(files):
+        try:
+            st = file.stat()
+            h.update(f"{file}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{file}|missing\n".encode())
+    return h.hexdigest()[:16]
 
 
-def _mne_onset(row: _Row, raw) -> float:
-    """Seconds from the file's start to the song onset: a number, or the first annotation of that name."""
-    try:
-        return _onset_seconds(row)
-    except DataFormatError:
-        pass
-    names = list(raw.annotations.description)
-    # BrainVision prefixes the marker type ("Comment/song_start", "Stimulus/S  1"): match on either
-    hits = [i for i, d in enumerate(names) if row.onset in (d, d.split("/", 1)[-1])]
-    if not hits:
-        have = ", ".join(sorted(set(names))[:10]) or "none"
-        raise DataFormatError(f"{row.where}: onset event {row.onset!r} not among {row.eeg_file}'s annotations "
-                              f"({have})")
-    first = float(raw.annotations.onset[hits[0]])
-    return first - (raw.first_time if raw.annotations.orig_time is not None else 0.0)
-
-
-def _read_eeg(row: _Row) -> np.ndarray:
-    """Load a .npy or .mat EEG array and check it is (channels, samples)."""
-    path = row.eeg_file
-    eeg = _read_npy(path) if path.suffix.lower() == ".npy" else _read_mat_eeg(row)
-    if eeg.ndim != 2:
-        raise DataFormatError(f"{path}: EEG array has shape {eeg.shape}, expected 2 dimensions (channels, samples)")
-    if eeg.shape[0] >= eeg.shape[1]:
-        raise DataFormatError(f"{path}: EEG array has shape {eeg.shape}, more channels than samples; "
-                              f"store it as (channels, samples)")
-    return eeg
-
-
-def _read_npy(path: Path) -> np.ndarray:
-    """Load a numeric .npy array without unpickling anything."""
-    try:
-        eeg = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFormatError(f"{path}: not a readable .npy array ({' '.join(str(exc).split())})") from exc
-    if eeg.dtype.kind not in "biuf":
-        raise DataFormatError(f"{path}: EEG array has dtype {eeg.dtype}, expected real numbers")
-    return eeg
-
-
-def _read_mat_eeg(row: _Row) -> np.ndarray:
-    """Load the EEG variable named in the key column from a MAT file."""
-    if not row.key:
-        names = ", ".join(v.name for v in whos(row.eeg_file)) or "no variables"
-        raise DataFormatError(f"{row.where}: {row.eeg_file} is a MAT file; name its EEG variable in a "
-                              f"'key' column (the file has: {names})")
-    contents = read_mat(row.eeg_file, keys=[row.key])
-    return get_array(contents, row.key, row.eeg_file, ndim=2, layout="channels x samples")
-
-
-def _check_channels_agree(rows: list[_Row], recordings: list[Recording]) -> None:
-    """Refuse recordings with different channel counts: one model takes one input shape."""
-    first = recordings[0].eeg.shape[0]
-    for row, recording in zip(rows, recordings):
-        if recording.eeg.shape[0] != first:
-            raise DataFormatError(f"{row.where}: {row.eeg_file} has {recording.eeg.shape[0]} channels but "
-                                  f"{rows[0].eeg_file} has {first}; all recordings need the same channels")
+__all__ = ["CSV_NAME", "input_fingerprint", "load_folder"]

@@ -7,9 +7,10 @@ that sets nothing reads the files exactly as NMED-T and NMED-H publish them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from reconstruct.datasets import song_number
+from reconstruct.datasets.channels import ChannelOptions
 from reconstruct.errors import ParameterError
 
 AXIS_ORDER = "channels,samples,participants"
@@ -56,6 +57,33 @@ class LoaderConfig:
         return out
 
 
+SHORT = ("refuse", "common")
+DEFAULT_LENGTH_S = 240  # the paper's 4 minutes (reconstruct.split.USED_S)
+MIN_LENGTH_S = 20  # four 5-s chunks: the least that still gives one test chunk per song
+
+
+@dataclass(frozen=True)
+class FolderOptions:
+    """How to read a bring-your-own folder: which channels, how bad ones are treated, how much of each recording."""
+
+    channels: ChannelOptions = field(default_factory=ChannelOptions)
+    length_s: int | None = DEFAULT_LENGTH_S  # None (library use): each recording whole, to its file's end
+    short: str = "refuse"  # a recording or song shorter than length_s: refuse, or use the common length
+
+    def __post_init__(self) -> None:
+        if self.short not in SHORT:
+            raise ParameterError(f"--short={self.short!r} must be one of {list(SHORT)}")
+        if self.length_s is not None and (self.length_s < MIN_LENGTH_S or self.length_s % 5):
+            raise ParameterError(f"--length={self.length_s} must be a multiple of 5 s, at least {MIN_LENGTH_S} s")
+
+    def check(self, dataset: str) -> None:
+        """Refuse folder options on another data set, where they would be silently ignored."""
+        if dataset != "folder" and self != FolderOptions():
+            flags = {"channels": "--channels/--bads", "length_s": "--length", "short": "--short"}
+            changed = [flags[f.name] for f in fields(self) if getattr(self, f.name) != getattr(FolderOptions(), f.name)]
+            raise ParameterError(f"{', '.join(changed)} apply to --dataset folder only, not {dataset!r}")
+
+
 def parse_songs(text: str | None) -> tuple[int, ...] | None:
     """``"21,22"`` or ``"song21"`` -> (21, 22); empty -> None (all the data set's songs)."""
     if not text:
@@ -93,4 +121,4 @@ def parse_audio_files(items: Iterable[str]) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(pairs))
 
 
-__all__ = ["AXIS_ORDER", "LoaderConfig", "parse_audio_files", "parse_offsets", "parse_songs"]
+__all__ = ["AXIS_ORDER", "DEFAULT_LENGTH_S", "FolderOptions", "LoaderConfig", "SHORT", "parse_audio_files", "parse_offsets", "parse_songs"]

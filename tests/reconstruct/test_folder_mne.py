@@ -9,7 +9,10 @@ import pytest
 import soundfile as sf
 
 from reconstruct.datasets import load_folder
+from reconstruct.datasets.options import FolderOptions
 from reconstruct.errors import DataFormatError
+
+WHOLE = FolderOptions(length_s=None)  # these files are seconds long: read whole, as the load stage then checks
 
 FS, N_CH, SECONDS, ONSET = 250.0, 4, 4.0, 1.0
 
@@ -49,9 +52,10 @@ def _folder(root: Path, fmt: str, onset: str) -> Path:
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
 @pytest.mark.parametrize("onset", ["song_start", "1.0"])
 def test_mne_formats_load_from_the_song_onset(tmp_path, fmt, onset):
-    ds = load_folder(_folder(tmp_path, fmt, onset))
+    ds = load_folder(_folder(tmp_path, fmt, onset), options=WHOLE)
     (rec,) = ds.recordings
     expected = _raw().get_data(picks="eeg", units="uV")[:, int(ONSET * FS):]
+    expected -= expected.mean(axis=1, keepdims=True)  # demeaned before resampling
     assert rec.eeg.shape[0] == N_CH and rec.fs == 125.0  # EEG channels only (no stim), resampled to 125 Hz
     assert rec.eeg.shape[1] == pytest.approx(expected.shape[1] / 2, abs=1)
     from scipy.signal import resample_poly
@@ -60,10 +64,13 @@ def test_mne_formats_load_from_the_song_onset(tmp_path, fmt, onset):
     np.testing.assert_allclose(rec.eeg, want, atol=tol)
 
 
-@pytest.mark.parametrize("onset,match", [("nosuch", "not among"), ("-1", "not among")])
-def test_an_onset_event_the_file_lacks_is_named(tmp_path, onset, match):
-    with pytest.raises(DataFormatError, match=match):
-        load_folder(_folder(tmp_path, "fif", onset))
+@pytest.mark.parametrize("onset,match", [("nosuch", "not among"), ("-1", r"must be a number of seconds >= 0"),
+                                         ('"12,5"', "write seconds with a dot"), ("5:30", "330, not 5:30"),
+                                         ("30", r"past the end of rec_raw\.fif \(4\.00 s long\)")])
+def test_a_bad_onset_is_one_line(tmp_path, onset, match):
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_folder(_folder(tmp_path, "fif", onset), options=WHOLE)
+    assert "\n" not in str(info.value)
 
 
 def test_an_event_name_on_a_plain_array_is_refused(tmp_path):
@@ -73,4 +80,4 @@ def test_an_event_name_on_a_plain_array_is_refused(tmp_path):
     (tmp_path / "recordings.csv").write_text("eeg_file,participant,song,audio_file,onset\n"
                                              "eeg/a.npy,p01,s1,s1.wav,song_start\n")
     with pytest.raises(DataFormatError, match="event names work only"):
-        load_folder(tmp_path)
+        load_folder(tmp_path, options=WHOLE)

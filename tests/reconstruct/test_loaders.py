@@ -14,6 +14,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from reconstruct.datasets import find_numbered_file, load_audio, load_folder, load_nmedt
+from reconstruct.datasets.options import FolderOptions
 from reconstruct.errors import DataFormatError, ParameterError
 from reconstruct.matfile import read_mat, whos
 
@@ -257,10 +258,11 @@ def test_nmedt_rejects_unknown_songs(tmp_path, eeg, songs):
 
 CSV_LINES = [
     "eeg_file,participant,song,audio_file,fs,key",
-    "eeg/p01_s1.npy,p01,s1,audio/s1.wav,,",
+    "eeg/p01_s1.npy,p01,s1,audio/s1.wav,125,",
     "eeg/p02_s1.mat,p02,s1,audio/s1.wav,250,eeg",
-    "eeg/p01_s2.mat,p01,s2,audio/s2.wav,,eeg",
+    "eeg/p01_s2.mat,p01,s2,audio/s2.wav,125,eeg",
 ]
+WHOLE = FolderOptions(length_s=None)  # these files are seconds long: read whole, as the load stage then checks
 
 
 def make_folder(root: Path, eeg: dict[int, np.ndarray], lines: list[str] = CSV_LINES) -> Path:
@@ -286,15 +288,20 @@ def with_line(index: int, line: str) -> list[str]:
 
 
 def test_load_folder(tmp_path, eeg):
-    ds = load_folder(make_folder(tmp_path / "mylab", eeg))
+    ds = load_folder(make_folder(tmp_path / "mylab", eeg), options=WHOLE)
     assert (ds.name, ds.simulated) == ("folder:mylab", False)
     assert [(r.participant, r.song) for r in ds.recordings] == [("p01", "s1"), ("p02", "s1"), ("p01", "s2")]
     assert all(r.eeg.shape == (N_CH, N_SAMP) and r.eeg.dtype == np.float32 and r.fs == 125.0 for r in ds.recordings)
-    assert np.array_equal(ds.recordings[0].eeg, eeg[1][:, :, 0].astype(np.float32))
-    resampled = resample_poly(np.concatenate([eeg[1][:, :, 1]] * 2, axis=1), 1, 2, axis=1)
+    assert np.allclose(ds.recordings[0].eeg, _demeaned(eeg[1][:, :, 0]), atol=1e-6)
+    resampled = resample_poly(_demeaned(np.concatenate([eeg[1][:, :, 1]] * 2, axis=1)), 1, 2, axis=1)
     assert np.allclose(ds.recordings[1].eeg, resampled, atol=1e-5)
-    assert np.array_equal(ds.recordings[2].eeg, eeg[2][:, :, 0].astype(np.float32))
+    assert np.allclose(ds.recordings[2].eeg, _demeaned(eeg[2][:, :, 0]), atol=1e-6)
+    assert ds.meta["eeg_fs"] == {"p01/s1": 125.0, "p02/s1": 250.0, "p01/s2": 125.0}
     assert sorted(ds.audio) == ["s1", "s2"] and all(y.shape == (SR,) for y in ds.audio.values())
+
+
+def _demeaned(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(axis=1, keepdims=True)
 
 
 def _save(name: str, array: np.ndarray):
@@ -320,6 +327,8 @@ FOLDER_CASES = {  # id: (damage done to the folder, message)
                       r"recordings\.csv, line 2: EEG file .*p01\.txt has unsupported type '\.txt'"),
     "audio missing": (lambda r: write_csv(r, with_line(1, "eeg/p01_s1.npy,p01,s1,audio/gone.wav,,")),
                       r"recordings\.csv, line 2: audio file .*gone\.wav not found"),
+    "fs blank for an array": (lambda r: write_csv(r, with_line(1, "eeg/p01_s1.npy,p01,s1,audio/s1.wav,,")),
+                              r"line 2: fs is blank, and p01_s1\.npy does not say its sampling rate"),
     "fs not a number": (lambda r: write_csv(r, with_line(1, "eeg/p01_s1.npy,p01,s1,audio/s1.wav,fast,")),
                         r"recordings\.csv, line 2: fs='fast' is not a number"),
     "fs negative": (lambda r: write_csv(r, with_line(1, "eeg/p01_s1.npy,p01,s1,audio/s1.wav,-5,")),
@@ -355,7 +364,7 @@ def test_folder_bad_files(tmp_path, eeg, damage, match):
     folder = make_folder(tmp_path, eeg)
     damage(folder)
     with pytest.raises(DataFormatError, match=match) as info:
-        load_folder(folder)
+        load_folder(folder, options=WHOLE)
     assert "\n" not in str(info.value)
 
 
