@@ -21,7 +21,7 @@ _NAME_RULES: tuple[tuple[str, re.Pattern], ...] = (
     ("eog", re.compile(r"eog|^(lo|io|so)[12]$")),
     ("ecg", re.compile(r"ecg|ekg")),
     ("emg", re.compile(r"emg")),
-    ("stim", re.compile(r"^(status|trigger|triggers|trig|sti|stim|stimulus|markers?|events?|sync|ttl)\d*$")),
+    ("stim", re.compile(r"trigger|^trig|^status|^(sti|stim|stimulus|markers?|events?|sync|ttl)\d*$")),
     ("misc", re.compile(r"audio|sound|stimtrak|loopback|envelope|microphone|^mic\d*$|^erg\d*$|^aux\d*$"
                         r"|^exg\d+$|^bip\d+$|^misc|^photo|^gsr|^eda$|^resp|^temp|^sens|^acc[xyz]?\d*$"
                         r"|^button|^pulse|^pleth|^spo2")),
@@ -139,7 +139,8 @@ def match_by_name(reference: Sequence[str], names: Sequence[str], *, where: str,
     extra = [n for n in names if n not in reference]
     if extra:
         raise DataFormatError(f"{where}: has channel(s) {', '.join(extra[:8])} that {first} lacks; every "
-                              f"recording needs the same EEG channels (drop them with --channels -{extra[0]})")
+                              f"recording needs the same EEG channels (drop them everywhere with --channels "
+                              f"-{extra[0]}, or interpolate marked-bad ones with --bads interpolate)")
 
 
 def _listing(names) -> str:
