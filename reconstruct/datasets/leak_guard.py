@@ -19,6 +19,7 @@ from scipy.signal import butter, hilbert, resample_poly, sosfiltfilt
 from reconstruct.errors import DataFormatError
 
 MAX_LAG_S = 0.050
+MIN_JUDGED_S = 10.0  # under this much EEG chance correlations of slow envelopes reach the threshold: not judged
 THRESHOLD = 0.5
 """|r| at 0-50 ms above which a channel counts as a copy of the stimulus. Measured here (2026-12-06): the
 simulated data set at its default SNR 0.4 (music-driven far beyond scalp EEG, 90-180 ms late) peaks at
@@ -86,7 +87,10 @@ def check_leak(eeg: np.ndarray, fs: float, audio: np.ndarray, sr: int, names: Se
     """Refuse (one line, naming channel and figure) a channel following the song above `threshold`.
 
     Channels in `allow` are scored but never refused: the user has said, explicitly, that they are scalp EEG.
-    Returns every channel's score, for the run's record."""
+    Returns every channel's score, for the run's record; none for under :data:`MIN_JUDGED_S` of EEG (the load
+    stage always has 240 s)."""
+    if eeg.shape[1] < MIN_JUDGED_S * fs:
+        return []
     scores = leak_scores(eeg, fs, song_envelope(audio, sr, fs, eeg.shape[1]), names)
     allowed = set(allow)
     flagged = [s for s in scores if s.r > threshold and s.channel not in allowed]

@@ -324,3 +324,39 @@ def test_folder_options_on_another_dataset_are_refused():
     from reconstruct.errors import ParameterError
     with pytest.raises(ParameterError, match=re.escape("--length apply to --dataset folder only")):
         RunConfig(folder=FolderOptions(length_s=120))
+
+
+# --- the CLI -----------------------------------------------------------------------------------------
+
+def test_the_cli_reaches_every_folder_option(tmp_path):
+    from reconstruct.cli import build_config, cli
+    from reconstruct.datasets.channels import ChannelOptions
+    (tmp_path / "names.txt").write_text("Pz\nFz, Cz\n")
+    command = cli.commands["load"]
+    args = ["--dataset", "folder", "--eeg", str(tmp_path), "--channels", f"@{tmp_path / 'names.txt'},-Oz",
+            "--bads", "interpolate", "--length", "120", "--short", "common", "--allow-stimulus-like", "T7, T8"]
+    with command.make_context("load", args) as ctx:
+        params = dict(ctx.params)
+    params.pop("force"), params.pop("quiet")
+    config = build_config(**params)
+    assert config.folder.channels == ChannelOptions(keep=("Pz", "Fz", "Cz"), drop=("Oz",), bads="interpolate")
+    assert (config.folder.length_s, config.folder.short, config.allow_stimulus_like) == (120, "common", ("T7", "T8"))
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--dataset", "folder", "--eeg", "{lab}"], r"^error: .*line 2: marker 'song onset' occurs 2 times in p01\.vhdr"),
+    (["--channels", "-Fz"], r"^error: --channels/--bads apply to --dataset folder only, not 'simulated'$"),
+    (["--allow-stimulus-like", "T7"], r"^error: --allow-stimulus-like applies to real data sets"),
+    (["--dataset", "folder", "--eeg", "{lab}", "--length", "7"], r"^error: --length=7 must be a multiple of 5 s"),
+], ids=["repeated marker", "channels on simulated", "allow on simulated", "bad length"])
+def test_cli_bad_folder_input_is_one_line(lab, tmp_path, capsys, args, match):
+    from tuneback.cli import main
+    root, _ = lab
+    write_csv(root, _lines({"p01": [MARKER, MARKER]}))
+    argv = ["reconstruct", "load", "--run-dir", str(tmp_path / "run"), "--quiet",
+            *[a.replace("{lab}", str(root)) for a in args]]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "\n" not in err and "Traceback" not in err
+    assert re.search(match, err), err
