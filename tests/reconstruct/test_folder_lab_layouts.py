@@ -77,7 +77,7 @@ def test_edf_typed_labels_are_read_as_types(tmp_path, songs):
     write_songs(tmp_path, songs[:1])
     write_csv(tmp_path, [HEADER, f"eeg/p01.edf,p01,s1,audio/s1.wav,{onsets[0]}"])
     ds = load_folder(tmp_path)
-    assert ds.meta["channel_names"] == list(EEG) and ds.recordings[0].eeg.shape[0] == len(EEG)
+    assert ds.recordings[0].eeg.shape[0] == len(EEG) and ds.meta["channel_names"] == list(EEG)
     dropped = ds.meta["recordings"]["p01/s1"]["dropped"]  # MNE strips the EDF types it knows, not "TRIG"
     assert dropped == {"VEOG": "eog (typed so in the file)", "HEOG": "eog (typed so in the file)",
                        "Audio": "misc (typed so in the file)", "TRIG Trigger": "stim (from its label)"}
@@ -87,17 +87,18 @@ def test_edf_typed_labels_are_read_as_types(tmp_path, songs):
 
 @pytest.fixture(scope="module")
 def fif_lab(tmp_path_factory, songs):
-    """FIF sessions of one song: p01 marks a flat Cz and a 300 µV O1 bad; p02 stores its channels reversed."""
+    """FIF sessions of one song: p01 marks a flat Cz and a 300 µV O1 bad; p02 stores its channels reversed;
+    p03 is plain."""
     root = tmp_path_factory.mktemp("fif")
     write_songs(root, songs[:1])
     raws = {}
-    for i, p in enumerate(("p01", "p02")):
+    for i, p in enumerate(("p01", "p02", "p03")):
         raw, _ = continuous_raw(songs[:1], seed=10 + i, all_typed_eeg=False)
         if p == "p01":
             raw._data[raw.ch_names.index("Cz")] = 0.0
             raw._data[raw.ch_names.index("O1")] *= 15
             raw.info["bads"] = ["Cz", "O1"]
-        else:
+        elif p == "p02":
             raw.reorder_channels(raw.ch_names[::-1])
         raw.save(root / f"{p}_raw.fif", verbose="error")
         raws[p] = raw
@@ -137,6 +138,16 @@ def test_bads_can_be_interpolated_or_dropped_everywhere(fif_lab):
 
 
 def test_reordered_channels_are_matched_by_name(fif_lab):
+    root, raws = fif_lab
+    ds = load_folder(_fif_csv(root, "p03", "p02"))
+    onset = raws["p02"].annotations.onset[0]
+    for i, name in enumerate(EEG):  # p02 stores them the other way round: each row must be its own channel
+        r = np.corrcoef(ds.recordings[1].eeg[i, :240 * 125], _expected(raws["p02"], name, onset))[0, 1]
+        assert r > 0.999, (name, r)
+    assert ds.meta["channel_names"] == list(EEG)  # the first line's order, saved with the run
+
+
+def test_a_keep_or_drop_list_applies_to_every_recording(fif_lab):
     from reconstruct.datasets.channels import ChannelOptions
     from reconstruct.datasets.options import FolderOptions
     root, raws = fif_lab
@@ -144,7 +155,7 @@ def test_reordered_channels_are_matched_by_name(fif_lab):
     names = ds.meta["channel_names"]
     assert names == [c for c in EEG[::-1] if c not in ("Cz", "O1")]  # p02's order, the first line's
     onset = raws["p01"].annotations.onset[0]
-    for i, name in enumerate(names):  # p01 stores them the other way round: each row must be its own channel
+    for i, name in enumerate(names):
         np.testing.assert_allclose(ds.recordings[1].eeg[i], _expected(raws["p01"], name, onset), atol=0.05)
 
 
@@ -234,33 +245,30 @@ def test_editing_the_csv_or_an_eeg_file_reloads(lab, tmp_path):
 
 # --- 6, 7. clocks, --audio, DC offsets ------------------------------------------------------------------
 
-def _array_folder(root: Path, eeg: np.ndarray, fs: str, seconds: float = 30.0) -> Path:
+def _array_folder(root: Path, eeg: np.ndarray, fs: str, seconds: float = 245.0) -> Path:
     (root / "eeg").mkdir(parents=True, exist_ok=True)
     np.save(root / "eeg" / "a.npy", eeg)
-    sf.write(root / "s1.wav", np.zeros(int(seconds * 22050), dtype=np.float32), 22050)
+    sf.write(root / "s1.wav", np.zeros(int(seconds * 8000), dtype=np.int16), 8000)  # silent: only its length counts
     return write_csv(root, ["eeg_file,participant,song,audio_file,fs", f"eeg/a.npy,p01,s1,s1.wav,{fs}"])
 
 
 def test_a_blank_fs_is_never_guessed_and_the_real_rate_is_recorded(tmp_path):
-    from reconstruct.datasets.options import FolderOptions
-    eeg = np.random.default_rng(0).standard_normal((4, 250 * 30))
+    eeg = np.random.default_rng(0).standard_normal((4, 250 * 245))
     with pytest.raises(DataFormatError, match=r"line 2: fs is blank, and a\.npy does not say its sampling rate"):
-        load_folder(_array_folder(tmp_path, eeg, ""), options=FolderOptions(length_s=30))
-    ds = load_folder(_array_folder(tmp_path, eeg, "250"), options=FolderOptions(length_s=30))
-    assert ds.meta["eeg_fs"] == {"p01/s1": 250.0} and ds.recordings[0].eeg.shape == (4, 30 * 125)
+        load_folder(_array_folder(tmp_path, eeg, ""))  # the old loader ran it at 125 Hz: half speed
+    ds = load_folder(_array_folder(tmp_path, eeg, "250"))
+    assert ds.meta["eeg_fs"] == {"p01/s1": 250.0} and ds.recordings[0].eeg.shape == (4, 240 * 125)
 
 
 def test_a_dc_offset_does_not_ring_through_resampling(tmp_path):
-    from reconstruct.datasets.options import FolderOptions
     rng = np.random.default_rng(1)
-    eeg = 5000.0 + rng.standard_normal((4, 500 * 30))  # a 5 mV offset, as DC-coupled amplifiers give
-    ds = load_folder(_array_folder(tmp_path, eeg, "500"), options=FolderOptions(length_s=30))
+    eeg = 5000.0 + rng.standard_normal((4, 500 * 245))  # a 5 mV offset, as DC-coupled amplifiers give
+    ds = load_folder(_array_folder(tmp_path, eeg, "500"))
     x = ds.recordings[0].eeg
-    assert np.abs(x).max() < 10  # the old loader rang to about ±400 µV at the edges
+    assert np.abs(x - np.median(x, axis=1, keepdims=True)).max() < 10  # the old loader rang by ±400 µV at the edges
 
 
 def test_audio_comes_from_the_audio_folder_when_given(lab, tmp_path, songs):
-    from reconstruct.datasets.options import FolderOptions
     root, sessions = lab
     write_csv(root, _lines({"p01": [f"{o:.1f}" for o in sessions["p01"][1]]}))
     other = tmp_path / "other_audio"
@@ -271,7 +279,7 @@ def test_audio_comes_from_the_audio_folder_when_given(lab, tmp_path, songs):
     ds = pipeline.load_dataset(config, progress=False)
     np.testing.assert_allclose(ds.audio["s1"], -songs[0].audio, atol=1e-6)
     assert ds.meta["audio_files"]["s1"].startswith(str(other))
-    assert load_folder(root, options=FolderOptions()).audio["s1"][1000] == pytest.approx(songs[0].audio[1000])
+    assert load_folder(root).audio["s1"][1000] == pytest.approx(songs[0].audio[1000])  # without --audio: the folder's
 
 
 # --- lengths -----------------------------------------------------------------------------------------
@@ -289,11 +297,10 @@ def test_a_short_recording_is_refused_up_front_naming_its_line(lab, monkeypatch)
 
 
 def test_audio_shorter_than_its_eeg_is_refused_not_cut(tmp_path):
-    from reconstruct.datasets.options import FolderOptions
-    eeg = np.random.default_rng(0).standard_normal((4, 125 * 60))
-    _array_folder(tmp_path, eeg, "125", seconds=25.0)
-    with pytest.raises(DataFormatError, match=r"line 2: the audio s1\.wav is 25\.0 s long, less than the 30 s used"):
-        load_folder(tmp_path, options=FolderOptions(length_s=30))
+    eeg = np.random.default_rng(0).standard_normal((4, 125 * 245))
+    _array_folder(tmp_path, eeg, "125", seconds=230.0)
+    with pytest.raises(DataFormatError, match=r"line 2: the audio s1\.wav is 230\.0 s long, less than the 240 s used"):
+        load_folder(tmp_path)
 
 
 def test_the_common_length_is_used_when_chosen_and_the_split_adapts(lab):

@@ -68,9 +68,9 @@ def sessions(tmp_path_factory):
         eeg = tuple(c for c in EEG if c != label)
         lines = ["eeg_file,participant,song,audio_file,onset"]
         for i, p in enumerate(PARTICIPANTS):
-            raw, _ = continuous_raw(songs, fs=250.0, seed=20 + i, aux=label, eeg=eeg)
+            raw, onsets = continuous_raw(songs, fs=250.0, seed=20 + i, aux=label, eeg=eeg)
             write_brainvision(raw, root / "eeg" / f"{p}.vhdr")
-            lines += [f"eeg/{p}.vhdr,{p},s{k},audio/s{k}.wav,song onset#{k}" for k in (1, 2)]
+            lines += [f"eeg/{p}.vhdr,{p},s{k},audio/s{k}.wav,{onset:.1f}" for k, onset in enumerate(onsets, 1)]
         folders[label] = write_csv(root, lines)
     return folders
 
