@@ -111,7 +111,8 @@ def peak_scores(scores: Sequence[LeakScore], k: int = 3) -> list[dict]:
             for s in sorted(scores, key=lambda s: -s.r)[:k]]
 
 
-__all__ = ["GUARD_VERSION", "MAX_LAG_S", "THRESHOLD", "LeakScore", "check_leak", "guard_dataset", "leak_scores", "peak_scores", "song_envelope"]
+__all__ = ["GUARD_VERSION", "MAX_LAG_S", "MIN_JUDGED_S", "THRESHOLD", "LeakScore", "check_leak", "guard_dataset",
+           "leak_scores", "peak_scores", "song_envelope"]
 
 
 GUARD_VERSION = 1  # in the load stage's fingerprint: a real data set loaded before the guard is loaded again

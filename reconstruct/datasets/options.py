@@ -121,4 +121,5 @@ def parse_audio_files(items: Iterable[str]) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(pairs))
 
 
-__all__ = ["AXIS_ORDER", "DEFAULT_LENGTH_S", "FolderOptions", "LoaderConfig", "SHORT", "parse_audio_files", "parse_offsets", "parse_songs"]
+__all__ = ["AXIS_ORDER", "DEFAULT_LENGTH_S", "MIN_LENGTH_S", "SHORT", "FolderOptions", "LoaderConfig", "parse_audio_files",
+           "parse_offsets", "parse_songs"]
