@@ -171,7 +171,7 @@ def channel_report(meta: dict) -> list[str]:
     names = meta["channel_names"]
     lines = [f"[load] {len(names)} EEG channels kept, in this order: {', '.join(names)}"]
     for label, rec in meta.get("recordings", {}).items():
-        dropped = "; ".join(f"{n} ({why})" for n, why in rec["dropped"].items()) or "nothing"
+        dropped = "; ".join(f"{n}: {why}" for n, why in rec["dropped"].items()) or "nothing"
         interp = f"; interpolated {', '.join(rec['interpolated'])}" if rec.get("interpolated") else ""
         lines.append(f"[load] {label}: {Path(rec['file']).name} at {rec['source_fs']:g} Hz from {rec['start_s']:g} s; "
                      f"dropped {dropped}{interp}")

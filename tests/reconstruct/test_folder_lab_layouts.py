@@ -180,7 +180,7 @@ def test_the_load_stage_saves_and_prints_each_recordings_channels(lab, tmp_path,
     assert summary["meta"]["eeg_fs"] == {"p01/s1": 250.0, "p01/s2": 250.0}  # the file's rate, not 125
     out = capsys.readouterr()
     assert f"[load] {len(EEG)} EEG channels kept, in this order: Fp1, Fp2" in out.out + out.err
-    assert "dropped VEOG (eog (from its label)); HEOG" in out.out + out.err
+    assert "dropped VEOG: eog (from its label); HEOG: eog" in out.out + out.err
 
 
 # --- 4. markers and onsets ---------------------------------------------------------------------------
