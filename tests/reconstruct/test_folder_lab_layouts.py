@@ -367,3 +367,31 @@ def test_cli_bad_folder_input_is_one_line(lab, tmp_path, capsys, args, match):
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and "\n" not in err and "Traceback" not in err
     assert re.search(match, err), err
+
+
+def test_bads_without_known_positions_cannot_be_interpolated(tmp_path, songs):
+    from reconstruct.datasets.channels import ChannelOptions
+    from reconstruct.datasets.options import FolderOptions
+    raw, onsets = continuous_raw(songs[:1], seed=5, eeg=tuple(f"E{i}" for i in range(1, 9)), all_typed_eeg=False)
+    raw.info["bads"] = ["E3"]
+    raw.save(tmp_path / "p01_raw.fif", verbose="error")
+    write_songs(tmp_path, songs[:1])
+    write_csv(tmp_path, [HEADER, f"p01_raw.fif,p01,s1,audio/s1.wav,{onsets[0]}"])
+    with pytest.raises(DataFormatError, match=r"line 2: cannot interpolate bad channel\(s\) E3 of p01_raw\.fif "
+                                              r"\(.*\); use --bads drop") as info:
+        load_folder(tmp_path, options=FolderOptions(channels=ChannelOptions(bads="interpolate")))
+    assert "\n" not in str(info.value)
+
+
+def test_a_changed_song_in_the_audio_folder_reloads(lab, tmp_path, songs):
+    root, _ = lab
+    write_csv(root, _lines({"p01": ["2.0", "245.0"]}))
+    other = tmp_path / "audio_dir"
+    (other / "audio").mkdir(parents=True)
+    for song in songs:
+        sf.write(other / "audio" / f"{song.name}.wav", song.audio, 22050, subtype="FLOAT")
+    config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root), audio_path=str(other))
+    pipeline.mark_done(config, "load", {}, 0.0)
+    assert pipeline.is_done(config, "load")
+    sf.write(other / "audio" / "s2.wav", songs[1].audio[:22050 * 241], 22050, subtype="FLOAT")
+    assert not pipeline.is_done(config, "load")
