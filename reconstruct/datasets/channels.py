@@ -18,7 +18,7 @@ from reconstruct.errors import DataFormatError, ParameterError
 
 BADS = ("drop", "interpolate")
 _NAME_RULES: tuple[tuple[str, re.Pattern], ...] = (
-    ("eog", re.compile(r"eog|^(lo|io|so)[12]$")),
+    ("eog", re.compile(r"eog|^(lo|io|so)[12]$|^[hv]eo[a-z]?$")),  # Neuroscan: HEO, VEO, VEOU, VEOL
     ("ecg", re.compile(r"ecg|ekg")),
     ("emg", re.compile(r"emg")),
     ("stim", re.compile(r"trigger|^trig|^status|^(sti|stim|stimulus|markers?|events?|sync|ttl)\d*$")),

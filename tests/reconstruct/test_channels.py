@@ -5,7 +5,7 @@ import pytest
 from reconstruct.datasets.channels import ChannelOptions, choose_channels, infer_type, parse_channels
 from reconstruct.errors import DataFormatError, ParameterError
 
-NON_EEG = {"VEOG": "eog", "HEOGL": "eog", "EOG left": "eog", "LO1": "eog", "IO2": "eog", "ECG": "ecg", "EKG": "ecg",
+NON_EEG = {"VEOG": "eog", "HEOGL": "eog", "EOG left": "eog", "LO1": "eog", "IO2": "eog", "HEO": "eog", "VEOU": "eog", "ECG": "ecg", "EKG": "ecg",
            "EMG1": "emg", "Status": "stim", "Trigger": "stim", "TRIG Trigger": "stim", "STI 014": "stim",
            "Audio": "misc", "audio_L": "misc", "StimTrak": "misc", "Stim_Trak": "misc", "Sound": "misc", "Erg1": "misc",
            "AUX1": "misc", "EXG3": "misc", "MISC Audio": "misc", "Mic": "misc", "Photo": "misc", "GSR": "misc",

@@ -26,14 +26,11 @@ def _raw() -> mne.io.RawArray:
     return raw
 
 
-WRITERS = {
+WRITERS = {  # every channel written, the STI trigger too, as a recorder stores it (EDF/BrainVision/EEGLAB: untyped)
     "fif": lambda raw, path: raw.save(path.with_name(path.stem + "_raw.fif"), verbose="error"),
-    "edf": lambda raw, path: mne.export.export_raw(path.with_suffix(".edf"), raw.copy().pick("eeg"),
-                                                   verbose="error"),
-    "vhdr": lambda raw, path: mne.export.export_raw(path.with_suffix(".vhdr"), raw.copy().pick("eeg"),
-                                                    verbose="error"),
-    "set": lambda raw, path: mne.export.export_raw(path.with_suffix(".set"), raw.copy().pick("eeg"),
-                                                   verbose="error"),
+    "edf": lambda raw, path: mne.export.export_raw(path.with_suffix(".edf"), raw, verbose="error"),
+    "vhdr": lambda raw, path: mne.export.export_raw(path.with_suffix(".vhdr"), raw, verbose="error"),
+    "set": lambda raw, path: mne.export.export_raw(path.with_suffix(".set"), raw, verbose="error"),
 }
 NAMES = {"fif": "rec_raw.fif", "edf": "rec.edf", "vhdr": "rec.vhdr", "set": "rec.set"}
 
