@@ -114,8 +114,11 @@ def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
         if audio == config.eeg_path and not Path(audio).is_dir():
             raise ReconstructError(f"--eeg {audio} is not a folder: give the songs' folder with --audio DIR")
         return datasets.load_nmedh(config.eeg_path, audio, progress=progress, **config.loader.kwargs("nmedh"))
+    if config.folder.length_s != USED_S:
+        raise ReconstructError(f"--length {config.folder.length_s}: the stages after load still take {USED_S} s "
+                               f"(reconstruct.datasets.load_folder takes other lengths)")
     return datasets.load_folder(config.eeg_path, options=config.folder, audio_dir=config.audio_path,
-                                progress=progress)
+                                min_used_s=USED_S, progress=progress)
 
 
 def stage_load(config: RunConfig, *, progress: bool = True) -> dict:

@@ -70,8 +70,10 @@ class _Plan:
 
 
 def load_folder(path: str | Path, *, options: FolderOptions | None = None, audio_dir: str | Path | None = None,
-                progress: bool = False) -> Dataset:
+                min_used_s: int | None = None, progress: bool = False) -> Dataset:
     """Load a folder laid out as described in this module, so any lab's own EEG can go through the pipeline.
+
+    `min_used_s`: refuse, before any EEG is read, a used length under this (what the caller can take).
 
     Returns
     -------
@@ -93,6 +95,9 @@ def load_folder(path: str | Path, *, options: FolderOptions | None = None, audio
     audio_files = song_audio(rows)
     plans = [_plan(row, options) for row in rows]
     used_s = _used_length(plans, audio_files, options)
+    if min_used_s is not None and (used_s or 0) < min_used_s:
+        raise DataFormatError(f"the recordings give {used_s} s each (--length/--short common), but the stages after "
+                              f"load still take {min_used_s} s; use recordings and songs of {min_used_s} s or more")
     _check_overlaps(plans, used_s)
     names = _common_channels(plans, options)
     recordings = [_read(plan, names, used_s) for plan in tqdm(plans, desc="EEG", unit="file", disable=not progress)]

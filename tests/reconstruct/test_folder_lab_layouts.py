@@ -395,3 +395,16 @@ def test_a_changed_song_in_the_audio_folder_reloads(lab, tmp_path, songs):
     assert pipeline.is_done(config, "load")
     sf.write(other / "audio" / "s2.wav", songs[1].audio[:22050 * 241], 22050, subtype="FLOAT")
     assert not pipeline.is_done(config, "load")
+
+
+def test_the_load_stage_refuses_another_length_before_reading(lab, tmp_path, monkeypatch):
+    from reconstruct.datasets import folder
+    from reconstruct.datasets.options import FolderOptions
+    root, _ = lab
+    monkeypatch.setattr(folder, "read_stretch", lambda *a, **k: pytest.fail("EEG read before the length was refused"))
+    write_csv(root, _lines({"p01": ["2.0", "250.0"]}))
+    for options, match in ((FolderOptions(length_s=120), r"--length 120: the stages after load still take 240 s"),
+                           (FolderOptions(short="common"), r"the recordings give 235 s each")):
+        config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root), folder=options)
+        with pytest.raises(ReconstructError, match=match):
+            pipeline.stage_load(config, progress=False)
