@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from experiment.config import default_database_url
-from experiment.status import FoilPolicy
+from experiment.status import DEFAULT_FOIL_POLICY, FoilPolicy
 
 DB_OPTION = click.option("--db", "db_url", default=None, metavar="URL",
                          help="Database URL (default: $DATABASE_URL, else SQLite in instance/).")
@@ -72,8 +72,10 @@ def cli() -> None:
               help="Participants per version (the paper: 8).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the design draw (recorded).")
 @click.option("--foil-policy", type=click.Choice([p.value for p in FoilPolicy]),
-              default=FoilPolicy.DIFFERENT_SONG.value, show_default=True,
-              help="Foil from another song (the paper) or the same song at another time (harder).")
+              default=DEFAULT_FOIL_POLICY.value, show_default=True,
+              help="mixed = every listener gets 12 different-song + 12 same-song trials (identity and time in "
+                   "one study); different-song = the paper's (song identity); same-song = another time of the "
+                   "same song (time only). See docs/experiment.md.")
 @click.option("--name", default=None, help="A name for the study (default: from the manifest).")
 @click.option("--completion-code", default=None, help="Prolific completion code (default: random).")
 @click.option("--screened-out-code", default=None,

@@ -15,7 +15,7 @@ from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
-from experiment.status import ExperimentState, FoilPolicy
+from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
 from experiment.texts import TEXT_KEYS, check_texts
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -45,7 +45,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
-                      foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                      foil_policy: str = DEFAULT_FOIL_POLICY.value, open_: bool = True,
                       name: str | None = None, completion_code: str | None = None,
                       screened_out_code: str | None = None, settings: dict[str, Any] | None = None) -> int:
     """Migrate the database at `url`, import the manifest's clips, build both versions; return the study id."""
@@ -66,7 +66,7 @@ def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, se
 
 
 def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int = 0,
-                   foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                   foil_policy: str = DEFAULT_FOIL_POLICY.value, open_: bool = True,
                    name: str | None = None, completion_code: str | None = None,
                    now: datetime | None = None, settings: dict[str, Any] | None = None,
                    screened_out_code: str | None = None) -> Experiment:
