@@ -164,8 +164,14 @@ def serve(db_url: str | None, host: str, port: int) -> None:
               help="Chance per trial of replaying one of X, A, B.")
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the summary and every listener's confirmed answer ids as JSON here.")
+@click.option("--ear", type=click.Choice(["identity", "temporal"]), default="identity", show_default=True,
+              help="identity = compares time-averaged spectra (hears the song, never when: at chance on same-song "
+                   "trials); temporal = compares the spectro-temporal pattern (hears when in the song).")
+@click.option("--ear-noise", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="Noise (SD) the temporal ear adds to each similarity: higher = a worse listener.")
 def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | None, seed: int, pace: float,
-                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None) -> None:
+                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None, ear: str = "identity",
+                     ear_noise: float = 0.0) -> None:
     """Drive the real HTTP API with N simulated listeners (load tests; filling a demo study).
 
     Their Prolific ids start with 'sim-', so the admin panel and the exports show them as simulated.
@@ -178,7 +184,7 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
     from loadbot import SimulationConfig, simulate
 
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
-                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)
+                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p, ear=ear, ear_noise=ear_noise)
     config.check()
     with tqdm(total=n, unit="listener", desc="simulated listeners") as bar:
         report = simulate(config, on_done=lambda _result: bar.update(1))
