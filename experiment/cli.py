@@ -243,6 +243,19 @@ def trials_command(experiment_id: int, out_path: str, db_url: str | None) -> Non
     click.echo(f"{n} trials of {len(design['versions'])} versions -> {out_path}")
 
 
+@cli.command("lines")
+@click.option("--study", "experiment_id", required=True, type=int, help="Study (experiment) id.")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Observer lines JSON (`tuneback reconstruct lines --out FILE`).")
+@DB_OPTION
+def lines_command(experiment_id: int, path: str, db_url: str | None) -> None:
+    """Store the observer lines (per foil kind: ideal observer and identity alone) with the study."""
+    from experiment.observer_lines import store_from_file
+
+    lines = store_from_file(db_url or default_database_url(), experiment_id, path)
+    click.echo(f"observer lines for {', '.join(lines['kinds'])} stored with study {experiment_id}")
+
+
 @cli.group("admin")
 def admin_cli() -> None:
     """Experimenter accounts of the admin panel (/admin)."""

@@ -21,10 +21,11 @@ from reconstruct.cli import build_config, run_options
 NEW_DEFAULTS = {"snr": "literature", "decoder": "auto"}
 OLD_DEFAULTS = {"snr": "default", "decoder": "cnn"}
 """What `--old-default` puts back where the user gave no value: the demo before issue 25."""
-DEMO_CANDIDATES = ("cnn", "ridge", "trf")
-"""The decoders `--decoder auto` chooses among in the demo (validation chunks only): the paper CNN (also the
-reference beside the choice), its ridge baseline and the field's TRF; `temporal` is left out to keep the demo
-under five minutes (`tuneback reconstruct run --decoder auto` tries every registered decoder)."""
+DEMO_CANDIDATES = ("cnn", "trf")
+"""The decoders `--decoder auto` chooses between in the demo (validation chunks only): the paper CNN (also the
+reference printed beside the choice) and the field's TRF. Ridge and the temporal CNN are left out to keep the
+demo under five minutes; `tuneback reconstruct run --decoder auto` tries every registered decoder (on this
+simulation they score 53.6 % and 52.1 % same-song on validation, against TRF's 75.0 %)."""
 
 
 def find_or_create_study(url: str, manifest_path: Path, *, foil_policy: str = "mixed") -> int:
