@@ -191,11 +191,13 @@ def archive(experiment: Experiment, now: datetime, *, undo: bool = False) -> Non
 
 
 def clone_experiment(db: Session, source: Experiment, *, name: str | None = None, seed: int | None = None,
-                     now: datetime | None = None) -> Experiment:
+                     now: datetime | None = None, foil_policy: str | None = None) -> Experiment:
     """Add (not commit) a new draft study from the same manifest, settings, foil policy and quotas.
 
     The manifest must still be the one the source was built from (same sha256). The clone gets new Prolific
-    codes (a new Prolific study needs its own) and the source's seed unless `seed` is given.
+    codes (a new Prolific study needs its own) and the source's seed unless `seed` is given, its foil policy
+    unless `foil_policy` is. The source's observer lines come along: all of them when the design is the same
+    (same seed and policy), else only those over every pair of the clips (the study-trial lines would be stale).
     """
     try:
         manifest = load_manifest(source.manifest_path)
@@ -206,13 +208,26 @@ def clone_experiment(db: Session, source: Experiment, *, name: str | None = None
                               "study was built from it")
     settings = {k: v for k, v in (source.settings or {}).items() if k not in (ARCHIVED_KEY, *PER_STUDY_CODES)}
     clone = add_experiment(db, manifest, quota=0, seed=source.seed if seed is None else seed,
-                           foil_policy=source.foil_policy, open_=False, name=name or f"Copy of {source.name}"[:200],
-                           now=now, settings=settings)
+                           foil_policy=foil_policy or source.foil_policy, open_=False,
+                           name=name or f"Copy of {source.name}"[:200], now=now, settings=settings)
+    clone.observer_lines = _cloned_lines(source, clone)
     quotas = {v.number: v.quota for v in source.versions}
     for v in clone.versions:
         v.quota = quotas.get(v.number, 0)
     db.flush()
     return clone
+
+def _cloned_lines(source: Experiment, clone: Experiment) -> dict[str, Any] | None:
+    """The source's observer lines that still hold for the clone's design."""
+    lines = source.observer_lines
+    if not lines:
+        return None
+    if clone.seed == source.seed and clone.foil_policy == source.foil_policy:
+        return dict(lines)
+    kinds = {k: {n: v for n, v in by_line.items() if not n.endswith("study_trials")}
+             for k, by_line in (lines.get("kinds") or {}).items()}
+    return {**lines, "kinds": {k: v for k, v in kinds.items() if v}}
+
 
 def configure(db: Session, experiment: Experiment, changes: dict[str, Any]) -> dict[str, Any]:
     """Change an existing study's participant text and language (TEXT_KEYS); return the settings changed.

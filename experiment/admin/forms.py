@@ -133,4 +133,7 @@ class CloneForm(FlaskForm):
     name = StringField("Name of the copy", validators=[Optional(), Length(max=200)])
     seed = IntegerField("Seed of the design draw (blank: the same)", validators=[Optional(),
                                                                                  NumberRange(min=0, max=2**31 - 1)])
+    foil_policy = SelectField("Foil (blank: the same)", default="", validators=[Optional()], choices=_choices([
+        ("", "the same"), (FoilPolicy.MIXED.value, "mixed"), (FoilPolicy.DIFFERENT_SONG.value, "different song"),
+        (FoilPolicy.SAME_SONG.value, "same song")]))
     submit = SubmitField("Clone to a new draft")

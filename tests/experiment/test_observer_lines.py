@@ -52,3 +52,11 @@ def test_cli_stores_lines_and_refuses_a_missing_study(lite, tmp_path):
     assert result.exit_code == 0 and "different-song, same-song" in result.output
     result = CliRunner().invoke(cli, ["lines", "--study", "999", "--file", str(path), "--db", lite.url])
     assert result.exit_code != 0 and "study 999 does not exist" in str(result.exception)  # one line via tuneback.cli
+
+
+def test_analysis_reads_the_stored_lines(lite):
+    from analysis.foil_kinds import study_lines
+
+    assert study_lines(lite.url, lite.experiment_id) is None
+    store_observer_lines(lite.url, lite.experiment_id, LINES)
+    assert study_lines(lite.url, lite.experiment_id) == LINES
