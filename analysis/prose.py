@@ -188,6 +188,8 @@ def claim_paragraph(foil_kinds: dict | None) -> str:
         return ""
     per_kind, effect, verdict = foil_kinds["per_kind"], foil_kinds["effect"], foil_kinds["claim"]
     sentences = [_kind_sentence(name, per_kind[name]) for name in ("different song", "same song") if name in per_kind]
+    if "error" in effect and len(per_kind) == 2:
+        sentences.append(f"The mixed logistic model with foil kind as a fixed effect gave {effect['error']}.")
     if "error" not in effect:
         low, high = effect["same_song_typical_ci"]
         sentences.append(
