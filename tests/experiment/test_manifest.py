@@ -26,7 +26,7 @@ def edit(path, change):
 def test_loads_the_contract_manifest(manifest):
     m = load_manifest(manifest)
     roles = {r: len(m.role(r)) for r in ("reconstruction", "target", "practice_reconstruction", "practice_target")}
-    assert roles == {"reconstruction": 48, "target": 48, "practice_reconstruction": 4, "practice_target": 4}
+    assert roles == {"reconstruction": 48, "target": 48, "practice_reconstruction": 8, "practice_target": 8}
     assert m.songs == ("song1", "song2", "song3", "song4") and len(m.sha256) == 64
     assert all(c.file.is_absolute() for c in m.clips)
 
