@@ -50,13 +50,20 @@ def analyze_command(export: Path | None, db_url: str | None, study: int | None, 
     """Analyse a study from an export file or the database; write results.json and report.html."""
     from analysis.report import analyze
 
+    from analysis.foil_kinds import study_lines
+
     table = _load(export, db_url, study)
+    lines = study_lines(db_url, study) if db_url is not None and study is not None else None
     results = analyze(table, out_dir=out_dir, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
+                      lines=lines,
                       listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
                       power_reps=power_reps, power_test=power_test,
                       checks={"exclude_failed_catch": exclude_failed_catch, "max_catch_misses": max_catch_misses,
                               "exclude_too_fast": exclude_too_fast, "too_fast_ms": too_fast_ms})
     click.echo(results["paragraph"])
+    if results.get("claim"):
+        click.echo()
+        click.echo(results["claim"])
     click.echo()
     click.echo(results["summary"])
     click.echo(f"wrote {results['files']['results']} and {results['files']['report']}")

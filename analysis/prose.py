@@ -176,3 +176,60 @@ def _sensitivity_sentence(sensitivity: dict) -> str:
     if not parts:
         return "The other exclusion choices leave the analysed trials unchanged."
     return ("; ".join(parts)).capitalize() + "."
+
+
+KIND_WORDS = {"different song": "different-song", "same song": "same-song"}
+
+
+def claim_paragraph(foil_kinds: dict | None) -> str:
+    """Which claim the data support, per foil kind beside what identity alone scores (issue 25). Different-song
+    accuracy is never called evidence of decoding: identity alone can win those trials."""
+    if not foil_kinds or not foil_kinds.get("per_kind"):
+        return ""
+    per_kind, effect, verdict = foil_kinds["per_kind"], foil_kinds["effect"], foil_kinds["claim"]
+    sentences = [_kind_sentence(name, per_kind[name]) for name in ("different song", "same song") if name in per_kind]
+    if "error" in effect and len(per_kind) == 2:
+        sentences.append(f"The mixed logistic model with foil kind as a fixed effect gave {effect['error']}.")
+    if "error" not in effect:
+        low, high = effect["same_song_typical_ci"]
+        sentences.append(
+            f"In a mixed logistic model with foil kind as a fixed effect (listener and item random), a same-song "
+            f"foil changed the log-odds of a correct answer by {effect['b1_same_song']:.2f} (SE {effect['b1_se']:.2f}, "
+            f"{apa_p(effect['b1_p_two_sided'])}); a typical listener on a typical same-song item scored "
+            f"{pct(effect['same_song_typical'])} [{pct(low)}, {pct(high)}], z = {effect['same_song_z']:.2f}, "
+            f"one-sided {apa_p(effect['same_song_p_greater'])} against 50%.")
+    different = per_kind.get("different song")
+    if different:
+        line = different.get("identity_line")
+        given = (f"identity alone scores {pct(line['accuracy'])} on them" if line
+                 else "no identity-only line is stored with this study")
+        sentences.append(f"Different-song trials test song identity only ({given}): their accuracy is not "
+                         "evidence that the music was decoded in time.")
+    if verdict["decoding"]:
+        sentences.append("The data support the claim that listeners recognised the music in time: same-song "
+                         "trials were above 50%" + (" and above the identity-only line" if
+                                                   verdict["identity_line_stored"] else "") + ".")
+    elif "same song" in per_kind:
+        sentences.append("The data do not support the claim that the music was decoded in time: same-song trials "
+                         "were not above 50%" + (" and the identity-only line" if verdict["identity_line_stored"]
+                                                  else "") + f" at α = {verdict['alpha']:g}. "
+                         + ("They support only the claim that listeners recognised the song."
+                            if verdict["song_identity"] else "Listeners did not recognise the song above chance either."))
+    else:
+        sentences.append("This study has no same-song trials, so it cannot show decoding in time; "
+                         + ("it supports the claim that listeners recognised the song." if verdict["song_identity"]
+                            else "listeners did not recognise the song above chance."))
+    return " ".join(sentences)
+
+
+def _kind_sentence(name: str, k: dict) -> str:
+    """One kind's pooled accuracy, exact CI and tests, beside the ideal observer and identity-only lines."""
+    text = (f"On {KIND_WORDS[name]} trials listeners were correct on {k['correct']} of {k['n']} "
+            f"({pct(k['accuracy'])}, exact 95% CI [{pct(k['ci_low'])}, {pct(k['ci_high'])}]; one-sided exact "
+            f"binomial against 50%, {apa_p(k['p_vs_chance'])}")
+    if "identity_line" in k:
+        text += f"; against the identity-only line of {pct(k['identity_line']['accuracy'])}, {apa_p(k['p_vs_identity'])}"
+    text += ")"
+    if "observer_line" in k:
+        text += f"; the as-heard ideal observer scores {pct(k['observer_line']['accuracy'])} on these clips"
+    return text + "."

@@ -24,7 +24,7 @@ figure.key{margin:1em 0}figcaption{font-size:.9em;color:#444;max-width:60em}
 
 def render_html(results: dict) -> str:
     """The whole report: the results paragraph and key figure first, then labelled tables section by section."""
-    sections = [_header(results), _results(results), _exclusions(results), _group(results), _models(results),
+    sections = [_header(results), _results(results), _foil_kinds(results), _exclusions(results), _group(results), _models(results),
                 _dprime(results), _breakdowns(results), _learning(results), _rt(results), _sensitivity(results),
                 _power(results), _listener_table(results)]
     return ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -44,6 +44,25 @@ def _results(results: dict) -> str:
               f"src='data:image/png;base64,{plots.listener_accuracy(p['listeners'], g['mean'])}'>"
               f"<figcaption>{escape(caption)}</figcaption></figure>")
     return f"<section id='results'><h2>Results</h2><p class='apa'>{escape(paragraph)}</p>{figure}</section>"
+
+
+def _foil_kinds(results: dict) -> str:
+    """Accuracy per foil kind beside the as-heard ideal observer and the identity-only line, and the claim."""
+    fk = results.get("foil_kinds")
+    if not fk or not fk.get("per_kind"):
+        return ""
+    rows = []
+    for name, k in fk["per_kind"].items():
+        observer, identity = k.get("observer_line") or {}, k.get("identity_line") or {}
+        rows.append({"foil": name, "listeners": f"{k['correct']}/{k['n']}", "accuracy": k["accuracy"],
+                     "ci": f"[{k['ci_low']:.1%}, {k['ci_high']:.1%}]", "p_vs_chance": k["p_vs_chance"],
+                     "observer_as_heard": observer.get("accuracy"), "identity_only": identity.get("accuracy"),
+                     "p_vs_identity": k.get("p_vs_identity")})
+    claim = results.get("claim") or ""
+    return _section("Which claim the data support (foil kinds)",
+                    _records(rows, list(rows[0]), kinds={"observer_as_heard": "accuracy", "identity_only": "accuracy",
+                                                         "p_vs_identity": "p_vs_chance"})
+                    + f"<p class='apa'>{escape(claim)}</p>")
 
 
 def _header(results: dict) -> str:

@@ -24,7 +24,8 @@ from analysis.load import describe, tidy
 from analysis.mixed import gee_model, mixed_model
 from analysis.power import Setup, binomial_power, power_report
 from analysis.labels import label
-from analysis.prose import results_paragraph
+from analysis.foil_kinds import foil_kind_report
+from analysis.prose import claim_paragraph, results_paragraph
 from analysis.render import render_html
 from analysis.rt import rt_summary
 
@@ -35,8 +36,12 @@ RESULTS_FILE, REPORT_FILE = "results.json", "report.html"
 
 def analyze(table: pd.DataFrame, *, out_dir: str | Path, seed: int = 0, exclude_failed_headphone: bool = True,
             listener_accuracy: float = 0.75, group_accuracy: float = 0.6, power_reps: int = 1000,
-            power_test: str = "t", learning_bin: int = 6, checks: dict | None = None) -> dict:
+            power_test: str = "t", learning_bin: int = 6, checks: dict | None = None,
+            lines: dict | None = None) -> dict:
     """Analyse a trial table end to end, write results.json + report.html, return the results with a summary.
+
+    `lines`: the observer lines stored with the study (per foil kind, what the ideal observer and identity
+    alone score), set beside the listeners' accuracy per kind.
 
     `checks` holds the listening-check rules passed to `exclusions.variants` (exclude_failed_catch,
     max_catch_misses, exclude_too_fast, too_fast_ms); absent ones take their defaults.
@@ -49,8 +54,9 @@ def analyze(table: pd.DataFrame, *, out_dir: str | Path, seed: int = 0, exclude_
         results = compute(table, seed=seed, exclude_failed_headphone=exclude_failed_headphone,
                           listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
                           power_reps=power_reps, power_test=power_test, learning_bin=learning_bin,
-                          checks=checks)
+                          checks=checks, lines=lines)
     results["paragraph"] = results_paragraph(results)
+    results["claim"] = claim_paragraph(results.get("foil_kinds"))
     results["summary"] = summary_text(results)
     results["files"] = write(results, Path(out_dir))
     return results
@@ -67,7 +73,7 @@ def check_options(*, listener_accuracy: float, group_accuracy: float, power_reps
 
 def compute(table: pd.DataFrame, *, seed: int, exclude_failed_headphone: bool, listener_accuracy: float,
             group_accuracy: float, power_reps: int, power_test: str, learning_bin: int,
-            checks: dict | None = None) -> dict:
+            checks: dict | None = None, lines: dict | None = None) -> dict:
     """Every figure of the analysis as one JSON-ready dict (no files written)."""
     timings: dict[str, float] = {}
     rules = variants(exclude_failed_headphone=exclude_failed_headphone, **(checks or {}))
@@ -78,7 +84,9 @@ def compute(table: pd.DataFrame, *, seed: int, exclude_failed_headphone: bool, l
         primary["mixed_model"], listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
         trials=_typical_trials(scored), reps=power_reps, seed=seed, test=power_test))
     timings |= {f"primary.{name}": value for name, value in primary.pop("_timings").items()}
+    foil_kinds = _timed(timings, "foil_kinds", lambda: foil_kind_report(scored, lines=lines, seed=seed))
     return jsonable({
+        "foil_kinds": foil_kinds,
         "schema": SCHEMA, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "code_version": _code_version(), "seed": seed, "input": describe(table),
         "options": {"seed": seed, "exclude_failed_headphone": exclude_failed_headphone,
@@ -147,6 +155,7 @@ def summary_text(results: dict) -> str:
             f"{label(name)} {value:.2f}" for name, value in p["dprime"]["at_pooled_accuracy"].items()
             if value is not None) + ".",
         _power_line(results["power"]),
+        *_kind_lines(results.get("foil_kinds")),
     ]
     return "\n".join(line for line in lines if line)
 
@@ -245,6 +254,26 @@ def _gee_line(g: dict) -> str:
     low, high = g["accuracy_ci"]
     return (f"GEE (clustered by listener): population-averaged {_pct(g['accuracy'])} [{_pct(low)}, {_pct(high)}], "
             f"one-sided {_p(g['p_greater'])}.")
+
+
+def _kind_lines(foil_kinds: dict | None) -> list[str]:
+    """Per foil kind: listeners' accuracy beside the as-heard ideal observer and the identity-only line."""
+    if not foil_kinds:
+        return []
+    lines = []
+    for name, k in foil_kinds["per_kind"].items():
+        observer, identity = k.get("observer_line"), k.get("identity_line")
+        lines.append(f"{name.capitalize()} foils: listeners {k['correct']}/{k['n']} = {_pct(k['accuracy'])} "
+                     f"[{_pct(k['ci_low'])}, {_pct(k['ci_high'])}] exact, one-sided {_p(k['p_vs_chance'])}; "
+                     f"ideal observer as heard {_pct(observer['accuracy']) if observer else 'not stored'}; "
+                     f"identity alone {_pct(identity['accuracy']) if identity else 'not stored'}.")
+    effect = foil_kinds["effect"]
+    if "error" not in effect:
+        lines.append(f"Foil-kind effect (mixed model): same-song b1 = {effect['b1_same_song']:.2f} "
+                     f"(SE {effect['b1_se']:.2f}, {_p(effect['b1_p_two_sided'])}); same-song typical "
+                     f"{_pct(effect['same_song_typical'])}, one-sided {_p(effect['same_song_p_greater'])} vs 50%.")
+    lines.append(f"Claim supported: {foil_kinds['claim']['verdict']}.")
+    return lines
 
 
 def _power_line(power: dict) -> str:

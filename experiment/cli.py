@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from experiment.config import default_database_url
-from experiment.status import FoilPolicy
+from experiment.status import DEFAULT_FOIL_POLICY, FoilPolicy
 
 DB_OPTION = click.option("--db", "db_url", default=None, metavar="URL",
                          help="Database URL (default: $DATABASE_URL, else SQLite in instance/).")
@@ -72,8 +72,10 @@ def cli() -> None:
               help="Participants per version (the paper: 8).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the design draw (recorded).")
 @click.option("--foil-policy", type=click.Choice([p.value for p in FoilPolicy]),
-              default=FoilPolicy.DIFFERENT_SONG.value, show_default=True,
-              help="Foil from another song (the paper) or the same song at another time (harder).")
+              default=DEFAULT_FOIL_POLICY.value, show_default=True,
+              help="mixed = every listener gets 12 different-song + 12 same-song trials (identity and time in "
+                   "one study); different-song = the paper's (song identity); same-song = another time of the "
+                   "same song (time only). See docs/experiment.md.")
 @click.option("--name", default=None, help="A name for the study (default: from the manifest).")
 @click.option("--completion-code", default=None, help="Prolific completion code (default: random).")
 @click.option("--screened-out-code", default=None,
@@ -162,8 +164,14 @@ def serve(db_url: str | None, host: str, port: int) -> None:
               help="Chance per trial of replaying one of X, A, B.")
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the summary and every listener's confirmed answer ids as JSON here.")
+@click.option("--ear", type=click.Choice(["identity", "temporal"]), default="identity", show_default=True,
+              help="identity = compares time-averaged spectra (hears the song, never when: at chance on same-song "
+                   "trials); temporal = compares the spectro-temporal pattern (hears when in the song).")
+@click.option("--ear-noise", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="Noise (SD) the temporal ear adds to each similarity: higher = a worse listener.")
 def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | None, seed: int, pace: float,
-                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None) -> None:
+                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None, ear: str = "identity",
+                     ear_noise: float = 0.0) -> None:
     """Drive the real HTTP API with N simulated listeners (load tests; filling a demo study).
 
     Their Prolific ids start with 'sim-', so the admin panel and the exports show them as simulated.
@@ -176,7 +184,7 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
     from loadbot import SimulationConfig, simulate
 
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
-                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p)
+                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p, ear=ear, ear_noise=ear_noise)
     config.check()
     with tqdm(total=n, unit="listener", desc="simulated listeners") as bar:
         report = simulate(config, on_done=lambda _result: bar.update(1))
@@ -233,6 +241,19 @@ def trials_command(experiment_id: int, out_path: str, db_url: str | None) -> Non
     design = write_study_trials(db_url or default_database_url(), experiment_id, out_path)
     n = sum(len(v["trials"]) for v in design["versions"])
     click.echo(f"{n} trials of {len(design['versions'])} versions -> {out_path}")
+
+
+@cli.command("lines")
+@click.option("--study", "experiment_id", required=True, type=int, help="Study (experiment) id.")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Observer lines JSON (`tuneback reconstruct lines --out FILE`).")
+@DB_OPTION
+def lines_command(experiment_id: int, path: str, db_url: str | None) -> None:
+    """Store the observer lines (per foil kind: ideal observer and identity alone) with the study."""
+    from experiment.observer_lines import store_from_file
+
+    lines = store_from_file(db_url or default_database_url(), experiment_id, path)
+    click.echo(f"observer lines for {', '.join(lines['kinds'])} stored with study {experiment_id}")
 
 
 @cli.group("admin")

@@ -64,13 +64,15 @@ class Experiment(Base):
     __tablename__ = "experiment"
     __table_args__ = (
         sa.CheckConstraint("state in ('draft', 'open', 'closed')", name="state"),
-        sa.CheckConstraint("foil_policy in ('different-song', 'same-song')", name="foil_policy"),
+        sa.CheckConstraint("foil_policy in ('mixed', 'different-song', 'same-song')", name="foil_policy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     state: Mapped[str] = mapped_column(sa.String(16), default="draft")
-    foil_policy: Mapped[str] = mapped_column(sa.String(32), default="different-song")
+    foil_policy: Mapped[str] = mapped_column(sa.String(32), default="mixed")
+    observer_lines: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(), nullable=True)
+    """Per foil kind: the as-heard ideal observer (study's trials, every admissible pair) and identity alone."""
     seed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     manifest_path: Mapped[str] = mapped_column(sa.String(1024))

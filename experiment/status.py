@@ -14,10 +14,19 @@ class ExperimentState(str, enum.Enum):
 
 
 class FoilPolicy(str, enum.Enum):
-    """Where a trial's foil comes from: another song (the paper's reading) or the same song at another time."""
+    """Where a trial's foil comes from: another song (the paper's reading: song identity), the same song at
+    another time (time-specific: only decoding in time wins), or half of each for every listener (mixed)."""
 
+    MIXED = "mixed"
     DIFFERENT_SONG = "different-song"
     SAME_SONG = "same-song"
+
+
+DEFAULT_FOIL_POLICY = FoilPolicy.MIXED
+"""New studies get both kinds of trial, so one study shows identity and time side by side (issue 25)."""
+
+FOIL_KINDS = (FoilPolicy.DIFFERENT_SONG.value, FoilPolicy.SAME_SONG.value)
+"""The two kinds of trial a design can hold; a mixed study holds both."""
 
 
 class SessionStatus(str, enum.Enum):

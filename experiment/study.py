@@ -15,7 +15,7 @@ from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
-from experiment.status import ExperimentState, FoilPolicy
+from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
 from experiment.texts import TEXT_KEYS, check_texts
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -45,7 +45,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
-                      foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                      foil_policy: str = DEFAULT_FOIL_POLICY.value, open_: bool = True,
                       name: str | None = None, completion_code: str | None = None,
                       screened_out_code: str | None = None, settings: dict[str, Any] | None = None) -> int:
     """Migrate the database at `url`, import the manifest's clips, build both versions; return the study id."""
@@ -66,7 +66,7 @@ def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, se
 
 
 def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int = 0,
-                   foil_policy: str = FoilPolicy.DIFFERENT_SONG.value, open_: bool = True,
+                   foil_policy: str = DEFAULT_FOIL_POLICY.value, open_: bool = True,
                    name: str | None = None, completion_code: str | None = None,
                    now: datetime | None = None, settings: dict[str, Any] | None = None,
                    screened_out_code: str | None = None) -> Experiment:
@@ -191,11 +191,13 @@ def archive(experiment: Experiment, now: datetime, *, undo: bool = False) -> Non
 
 
 def clone_experiment(db: Session, source: Experiment, *, name: str | None = None, seed: int | None = None,
-                     now: datetime | None = None) -> Experiment:
+                     now: datetime | None = None, foil_policy: str | None = None) -> Experiment:
     """Add (not commit) a new draft study from the same manifest, settings, foil policy and quotas.
 
     The manifest must still be the one the source was built from (same sha256). The clone gets new Prolific
-    codes (a new Prolific study needs its own) and the source's seed unless `seed` is given.
+    codes (a new Prolific study needs its own) and the source's seed unless `seed` is given, its foil policy
+    unless `foil_policy` is. The source's observer lines come along: all of them when the design is the same
+    (same seed and policy), else only those over every pair of the clips (the study-trial lines would be stale).
     """
     try:
         manifest = load_manifest(source.manifest_path)
@@ -206,13 +208,26 @@ def clone_experiment(db: Session, source: Experiment, *, name: str | None = None
                               "study was built from it")
     settings = {k: v for k, v in (source.settings or {}).items() if k not in (ARCHIVED_KEY, *PER_STUDY_CODES)}
     clone = add_experiment(db, manifest, quota=0, seed=source.seed if seed is None else seed,
-                           foil_policy=source.foil_policy, open_=False, name=name or f"Copy of {source.name}"[:200],
-                           now=now, settings=settings)
+                           foil_policy=foil_policy or source.foil_policy, open_=False,
+                           name=name or f"Copy of {source.name}"[:200], now=now, settings=settings)
+    clone.observer_lines = _cloned_lines(source, clone)
     quotas = {v.number: v.quota for v in source.versions}
     for v in clone.versions:
         v.quota = quotas.get(v.number, 0)
     db.flush()
     return clone
+
+def _cloned_lines(source: Experiment, clone: Experiment) -> dict[str, Any] | None:
+    """The source's observer lines that still hold for the clone's design."""
+    lines = source.observer_lines
+    if not lines:
+        return None
+    if clone.seed == source.seed and clone.foil_policy == source.foil_policy:
+        return dict(lines)
+    kinds = {k: {n: v for n, v in by_line.items() if not n.endswith("study_trials")}
+             for k, by_line in (lines.get("kinds") or {}).items()}
+    return {**lines, "kinds": {k: v for k, v in kinds.items() if v}}
+
 
 def configure(db: Session, experiment: Experiment, changes: dict[str, Any]) -> dict[str, Any]:
     """Change an existing study's participant text and language (TEXT_KEYS); return the settings changed.

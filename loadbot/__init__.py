@@ -12,8 +12,8 @@ benchmarks/bench_load.py and the tests).
 from __future__ import annotations
 
 from loadbot.config import ListenerResult, SimulationConfig, SimulationFailure, SimulationReport, percentile_ms
-from loadbot.ears import clip_seconds, hear, huggins_interval
+from loadbot.ears import EARS, clip_seconds, hear, hear_in_time, huggins_interval, listen
 from loadbot.listener import simulate
 
-__all__ = ["ListenerResult", "SimulationConfig", "SimulationFailure", "SimulationReport", "clip_seconds", "hear",
+__all__ = ["EARS", "hear_in_time", "listen", "ListenerResult", "SimulationConfig", "SimulationFailure", "SimulationReport", "clip_seconds", "hear",
            "huggins_interval", "percentile_ms", "simulate"]

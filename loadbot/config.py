@@ -45,6 +45,11 @@ class SimulationConfig:
     """Part of the Prolific ids; default: random, so a second run in the same study gets new listeners."""
     max_steps: int = 500
     """Bound on pages + trials one listener goes through (a safety net: a normal session needs about 40)."""
+    ear: str = "identity"
+    """How a listener compares A and B with X (loadbot.ears): 'identity' (time-averaged spectra: hears which song,
+    at chance on same-song trials by construction) or 'temporal' (the spectro-temporal pattern: hears when)."""
+    ear_noise: float = 0.0
+    """SD of the noise the temporal ear adds to each similarity (0: a perfect ear)."""
     forwarded_for: bool = False
     """Send X-Forwarded-For with an address of its own per listener (198.18.0.0/15, for tests): against a server
     with PROXY_HOPS=1 each simulated listener then counts as its own client for the per-address rate limits."""
@@ -64,6 +69,10 @@ class SimulationConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ExperimentError(f"{name}={value} must be a finite number >= 0")
+        if self.ear not in ("identity", "temporal"):
+            raise ExperimentError(f"ear={self.ear!r} must be 'identity' or 'temporal'")
+        if not (math.isfinite(self.ear_noise) and self.ear_noise >= 0):
+            raise ExperimentError(f"ear_noise={self.ear_noise} must be a finite number >= 0")
         if self.experiment_id is not None and self.experiment_id < 1:
             raise ExperimentError(f"experiment_id={self.experiment_id} must be a positive study id")
 

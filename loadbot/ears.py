@@ -35,12 +35,63 @@ def spectrum(data: bytes) -> np.ndarray:
 
 
 def hear(x: bytes, a: bytes, b: bytes, rng: random.Random) -> str:
-    """Which of A and B sounds more like X: the side whose band spectrum correlates better with X's."""
+    """The identity-only listener: which of A and B sounds more like X by the time-averaged band spectrum (it
+    hears which song a clip is, never when in the song)."""
     sx, sa, sb = spectrum(x), spectrum(a), spectrum(b)
     ca, cb = _corr(sx, sa), _corr(sx, sb)
     if math.isclose(ca, cb, abs_tol=1e-9):
         return rng.choice("AB")
     return "A" if ca > cb else "B"
+
+
+EARS = ("identity", "temporal")
+"""identity: time-averaged band spectra, so it hears which song but never when (at chance on same-song
+trials by construction); temporal: the spectro-temporal pattern, so it can hear when in the song too."""
+
+
+@functools.lru_cache(maxsize=512)
+def _band_frames(digest: str, data: bytes) -> np.ndarray:
+    """Log power in 40 log-spaced bands (60 Hz - 8 kHz) per 1024-sample frame (hop 512): a time-frequency pattern."""
+    del digest
+    samples, sr = _read_wav(data)
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    n_fft, hop = 1024, 512
+    if mono.size < n_fft:
+        mono = np.pad(mono, (0, n_fft - mono.size))
+    starts = np.arange(0, mono.size - n_fft + 1, hop)
+    frames = np.stack([mono[s:s + n_fft] for s in starts]) * np.hanning(n_fft)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+    edges = np.geomspace(60.0, min(8000.0, sr / 2), 41)
+    bands = np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) for lo, hi in zip(edges[:-1], edges[1:])],
+                     axis=1)
+    return np.log10(bands + 1e-10)
+
+
+def pattern(data: bytes) -> np.ndarray:
+    """The temporal ear's view of a clip: its band energies frame by frame (cached)."""
+    return _band_frames(hashlib.sha1(data).hexdigest(), data)
+
+
+def hear_in_time(x: bytes, a: bytes, b: bytes, rng: random.Random, *, noise: float = 0.0) -> str:
+    """Which of A and B sounds more like X, heard in time: the side whose spectro-temporal pattern correlates
+    better with X's, frame by frame; `noise` (SD added to each correlation) models an imperfect listener."""
+    px, pa, pb = pattern(x), pattern(a), pattern(b)
+    frames = min(len(px), len(pa), len(pb))
+    ca = _corr(px[:frames].ravel(), pa[:frames].ravel()) + rng.gauss(0.0, noise) * (noise > 0)
+    cb = _corr(px[:frames].ravel(), pb[:frames].ravel()) + rng.gauss(0.0, noise) * (noise > 0)
+    if math.isclose(ca, cb, abs_tol=1e-9):
+        return rng.choice("AB")
+    return "A" if ca > cb else "B"
+
+
+def listen(ear: str, x: bytes, a: bytes, b: bytes, rng: random.Random, *, noise: float = 0.0) -> str:
+    """Answer with the named ear: 'identity' (the time-averaged spectrum) or 'temporal' (the pattern in time)."""
+    if ear == "temporal":
+        return hear_in_time(x, a, b, rng, noise=noise)
+    if ear == "identity":
+        return hear(x, a, b, rng)
+    raise ValueError(f"ear {ear!r} is not one of {', '.join(EARS)}")
 
 
 def huggins_interval(data: bytes) -> int:

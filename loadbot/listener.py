@@ -41,7 +41,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import requests
 
 from loadbot.config import ListenerResult, SimulationConfig, SimulationFailure, SimulationReport
-from loadbot.ears import clip_seconds, hear, huggins_interval
+from loadbot.ears import clip_seconds, huggins_interval, listen
 
 SLOTS = ("x", "a", "b")
 
@@ -353,7 +353,7 @@ class Listener:
             self.think(clip_seconds(clips[slot]), clip_seconds(clips[slot]))
             self.log("ended", slot, key)
             self.think(0.3, 1.5)
-        return hear(clips["x"], clips["a"], clips["b"], self.rng)
+        return listen(self.cfg.ear, clips["x"], clips["a"], clips["b"], self.rng, noise=self.cfg.ear_noise)
 
     def _answer(self, key: str, side: str, heard: str, practice: bool) -> dict[str, Any]:
         """Send the answer until the server confirms it (same id every time); return the next state."""

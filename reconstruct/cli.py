@@ -54,3 +54,22 @@ def run_command(force_from: str | None, until: str, quiet: bool, **options) -> N
     click.echo(format_summary(config, results, choice=choice))
 
 cli.add_command(evaluate_command)
+
+
+@cli.command("lines")
+@click.option("--trials", "trials_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The study's trials (`tuneback experiment trials --out FILE`): add the study-trial lines.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="JSON file for `tuneback experiment lines --file`.")
+@run_options
+def lines_command(trials_path: str | None, out_path: str, quiet: bool, **options) -> None:
+    """Per foil kind, as heard: the ideal observer over every admissible pair of the run's clips (and on a
+    study's trials) beside identity alone; printed, and written for storing with the study."""
+    from pathlib import Path
+
+    from reconstruct.evaluation.observer import format_kind_lines, run_kind_lines
+
+    lines = run_kind_lines(build_config(**options), trials_path=Path(trials_path) if trials_path else None)
+    Path(out_path).write_text(json.dumps(lines, indent=1, default=float))
+    click.echo("\n".join(format_kind_lines(lines)))
+    click.echo(f"-> {out_path}")

@@ -19,7 +19,7 @@ from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.features import spectrogram_db
 from reconstruct.invert import invert_batch
 from reconstruct.loudness import normalize_clips
-from reconstruct.evaluation.observer import ideal_observer, units_to_db
+from reconstruct.evaluation.observer import foil_kind_lines, identity_clip_spectra, ideal_observer, units_to_db
 from reconstruct.pipeline import (chunk_prediction, read_summary, recordings_table, song_audio, load_split)
 from reconstruct.recording import AUDIO_SR
 from reconstruct.select import Choice, default_pairs, select_clips
@@ -152,7 +152,9 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
                              [units_to_db(predicted[recon_ids[f]]) for _, f in pairs])
     heard["ssim"] = ideal_observer(*as_heard, distance="ssim")
     evidence = time_specific_evidence(config, seed=config.select_seed)
+    identity = identity_clip_spectra(config, sorted({c["song"] for c in manifest["clips"]}))
     result = {"dataset": manifest["dataset"], "rendered_audio": heard, "predicted_spectra": spectra,
+              "foil_kinds": foil_kind_lines(manifest["clips"], mel, identity, seed=config.select_seed),
               "all_test_chunks": evidence,
               "fingerprint": fingerprint_control(config, seed=config.select_seed, decoder=evidence["decoder"])}
     (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))

@@ -26,6 +26,7 @@ from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_spl
 from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
 SPLIT_VERSION = 2  # 1: a pattern per recording (leaked test targets through other recordings); 2: per song
+SELECT_VERSION = 2  # 2: a second practice clip per song, the same-song foil of a mixed study's practice (issue 25)
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
 
 
@@ -55,6 +56,8 @@ def stage_params(config: RunConfig, stage: str) -> dict:
     if cfg["dataset"] in ("nmedt", "nmedh"):
         params["loader"] = cfg["loader"]  # how the files were read; absent elsewhere so older runs stay valid
     params |= _load_inputs(config, cfg)
+    if "select_seed" in keys:
+        params["select_version"] = SELECT_VERSION  # a selection without the second practice clips is redrawn
     if "split_seed" in keys:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:

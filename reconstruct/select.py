@@ -1,4 +1,8 @@
-"""Choose the 48 study clips (4 songs × 12 EEG participants, 4/4/4 by position, two balanced halves) and practice."""
+"""Choose the 48 study clips (4 songs × 12 EEG participants, 4/4/4 by position, two balanced halves) and practice.
+
+Practice: one chunk per song (the practice trial's match) and, drawn after everything else with its own
+seeded stream so the rest of the selection is unchanged, a second one per song from another participant at
+another time: the same-song foil a mixed study's practice needs (issue 25)."""
 
 from __future__ import annotations
 
@@ -81,7 +85,27 @@ def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, 
         others = {c.participant for c in choices if c.role == "practice_reconstruction"}
         fresh = [r for r in recs if recordings[r][0] not in others]  # practice pairs need distinct participants
         choices.append(_practice(rng, song, fresh or recs, recordings, split, chosen_chunks))
-    return choices
+    return choices + _second_practice(choices, recordings, split, seed=seed)
+
+
+def _second_practice(choices: list[Choice], recordings: list[tuple[str, str]], split: Split, *,
+                     seed: int) -> list[Choice]:
+    """Per song, a second practice chunk by another participant at another onset than the first practice chunk,
+    at an onset no study clip of the song uses (when the test chunks allow); its own random stream."""
+    rng = np.random.default_rng([seed, 25])
+    out: list[Choice] = []
+    for first in [c for c in choices if c.role == "practice_reconstruction"]:
+        taken = {c.participant for c in choices + out if c.role == "practice_reconstruction"}
+        used = {c.chunk for c in choices if c.song == first.song and c.role == "reconstruction"}
+        recs = [i for i, (p, s) in enumerate(recordings) if s == first.song and p not in taken]
+        options = [(r, c) for r in recs for c in split.test_chunks(r) if c != first.chunk and c not in used]
+        options = options or [(r, c) for r in recs for c in split.test_chunks(r) if c != first.chunk]
+        if not options:
+            continue
+        rec, chunk = options[int(rng.integers(len(options)))]
+        out.append(Choice(rec, first.song, recordings[rec][0], int(chunk), position_of(chunk),
+                          "practice_reconstruction", None))
+    return out
 
 
 def _one_per_participant(recs: list[int], recordings: list[tuple[str, str]], rng: np.random.Generator) -> list[int]:

@@ -31,6 +31,12 @@ def format_summary(config: RunConfig, results: dict[str, dict], *, choice: dict 
                 lines.append(f"ideal observer, the 48 study pairs, different-song foils ({what}): {o['correct']}/"
                              f"{o['n']} = {o['accuracy']:.1%} (95% CI {o['ci95'][0]:.1%}–{o['ci95'][1]:.1%}, "
                              "chance 50%)")
+        kinds = results["observe"].get("foil_kinds")
+        if kinds:
+            from reconstruct.evaluation.observer import format_kind_lines
+            lines.append("predicted per foil kind, as heard, beside identity alone (each reconstruction replaced "
+                         "by its song's rendered mean spectrogram); a mixed study holds both kinds:")
+            lines += format_kind_lines(kinds)
         ev = results["observe"].get("all_test_chunks")
         if ev:
             from reconstruct.evaluation.time_specific import format_evidence

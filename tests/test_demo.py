@@ -39,3 +39,31 @@ def test_demo_admin_password_is_fresh_each_run_and_works(sqlite_url, tmp_path):
         stored = conn.exec_driver_sql("select password_hash from admin_user where username = 'admin'").scalar()
     engine.dispose()
     assert check_password(stored, second) and not check_password(stored, first)
+
+
+def test_demo_builds_a_mixed_study_by_default_and_another_policy_apart(sqlite_url, tmp_path):
+    import sqlalchemy as sa
+
+    from experiment.db import make_engine
+    from experiment.models import Experiment
+
+    manifest = make_manifest(tmp_path / "clips")
+    mixed = find_or_create_study(sqlite_url, manifest)
+    paper = find_or_create_study(sqlite_url, manifest, foil_policy="different-song")
+    assert mixed != paper and find_or_create_study(sqlite_url, manifest) == mixed
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        policies = dict(conn.execute(sa.select(Experiment.id, Experiment.foil_policy)).all())
+    engine.dispose()
+    assert policies == {mixed: "mixed", paper: "different-song"}
+
+
+def test_lines_verdict_needs_the_lower_bound_above_chance_and_identity():
+    from tuneback.demo import lines_verdict
+
+    def lines(low, identity):
+        return {"kinds": {"same-song": {"every_pair": {"ci95": [low, 0.8]}, "identity_every_pair": {"accuracy": identity}}}}
+
+    assert "is above both" in lines_verdict(lines(0.64, 0.46))
+    assert "NOT above" in lines_verdict(lines(0.49, 0.46)) and "NOT above" in lines_verdict(lines(0.55, 0.57))
+    assert "cannot show decoding" in lines_verdict({"kinds": {}})

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from experiment.status import FoilPolicy
+from experiment.status import DEFAULT_FOIL_POLICY, FoilPolicy
 from experiment.texts import LANGUAGES, TEXT_LIMITS
 
 
@@ -66,7 +66,8 @@ class NewStudyForm(StudyTextFields, FlaskForm):
                                 validators=[Optional(), Length(max=1024)])
     quota = IntegerField("Participants per version", default=8, validators=[NumberRange(min=0, max=100000)])
     seed = IntegerField("Seed of the design draw", default=0, validators=[NumberRange(min=0, max=2**31 - 1)])
-    foil_policy = SelectField("Foil", default=FoilPolicy.DIFFERENT_SONG.value, choices=_choices([
+    foil_policy = SelectField("Foil", default=DEFAULT_FOIL_POLICY.value, choices=_choices([
+        (FoilPolicy.MIXED.value, "mixed: half from a different song, half from the same song at another time"),
         (FoilPolicy.DIFFERENT_SONG.value, "from a different song (the paper)"),
         (FoilPolicy.SAME_SONG.value, "from the same song at another time (harder)")]))
     completion_code = StringField("Completion code (blank: random)", validators=[
@@ -132,4 +133,7 @@ class CloneForm(FlaskForm):
     name = StringField("Name of the copy", validators=[Optional(), Length(max=200)])
     seed = IntegerField("Seed of the design draw (blank: the same)", validators=[Optional(),
                                                                                  NumberRange(min=0, max=2**31 - 1)])
+    foil_policy = SelectField("Foil (blank: the same)", default="", validators=[Optional()], choices=_choices([
+        ("", "the same"), (FoilPolicy.MIXED.value, "mixed"), (FoilPolicy.DIFFERENT_SONG.value, "different song"),
+        (FoilPolicy.SAME_SONG.value, "same song")]))
     submit = SubmitField("Clone to a new draft")

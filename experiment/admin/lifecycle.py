@@ -23,11 +23,12 @@ def clone_study(experiment_id: int) -> Response:
     db = get_db()
     try:
         clone = clone_experiment(db, source, name=(form.name.data or "").strip() or None, seed=form.seed.data,
-                                 now=now())
+                                 now=now(), foil_policy=form.foil_policy.data or None)
     except ExperimentError as exc:
         db.rollback()
         abort(409, str(exc))
-    audit_change(db, "clone_study", f"experiment:{clone.id}", {"from": source.id, "seed": clone.seed})
+    audit_change(db, "clone_study", f"experiment:{clone.id}", {"from": source.id, "seed": clone.seed,
+                                                                "foil_policy": clone.foil_policy})
     db.commit()
     flash(f"Study {clone.id} created as a draft copy of study {source.id}.", "ok")
     return redirect(url_for("admin.study", experiment_id=clone.id))

@@ -94,10 +94,12 @@ def study(experiment_id: int) -> str:
     from experiment.admin.forms import CloneForm
     from experiment.study import is_archived
 
+    from experiment.observer_lines import kind_accuracy_rows
+
     data = progress_payload(get_db(), experiment, now())
     return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState,
                            archived=is_archived(experiment), clone_form=CloneForm(formdata=None),
-                           text_form=_text_form(experiment))
+                           text_form=_text_form(experiment), kinds=kind_accuracy_rows(get_db(), experiment))
 
 
 def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment

@@ -210,3 +210,178 @@ def ideal_observer_report(config: RunConfig, *, trials_path: Path | None = None)
     return {"source": "selection.json pairs (reconstruct.select.default_pairs, the study's cross-half foil "
                       "rule; version = the match's half)",
             **score_trials(config, selection_trials(config))}
+
+
+# --- per foil kind, as heard (issue 25) ---------------------------------------------------------------------
+
+FOIL_KINDS = ("different-song", "same-song")
+IDENTITY_DIR = "identity_only"  # RUN/clips/identity_only/<song>.wav: each song's mean training spectrogram, rendered
+
+
+def pair_kind(match: dict, foil: dict) -> str | None:
+    """The kind of a (match, foil) pair of manifest clips as the study's design admits it: always another EEG
+    participant; another song, or the same song at another position and onset. None: not admissible."""
+    if foil["id"] == match["id"] or foil.get("eeg_participant") == match.get("eeg_participant"):
+        return None
+    if foil["song"] != match["song"]:
+        return FOIL_KINDS[0]
+    if foil.get("position") != match.get("position") and foil.get("onset_s") != match.get("onset_s"):
+        return FOIL_KINDS[1]
+    return None
+
+
+def every_admissible_pair(clips: list[dict]) -> list[tuple[str, str, str, str]]:
+    """(X, match, foil, kind) for every admissible pair of the study's reconstructions; X = the match's span."""
+    recon = [c for c in clips if c["role"] == "reconstruction"]
+    out = []
+    for m in recon:
+        for f in recon:
+            kind = pair_kind(m, f)
+            if kind is not None:
+                out.append((m["target"], m["id"], f["id"], kind))
+    return out
+
+
+def kinds_of(clips: list[dict], triples: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """The study's (X, match, foil) triples with their foil kind ('same-song' when the foil is X's song)."""
+    song = {c["id"]: c["song"] for c in clips}
+    return [(x, m, f, FOIL_KINDS[1] if song[f] == song[m] else FOIL_KINDS[0]) for x, m, f in triples]
+
+
+def observe_kinds(mel: dict[str, np.ndarray], trials: list[tuple[str, str, str, str]], *, seed: int = 0,
+                  replace: dict[str, str] | None = None) -> dict[str, dict]:
+    """Per foil kind, the as-heard ideal observer on these trials, with an exact 95% CI and one clustered two
+    ways by match clip and foil clip (every pair reuses each clip many times). `replace` maps a clip id to
+    the spectrogram key that stands in for it (the identity-only clips)."""
+    replace = replace or {}
+    out = {}
+    for kind in FOIL_KINDS:
+        rows = [t for t in trials if t[3] == kind]
+        if not rows:
+            continue
+        clusters = (np.array([m for _, m, _, _ in rows]), np.array([f for _, _, f, _ in rows])) if len(rows) > 1 else None
+        out[kind] = ideal_observer([mel[x] for x, _, _, _ in rows],
+                                   [mel[replace.get(m, m)] for _, m, _, _ in rows],
+                                   [mel[replace.get(f, f)] for _, _, f, _ in rows],
+                                   distance="correlation", seed=seed, clusters=clusters)
+    return out
+
+
+def song_mean_units(config: RunConfig, songs: list[str]) -> dict[str, np.ndarray]:
+    """Each song's mean training (and validation) spectrogram in units, tiled over a 5-s clip: what knowing the
+    song and nothing about time predicts (never a test second)."""
+    from reconstruct.pipeline import load_split
+    from reconstruct.split import TRAIN, USED_S, VAL
+
+    table = recordings_table(config)
+    names = read_summary(config, "features")["songs"]
+    targets = np.load(Path(config.run_dir) / "features" / "targets.npy", mmap_mode="r")
+    roles = load_split(config).example_roles().reshape(len(table), USED_S)
+    out = {}
+    for s in songs:
+        seconds = np.unique(np.concatenate([np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))
+                                            for r, (_, song) in enumerate(table) if song == s]))
+        out[s] = np.tile(np.asarray(targets[names.index(s), seconds]).mean(axis=0), (CHUNK_S, 1))
+    return out
+
+
+def identity_clip_spectra(config: RunConfig, songs: list[str]) -> dict[str, np.ndarray]:
+    """Render each song's mean training spectrogram as the clips are rendered (Eq. 1 with the song's ref_dB,
+    Griffin-Lim, equal loudness), write it to RUN/clips/identity_only/, and return its log-mel as heard."""
+    import soundfile as sf
+
+    from reconstruct.features import spectrogram_db
+    from reconstruct.invert import invert_batch
+    from reconstruct.loudness import normalize_clips
+    from reconstruct.recording import AUDIO_SR
+
+    means = song_mean_units(config, songs)
+    refs = read_summary(config, "features")["ref_db"]
+    length = CHUNK_S * AUDIO_SR
+    audio = invert_batch(np.stack([means[s] for s in songs]), np.array([refs[s] for s in songs]),
+                         kind=config.target_kind, length=length, config=config.inversion)
+    audio, _ = normalize_clips(audio)
+    folder = Path(config.run_dir) / "clips" / IDENTITY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for s, y in zip(songs, audio):
+        sf.write(folder / f"{s}.wav", y, AUDIO_SR, subtype="PCM_16")
+        out[s] = spectrogram_db(y, kind="mel").T
+    return out
+
+
+def foil_kind_lines(clips: list[dict], mel: dict[str, np.ndarray], identity: dict[str, np.ndarray], *,
+                    study: list[tuple[str, str, str]] | None = None, seed: int = 0) -> dict:
+    """Per foil kind, as heard: the ideal observer over every admissible pair of the study's clips (and on the
+    study's own trials when given), beside the same observer on identity-only clips (each reconstruction
+    replaced by its song's rendered mean spectrogram)."""
+    song = {c["id"]: c["song"] for c in clips}
+    spectra = {**mel, **{f"identity:{s}": v for s, v in identity.items()}}
+    as_identity = {cid: f"identity:{s}" for cid, s in song.items() if s in identity}
+    pairs = every_admissible_pair(clips)
+    sets = {"every_pair": (pairs, None), "identity_every_pair": (pairs, as_identity)}
+    if study is not None:
+        trials = kinds_of(clips, study)
+        sets |= {"study_trials": (trials, None), "identity_study_trials": (trials, as_identity)}
+    kinds: dict[str, dict] = {k: {} for k in FOIL_KINDS}
+    for name, (trials, replace) in sets.items():
+        for kind, result in observe_kinds(spectra, trials, seed=seed, replace=replace).items():
+            kinds[kind][name] = result
+    return {"distance": "correlation (1 − Pearson r on the level-relative log-mel of the rendered audio)",
+            "identity": "each reconstruction replaced by its song's mean training spectrogram, rendered like "
+                        "the clips (match and foil of a same-song trial are then one clip: a coin flip)",
+            "tie_seed": seed, "kinds": {k: v for k, v in kinds.items() if v}}
+
+
+def format_kind_lines(lines: dict) -> list[str]:
+    """Human lines: per kind, the observer on the study's trials and over every pair, beside identity alone."""
+    def fmt(o: dict | None) -> str:
+        if not o:
+            return "n/a"
+        text = f"{o['correct']}/{o['n']} = {o['accuracy']:.1%} [{o['ci95'][0]:.1%}, {o['ci95'][1]:.1%}]"
+        if o.get("ci95_clustered"):
+            text += f" (clustered [{o['ci95_clustered'][0]:.1%}, {o['ci95_clustered'][1]:.1%}])"
+        return text
+    out = []
+    for kind, k in lines.get("kinds", {}).items():
+        what = "song identity" if kind == FOIL_KINDS[0] else "time within the song"
+        if "study_trials" in k:
+            out.append(f"  {kind} ({what}), the study's trials, as heard: {fmt(k['study_trials'])}; identity "
+                       f"alone {fmt(k.get('identity_study_trials'))}")
+        out.append(f"  {kind} ({what}), every admissible pair, as heard: {fmt(k.get('every_pair'))}; identity "
+                   f"alone {fmt(k.get('identity_every_pair'))}")
+    return out
+
+
+def run_kind_lines(config: RunConfig, *, trials_path: Path | None = None) -> dict:
+    """The observer lines of a finished run: every admissible pair of its clips and, with a design file (what
+    `tuneback experiment trials` writes), the study's own trials; identity from RUN/clips/identity_only/."""
+    from reconstruct.clips import clip_log_mel
+
+    clips_dir = Path(config.run_dir) / "clips"
+    manifest_path = clips_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise ReconstructError(f"{manifest_path} is missing: render the clips first")
+    clips = json.loads(manifest_path.read_text())["clips"]
+    mel = {c["id"]: clip_log_mel(clips_dir / c["file"]) for c in clips}
+    songs = sorted({c["song"] for c in clips})
+    folder = clips_dir / IDENTITY_DIR
+    if all((folder / f"{s}.wav").exists() for s in songs):
+        identity = {s: clip_log_mel(folder / f"{s}.wav") for s in songs}
+    else:
+        identity = identity_clip_spectra(config, songs)
+    study = None
+    if trials_path is not None:
+        try:
+            design = json.loads(Path(trials_path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ReconstructError(f"cannot read trials from {trials_path}: {exc}") from None
+        ids = {c["id"] for c in clips}
+        study = [(t["target"], t["match"], t["foil"]) for v in design.get("versions", []) for t in v.get("trials", [])
+                 if not t.get("practice")]
+        unknown = sorted({k for t in study for k in t} - ids)
+        if unknown or not study:
+            raise ReconstructError(f"{trials_path}: " + (f"clips {', '.join(unknown[:5])} are not in {manifest_path}"
+                                                          if unknown else "no scored trials"))
+    lines = foil_kind_lines(clips, mel, identity, study=study, seed=config.select_seed)
+    return {**lines, "source": str(trials_path) if trials_path else "every admissible pair of " + str(manifest_path)}

@@ -98,7 +98,10 @@ def build_database(folder: Path) -> tuple[str, dict[str, int]]:
                                    ("german", {"language": "de", "catch_trials": 1, "expected_minutes": 25,
                                                "researcher_contact": "Dr. Muster, muster@example.org"}),
                                    ("main", {})):
+                # different-song foils: the test tones of one song differ only by noise, so the bot's ear (which
+                # these tests check) is at chance on same-song trials; the mixed design has its own tests
                 experiment = add_experiment(db, manifest, quota=500, seed=3, name=f"e2e {name}",
+                                            foil_policy="different-song",
                                             settings={**settings, "places_per_client": 0},  # all from 127.0.0.1
                                             completion_code=f"E2E{name.upper()}",
                                             screened_out_code=f"OUT{name.upper()}")

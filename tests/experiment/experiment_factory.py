@@ -69,11 +69,13 @@ def make_manifest(folder: Path, *, n_songs: int = 4, n_participants: int = 12, p
             rid, xid = f"r{r:02d}", f"x{r:02d}"
             add(xid, song, None, position, onset, "target", None, None, base)
             add(rid, song, participant, position, onset, "reconstruction", half, xid, base * 1.01)
-    n_practice = n_songs if practice is None else practice
+    # by default two practice clips a song (another time, another participant): a mixed study's practice
+    # shows a same-song trial too (the first clip of each song is the practice match)
+    n_practice = 2 * n_songs if practice is None else practice
     for k in range(n_practice):
         song = songs[k % n_songs]
-        add(f"px{k + 1}", song, None, "middle", 150.0 + k, "practice_target", None, None, 300.0)
-        add(f"pr{k + 1}", song, f"p{k + 1:02d}", "middle", 150.0 + k, "practice_reconstruction", None,
+        add(f"px{k + 1}", song, None, "middle", 150.0 + 10 * k, "practice_target", None, None, 300.0)
+        add(f"pr{k + 1}", song, f"p{k + 1:02d}", "middle", 150.0 + 10 * k, "practice_reconstruction", None,
             f"px{k + 1}", 301.0)
     clips = [c for c in clips if c["id"] not in drop]
     manifest = {

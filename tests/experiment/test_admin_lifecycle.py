@@ -23,7 +23,8 @@ def _study(url: str, eid: int) -> Experiment:
         with session_factory(engine)() as db:
             e = db.get(Experiment, eid)
             return Experiment(id=e.id, name=e.name, state=e.state, seed=e.seed, foil_policy=e.foil_policy,
-                              settings=dict(e.settings), manifest_sha256=e.manifest_sha256)
+                              settings=dict(e.settings), manifest_sha256=e.manifest_sha256,
+                              observer_lines=e.observer_lines)
     finally:
         engine.dispose()
 
@@ -48,10 +49,25 @@ def test_a_clone_is_a_draft_with_the_same_design_settings_and_quotas(admin, lite
     assert {k: v for k, v in clone.settings.items() if k not in codes} == {
         k: v for k, v in source.settings.items() if k not in codes}
     assert rows(lite.url, sa.select(AuditLog.action, AuditLog.detail).order_by(AuditLog.id.desc()))[0] == (
-        "clone_study", {"from": eid, "seed": source.seed})
+        "clone_study", {"from": eid, "seed": source.seed, "foil_policy": "mixed"})
     named = admin.post(f"/admin/studies/{eid}/clone", {"name": "Replication", "seed": "9"})
     other = _study(lite.url, int(named.headers["Location"].rsplit("/", 1)[1]))
     assert (other.name, other.seed) == ("Replication", 9)
+
+
+def test_a_clone_may_change_the_foil_policy_and_keeps_the_lines_that_still_hold(admin, lite):
+    from experiment.observer_lines import store_observer_lines
+
+    eid = lite.experiment_id
+    line = {"n": 24, "correct": 18, "accuracy": 0.75}
+    store_observer_lines(lite.url, eid, {"kinds": {"same-song": {"every_pair": line, "study_trials": line}}})
+    same = _study(lite.url, int(admin.post(f"/admin/studies/{eid}/clone", {"seed": ""}).headers["Location"]
+                                .rsplit("/", 1)[1]))
+    assert same.foil_policy == "mixed" and set(same.observer_lines["kinds"]["same-song"]) == {"every_pair", "study_trials"}
+    paper = _study(lite.url, int(admin.post(f"/admin/studies/{eid}/clone", {"foil_policy": "different-song"})
+                                 .headers["Location"].rsplit("/", 1)[1]))
+    assert paper.foil_policy == "different-song" and set(paper.observer_lines["kinds"]["same-song"]) == {"every_pair"}
+    assert admin.post(f"/admin/studies/{eid}/clone", {"foil_policy": "sideways"}).status_code == 400
 
 
 def test_a_study_whose_manifest_changed_is_not_cloned(admin, lite):

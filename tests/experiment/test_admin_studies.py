@@ -74,7 +74,7 @@ def test_create_from_uploaded_zip(admin, lite, manifest_path, lite_app):
     new_id = int(response.headers["Location"].rsplit("/", 1)[1])
     uploads = Path(lite_app.instance_path) / "uploads"
     files = rows(lite.url, sa.select(Clip.file_path).where(Clip.experiment_id == new_id))
-    assert len(files) == 104 and all(Path(f).is_relative_to(uploads) and Path(f).is_file() for (f,) in files)
+    assert len(files) == 112 and all(Path(f).is_relative_to(uploads) and Path(f).is_file() for (f,) in files)
     assert scalar(lite.url, sa.select(Experiment.state).where(Experiment.id == new_id)) == "open"
 
 

@@ -55,7 +55,7 @@ def tied(clips):
     return out
 
 
-@pytest.mark.parametrize("policy", ["different-song", "same-song"])
+@pytest.mark.parametrize("policy", ["mixed", "different-song", "same-song"])
 def test_twelve_participants_two_matches_two_foils_each_over_seeds(shared, policy):
     for seed in SEEDS:
         design = build_design(shared, seed=seed, foil_policy=policy)

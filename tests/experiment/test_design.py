@@ -15,7 +15,7 @@ from experiment.manifest import load_manifest
 from experiment_factory import make_manifest
 
 SEEDS = range(60)
-POLICIES = ("different-song", "same-song")
+POLICIES = ("mixed", "different-song", "same-song")
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +103,12 @@ def test_foil_policy_decides_foil_song(designs, clips):
         for v in design.versions:
             for t in v.trials:
                 m, f = ids[t.match], ids[t.foil]
-                if policy == "different-song":
+                if policy == "different-song" or (policy == "mixed" and f.song != m.song):
                     assert f.song != m.song
                 else:
                     assert f.song == m.song and f.position != m.position and f.onset_s != m.onset_s
-            assert all(ids[t.foil].song != ids[t.match].song for t in v.practice)
+            if policy != "mixed":
+                assert all(ids[t.foil].song != ids[t.match].song for t in v.practice)
 
 
 def test_correct_side_balanced_12_12(designs):
@@ -206,6 +207,56 @@ def test_session_draw_constraints_over_many_seeds(designs, policy):
         orders.add(tuple((p.item, p.correct_side) for p in trials))
     assert len(orders) == 300  # seeds give different orders
     assert draw_session(version, 5) == draw_session(version, 5)
+
+
+def test_mixed_is_the_default_and_gives_12_plus_12_balanced(designs, clips):
+    assert build_design(clips, seed=0).foil_policy == "mixed"
+    ids = by_id(clips)
+    for seed in SEEDS:
+        for v in designs[("mixed", seed)].versions:
+            kinds = Counter(t.foil_kind for t in v.trials)
+            assert kinds == {"different-song": 12, "same-song": 12}
+            for kind in kinds:
+                trials = [t for t in v.trials if t.foil_kind == kind]
+                assert set(Counter(t.song for t in trials).values()) == {3}
+                assert set(Counter((t.song, t.position) for t in trials).values()) == {1}
+                assert Counter(t.correct_side for t in trials) == {"A": 6, "B": 6}
+                assert set(Counter(t.foil_song for t in trials).values()) == {3}
+                assert set(Counter(ids[t.foil].position for t in trials).values()) == {4}
+            per_participant = Counter((ids[t.match].eeg_participant, t.foil_kind) for t in v.trials)
+            for p in {ids[t.match].eeg_participant for t in v.trials}:  # 2 matches each: one of each kind
+                assert per_participant[(p, "same-song")] == per_participant[(p, "different-song")] == 1
+            assert {t.foil_kind for t in v.practice} == {"different-song", "same-song"}
+
+
+def test_mixed_check_catches_an_unbalanced_kind_split(designs, clips):
+    design = designs[("mixed", 0)]
+    v1 = design.versions[0]
+    same = next(t for t in v1.trials if t.foil_kind == "same-song")
+    other = next(t for t in v1.trials if t.foil_kind == "different-song" and t.song != same.song)
+    swapped = tuple(replace(t, foil=other.foil, foil_song=other.foil_song, foil_participant=other.foil_participant)
+                    if t.item == same.item else replace(t, foil=same.foil, foil_song=same.foil_song)
+                    if t.item == other.item else t for t in v1.trials)
+    broken = replace(design, versions=(replace(v1, trials=swapped), design.versions[1]))
+    assert any("mixed design needs both kinds" in p or "unbalanced" in p for p in check_design(broken, clips))
+
+
+def test_mixed_practice_without_a_second_clip_of_a_song_stays_different_song(tmp_path):
+    clips = load_manifest(make_manifest(tmp_path, practice=4)).clips
+    design = build_design(clips, seed=1)
+    assert check_design(design, clips) == []
+    assert {t.foil_kind for v in design.versions for t in v.practice} == {"different-song"}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mixed_sessions_keep_each_kind_balanced_and_short_runs(designs, seed):
+    version = designs[("mixed", seed % 5)].versions[seed % 2]
+    specs = {t.item: t for t in version.trials}
+    trials = [p for p in draw_session(version, seed) if not p.practice]
+    kinds = [specs[p.item].foil_kind for p in trials]
+    assert longest_run(kinds) <= MAX_RUN
+    assert Counter(zip(kinds, (p.correct_side for p in trials))) == {
+        ("same-song", "A"): 6, ("same-song", "B"): 6, ("different-song", "A"): 6, ("different-song", "B"): 6}
 
 
 def test_session_draw_sides_vary_per_session(designs):

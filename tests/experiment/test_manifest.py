@@ -26,7 +26,7 @@ def edit(path, change):
 def test_loads_the_contract_manifest(manifest):
     m = load_manifest(manifest)
     roles = {r: len(m.role(r)) for r in ("reconstruction", "target", "practice_reconstruction", "practice_target")}
-    assert roles == {"reconstruction": 48, "target": 48, "practice_reconstruction": 4, "practice_target": 4}
+    assert roles == {"reconstruction": 48, "target": 48, "practice_reconstruction": 8, "practice_target": 8}
     assert m.songs == ("song1", "song2", "song3", "song4") and len(m.sha256) == 64
     assert all(c.file.is_absolute() for c in m.clips)
 
@@ -103,7 +103,7 @@ def test_loudness_is_checked_against_the_manifest(tmp_path):
 
     manifest = make_manifest(tmp_path / "loud", duration_s=1.0)
     edit(manifest, lambda d: d["params"].update(loudness_lufs=-13.5))
-    assert len(load_manifest(manifest).clips) == 104  # every clip within 1 LU of the stated loudness
+    assert len(load_manifest(manifest).clips) == 112  # every clip within 1 LU of the stated loudness
     path = manifest.parent / "audio" / "r05.wav"
     y, sr = soundfile.read(str(path), dtype="int16")
     soundfile.write(str(path), (y // 2).astype(np.int16), sr, subtype="PCM_16")  # 6 dB quieter

@@ -136,3 +136,33 @@ def test_0005_adds_catch_false_for_old_rows_and_downgrade_drops_catch_trials(dat
             assert conn.execute(sa.text("select id from presentation")).scalars().all() == [1]
     finally:
         engine.dispose()
+
+
+def test_0006_admits_mixed_keeps_sessions_and_downgrade_refuses_while_mixed_studies_exist(database_url):
+    """0006 widens the foil-policy check in place (no table rebuild that would cascade-delete sessions)."""
+    import pytest
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    db.upgrade(database_url, "0005")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("update experiment set foil_policy = 'mixed'"))
+        db.upgrade(database_url)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
+            conn.execute(sa.text("update experiment set foil_policy = 'mixed', observer_lines = '{}'"))
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(sa.text("update experiment set foil_policy = 'nonsense'"))
+        with pytest.raises(RuntimeError, match="mixed-policy"):
+            command.downgrade(db.alembic_config(database_url), "0005")
+        with engine.begin() as conn:
+            conn.execute(sa.text("update experiment set foil_policy = 'same-song'"))
+        command.downgrade(db.alembic_config(database_url), "0005")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -69,7 +69,7 @@ def test_table_after_a_session(participant, study, clock):
     assert set(table["session_status"]) == {"active"} and set(withdrawn["session_status"]) == {"withdrawn"}
     assert withdrawn["withdrawn"].all() and not table["withdrawn"].any()
     assert table["headphone_passed"].all() and set(table["prolific_pid"]) == {"pidT"}
-    assert (table["song"] != table["foil_song"]).all()
+    assert table["foil_song"].notna().all() and (table["match_clip"] != table["foil_clip"]).all()  # mixed default: both kinds
     assert (table["eeg_participant"] != table["foil_eeg_participant"]).all()
     assert table["version"].isin([1, 2]).all() and table["listener"].nunique() == 1
     assert str(table["presented_utc"].dtype) == "datetime64[us, UTC]"

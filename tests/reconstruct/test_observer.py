@@ -75,3 +75,51 @@ def test_unrelated_candidates_score_near_chance():
         accuracies.append(result["accuracy"])
     assert result["n"] == 48
     assert abs(np.mean(accuracies) - 0.5) < 0.03
+
+
+def _clip(cid, song, participant, position, onset, role="reconstruction", target=None):
+    return {"id": cid, "song": song, "eeg_participant": participant, "position": position, "onset_s": onset,
+            "role": role, "target": target}
+
+
+def test_admissible_pairs_follow_the_design_rules():
+    from reconstruct.evaluation.observer import every_admissible_pair, pair_kind
+
+    m = _clip("r1", "s1", "p1", "beginning", 10.0, target="x1")
+    assert pair_kind(m, _clip("r2", "s2", "p2", "beginning", 10.0)) == "different-song"
+    assert pair_kind(m, _clip("r3", "s1", "p2", "end", 200.0)) == "same-song"
+    assert pair_kind(m, _clip("r4", "s1", "p2", "beginning", 15.0)) is None  # same position: not another time
+    assert pair_kind(m, _clip("r5", "s2", "p1", "end", 200.0)) is None  # same EEG participant
+    clips = [_clip(f"r{s}{p}", f"s{s}", f"p{s}{p}", ("beginning", "middle", "end")[p % 3], 10.0 + 50 * p,
+                   target=f"x{s}{p}") for s in range(4) for p in range(12)]
+    pairs = every_admissible_pair(clips)
+    assert sum(k == "different-song" for *_, k in pairs) == 48 * 36
+    assert sum(k == "same-song" for *_, k in pairs) == 48 * 8
+    assert all(x == f"x{m[1:]}" for x, m, _, _ in pairs)
+
+
+def test_kind_lines_identity_is_a_coin_on_same_song_and_time_beats_it():
+    """Reconstructions that carry time beat identity-only clips on same-song pairs; identity ties there."""
+    from reconstruct.evaluation.observer import foil_kind_lines
+
+    rng = np.random.default_rng(3)
+    clips, mel, identity = [], {}, {}
+    for s in range(4):
+        identity[f"s{s}"] = rng.standard_normal((40, 16)) + 3 * s
+        for p in range(12):
+            x = identity[f"s{s}"] + rng.standard_normal((40, 16))  # a span: the song's sound plus its own time
+            cid = f"r{s}{p:02d}"
+            mel[f"x{cid}"] = x
+            mel[cid] = x + 0.5 * rng.standard_normal(x.shape)
+            clips.append(_clip(cid, f"s{s}", f"p{s}{p}", ("beginning", "middle", "end")[p % 3], 10.0 * p,
+                               target=f"x{cid}"))
+            clips.append(_clip(f"x{cid}", f"s{s}", None, ("beginning", "middle", "end")[p % 3], 10.0 * p, "target"))
+    study = [(f"xr{s}00", f"r{s}00", f"r{s}01") for s in range(4)] + [(f"xr{s}00", f"r{s}00", f"r{(s + 1) % 4}05")
+                                                                       for s in range(4)]
+    lines = foil_kind_lines(clips, mel, identity, study=study, seed=0)
+    same, different = lines["kinds"]["same-song"], lines["kinds"]["different-song"]
+    assert same["every_pair"]["ci95"][0] > 0.9 and same["identity_every_pair"]["ties"] == same["every_pair"]["n"]
+    assert 0.4 < same["identity_every_pair"]["accuracy"] < 0.6
+    assert different["identity_every_pair"]["accuracy"] > 0.99 and different["every_pair"]["accuracy"] > 0.99
+    assert same["study_trials"]["n"] == different["study_trials"]["n"] == 4
+    assert "ci95_clustered" in same["every_pair"]

@@ -32,7 +32,7 @@ def test_manifest_follows_the_contract(manifest):
     assert set(manifest["seeds"]) >= {"dataset", "split", "train", "select", "griffin_lim"}
     assert manifest["params"]["decoder"] == "ridge" and "ref_db_used" in manifest["params"]
     roles = [c["role"] for c in manifest["clips"]]
-    assert roles.count("reconstruction") == 48 and roles.count("practice_reconstruction") == 4
+    assert roles.count("reconstruction") == 48 and roles.count("practice_reconstruction") == 8
     by_id = {c["id"]: c for c in manifest["clips"]}
     for clip in manifest["clips"]:
         if clip["role"].endswith("reconstruction"):

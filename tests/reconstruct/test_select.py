@@ -27,7 +27,10 @@ def test_balance_rules(seed):
         assert c.chunk in split.test_chunks(c.recording), "only held-out chunks may become clips"
         assert position_of(c.chunk) == c.position
     practice = [c for c in choices if c.role == "practice_reconstruction"]
-    assert sorted(c.song for c in practice) == [f"song{s}" for s in range(1, 5)]
+    assert sorted(c.song for c in practice) == sorted([f"song{s}" for s in range(1, 5)] * 2)
+    for song in {c.song for c in practice}:  # the second is a same-song practice foil: another participant and time
+        first, second = [c for c in practice if c.song == song]
+        assert first.participant != second.participant and first.chunk != second.chunk
 
 
 @pytest.mark.parametrize("seed", range(8))
