@@ -9,7 +9,10 @@ whole segments, which are cut back into 1-s predictions for the rest of the pipe
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -92,14 +95,36 @@ def train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir
         return _train_trf(train, val, config, model_dir)
 
 
+def _trf_problem(train: SegmentData, p: str, config: TRFConfig) -> tuple[dict, tuple]:
+    """One participant's scaler and the arguments of its `fit_trf`."""
+    rows = np.flatnonzero(train.participant == p)
+    scaler = channel_scaler([train.eeg[r] for r in rows])
+    return scaler, ([_trf_input(train.eeg[r], scaler, config.band_hz) for r in rows], [train.frames[r] for r in rows],
+                    chunk_folds(train.chunk_in_song[rows], config.n_folds), config)
+
+
+def _fit_one(args: tuple) -> dict:
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fit_trf(*args)
+
+
+def _fits(problems: list[tuple]) -> list[dict]:
+    """`fit_trf` on every participant, on as many processes as there are cores (spawned, each single-threaded, so the
+    models are bit for bit those of one process)."""
+    workers = min(len(problems), len(os.sched_getaffinity(0)))
+    if workers < 2:
+        return [_fit_one(p) for p in problems]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_fit_one, problems))
+
+
 def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_dir: Path) -> dict:
     model_dir.mkdir(parents=True, exist_ok=True)
     arrays, chosen = {}, {}
-    for i, p in enumerate(sorted(set(train.participant))):
-        rows = np.flatnonzero(train.participant == p)
-        scaler = channel_scaler([train.eeg[r] for r in rows])
-        fit = fit_trf([_trf_input(train.eeg[r], scaler, config.band_hz) for r in rows], [train.frames[r] for r in rows],
-                      chunk_folds(train.chunk_in_song[rows], config.n_folds), config)
+    participants = sorted(set(train.participant))
+    problems = [_trf_problem(train, p, config) for p in participants]
+    for i, (p, (scaler, _), fit) in enumerate(zip(participants, problems, _fits([args for _, args in problems]))):
         arrays.update({f"{i}_coef": fit["coef"], f"{i}_intercept": fit["intercept"], f"{i}_lags": fit["lags"],
                        f"{i}_mean": scaler["mean"], f"{i}_std": scaler["std"]})
         best = next(g for g in fit["grid"] if all(g[k] == fit[k] for k in ("tmax", "alpha", "rank")))

@@ -107,17 +107,38 @@ def _stats(xs: list[np.ndarray], ys: list[np.ndarray], lags: np.ndarray) -> _Sta
                   (x.T @ y.astype(np.float32)).astype(np.float64), y.T @ y)
 
 
+@dataclass
+class _System:
+    """The normal equations of one fold's training rows on one lag window, centred once for every penalty."""
+
+    st: _Stats
+    cols: np.ndarray
+    xx: np.ndarray
+    xy: np.ndarray
+    intercept: bool
+
+    @classmethod
+    def of(cls, st: _Stats, cols: np.ndarray, *, intercept: bool) -> _System:
+        """Cut the window's block out of the statistics (and centre it when `intercept`)."""
+        xx, xy = st.xx[np.ix_(cols, cols)], st.xy[cols]
+        if intercept:
+            mx, my = st.sx[cols] / st.n, st.sy / st.n
+            xx = xx - st.n * np.outer(mx, mx)
+            xy = xy - st.n * np.outer(mx, my)
+        return cls(st, cols, xx, xy, intercept)
+
+    def solve(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ridge coefficients and intercept at penalty `alpha`."""
+        st, cols = self.st, self.cols
+        a = self.xx + alpha * np.eye(len(cols))
+        coef = linalg.cho_solve(linalg.cho_factor(a, check_finite=False), self.xy, check_finite=False)
+        b = (st.sy / st.n - (st.sx[cols] / st.n) @ coef) if self.intercept else np.zeros(self.xy.shape[1])
+        return coef, b
+
+
 def _solve(st: _Stats, cols: np.ndarray, alpha: float, *, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
     """Ridge coefficients on columns `cols` from statistics (centred when `intercept`)."""
-    xx, xy = st.xx[np.ix_(cols, cols)], st.xy[cols]
-    if intercept:
-        mx, my = st.sx[cols] / st.n, st.sy / st.n
-        xx = xx - st.n * np.outer(mx, mx)
-        xy = xy - st.n * np.outer(mx, my)
-    a = xx + alpha * np.eye(len(cols))
-    coef = linalg.cho_solve(linalg.cho_factor(a, check_finite=False), xy, check_finite=False)
-    b = (st.sy / st.n - (st.sx[cols] / st.n) @ coef) if intercept else np.zeros(xy.shape[1])
-    return coef, b
+    return _System.of(st, cols, intercept=intercept).solve(alpha)
 
 
 def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
@@ -160,9 +181,11 @@ def _reduced(coef: np.ndarray, b: np.ndarray, proj: tuple[np.ndarray, np.ndarray
 
 
 def _scored_ranks(held: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
-                  projectors: dict[int, tuple[np.ndarray, np.ndarray] | None]) -> dict[int, tuple[float, float]]:
-    """`_held_out` of the model cut to each rank, with XᵀX·coef computed once ((XᵀX·coef)·P for every P)."""
-    xx_coef = held.xx[np.ix_(cols, cols)] @ coef
+                  projectors: dict[int, tuple[np.ndarray, np.ndarray] | None],
+                  held_xx: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
+    """`_held_out` of the model cut to each rank, with XᵀX·coef computed once ((XᵀX·coef)·P for every P;
+    `held_xx`: the held rows' XᵀX on `cols`, when the caller has cut it already)."""
+    xx_coef = (held.xx[np.ix_(cols, cols)] if held_xx is None else held_xx) @ coef
     out = {}
     for rank, proj in projectors.items():
         cut_coef, cut_b = _reduced(coef, b, proj)
@@ -198,13 +221,16 @@ def fit_trf(xs: list[np.ndarray], ys: list[np.ndarray], folds: np.ndarray, confi
     n_channels, n_bins = xs[0].shape[1], ys[0].shape[1]
     scale = float(np.mean(np.diag(total.xx))) or 1.0
     held_folds = per_fold if len(fold_ids) > 1 else []
-    projectors = [{rank: _projector(total - held, rank) for rank in config.ranks} for held in held_folds]
+    fitted = [total - held for held in held_folds]  # each fold's training statistics, made once
+    projectors = [{rank: _projector(st, rank) for rank in config.ranks} for st in fitted]
     grid = []
     for tmax, lags in zip(config.tmax_grid, windows):
         cols = _columns(n_channels, all_lags, lags)
+        systems = [_System.of(st, cols, intercept=intercept) for st in fitted]
+        held_xx = [held.xx[np.ix_(cols, cols)] for held in held_folds]
         for alpha in config.alphas:
-            scored = [_scored_ranks(held, cols, *_solve(total - held, cols, alpha * scale, intercept=intercept), proj)
-                      for held, proj in zip(held_folds, projectors)]
+            scored = [_scored_ranks(held, cols, *system.solve(alpha * scale), proj, hxx)
+                      for held, system, proj, hxx in zip(held_folds, systems, projectors, held_xx)]
             for rank in config.ranks:
                 sse = sum(fold[rank][0] for fold in scored)
                 r = sum(fold[rank][1] for fold in scored) / max(1, len(scored))

@@ -176,3 +176,18 @@ def test_segments_never_cross_a_chunk_edge():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ParameterError):
         TRFConfig(**kwargs)
+
+
+def test_participants_fitted_on_several_processes_get_the_models_of_one_process(monkeypatch):
+    from reconstruct import chunk_decoders
+
+    problems = []
+    for seed in (0, 1, 2):
+        x, y = _one_loudness_course(seed=seed)
+        problems.append((list(x), list(y), np.arange(len(x)) % 3, TRFConfig(tmax_grid=(0.1,), alphas=(1.0, 10.0))))
+    monkeypatch.setattr(chunk_decoders.os, "sched_getaffinity", lambda _: {0, 1})
+    parallel = chunk_decoders._fits(problems)
+    serial = [chunk_decoders._fit_one(p) for p in problems]
+    for a, b in zip(parallel, serial):
+        assert np.array_equal(a["coef"], b["coef"]) and a["grid"] == b["grid"]
+    assert not np.array_equal(parallel[0]["coef"], parallel[1]["coef"])  # each participant its own model
