@@ -125,6 +125,34 @@ def audio(experiment_id: int, token: str) -> Response:
     return _ranged(data)
 
 
+@bp.get("/simulation")
+def simulation_check(experiment_id: int) -> Response:
+    """For `tuneback experiment simulate`, before its listeners start: is the key right, is the study open, how
+    many places are free and how many trials a listener does. 403 (wrong or missing key) and 404 say why."""
+    from experiment.current import study_or_404
+    from experiment.simulation import HEADER, key_status
+
+    experiment = study_or_404(experiment_id)
+    status = key_status(current_app.config["SECRET_KEY"], experiment_id, request.headers.get(HEADER))
+    if status is not True:
+        what = "no" if status is None else "a wrong"
+        abort(403, f"{what} simulation key for study {experiment_id}: run `tuneback experiment simulate` where the "
+                   f"server's secret key is (same instance folder or SECRET_KEY), or pass --key from the admin panel")
+    limits = Limits.of(experiment)
+    from experiment.sessions import occupancy
+
+    filled = occupancy(get_db(), experiment_id, now(), limits.session_cap_s, limits.idle_release_s)
+    free = sum(max(0, v.quota - filled.get(v.id, 0)) for v in experiment.versions)
+    counts = [(sum(t.practice for t in v.templates), sum(not t.practice for t in v.templates))
+              for v in experiment.versions]
+    from experiment.catch import catch_count
+
+    get_db().commit()
+    return jsonify(study=experiment_id, name=experiment.name, state=experiment.state, places_free=free,
+                   practice=max((c[0] for c in counts), default=0),
+                   trials=max((c[1] for c in counts), default=0) + catch_count(experiment.settings))
+
+
 # ------------------------------------------------------------------------------------------------- helpers
 
 

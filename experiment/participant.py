@@ -19,6 +19,8 @@ from experiment.sessions import (
     PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
     touch, withdraw_by_participant,
 )
+from experiment.simulation import HEADER as SIM_HEADER
+from experiment.simulation import key_status
 from experiment.status import ExperimentState, SessionStatus, Stage
 from experiment.texts import StudyTexts
 from experiment.throttle import client_address
@@ -106,20 +108,27 @@ def consent(experiment_id: int) -> Response | str:
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
     ids = prolific_ids(experiment.id)
-    client = client_key(current_app.config["SECRET_KEY"], experiment.id, client_address())
-    refused = _prolific_refusal(experiment, ids)
+    simulated = key_status(current_app.config["SECRET_KEY"], experiment.id, request.headers.get(SIM_HEADER))
+    if simulated is False:
+        abort(403, f"the {SIM_HEADER} key is not this study's simulation key: copy it from the admin panel, or run "
+                   "`tuneback experiment simulate` where the server's secret key is")
+    client = None if simulated else client_key(current_app.config["SECRET_KEY"], experiment.id, client_address())
+    refused = None if simulated else _prolific_refusal(experiment, ids)
     if refused:  # a refused arrival spends the client's budget of places too (a flood gets none)
         record_refusal(get_db(), experiment, client, now())
         return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
-                    secret=current_app.config["SECRET_KEY"], client=client)
-    if result.outcome in ("new", "resumed"):
+                    secret=current_app.config["SECRET_KEY"], client=client, simulated=bool(simulated),
+                    device_rule=(experiment.settings or {}).get("second_device"))
+    if result.outcome in ("new", "moved"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
     if result.outcome == "already_done":  # say so, and give back what they are owed (code or time-up)
         return _already(experiment, result.session), 409
+    if result.outcome == "other_device":
+        return render_template("participant/other_device.html", experiment=experiment), 409
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
     if result.outcome == "client_spent":

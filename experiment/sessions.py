@@ -54,7 +54,7 @@ class Prolific:
 class Assignment:
     """What arriving at the consent button gave: a new or resumed session, or why not."""
 
-    outcome: str  # "new" | "resumed" | "already_done" | "full" | "closed" | "client_spent"
+    outcome: str  # "new" | "moved" | "already_done" | "other_device" | "full" | "closed" | "client_spent"
     session: ParticipantSession | None = None
 
 
@@ -105,12 +105,15 @@ def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
 
 def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
            user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None,
-           client: str | None = None) -> Assignment:
+           client: str | None = None, simulated: bool = False, device_rule: str | None = None) -> Assignment:
     """Give a consenting participant the least-filled open version, in one locked transaction; commits.
 
     `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key. `client`
-    (places.client_key of the address) is held to the study's budget of new places per client; a returning
-    Prolific id resumes without spending it. None (library callers) is not capped.
+    (places.client_key of the address) is held to the study's budget of new places per client; None (library
+    callers, simulated listeners) is not capped. `simulated` flags the new session (experiment/simulation.py).
+
+    A Prolific id that already has a session is a second arrival of the same id without that session's cookie
+    (another device or browser): `second_arrival` applies the study's rule; it never silently continues.
 
     The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
     writers) so two simultaneous arrivals cannot both take a version's last slot.
@@ -118,7 +121,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
     if prolific.pid:
         existing = _by_pid(db, experiment_id, prolific.pid)
         if existing is not None:
-            return _returning(db, existing, now, grace_s)
+            return second_arrival(db, existing, now, grace_s, device_rule)
     experiment = db.get(Experiment, experiment_id)
     if experiment is None or experiment.state != ExperimentState.OPEN.value:
         db.rollback()
@@ -137,14 +140,15 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         return Assignment("full")
     version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
     try:
-        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret, client=client)
+        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret, client=client,
+                               simulated=simulated)
         db.commit()
     except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
         db.rollback()
         existing = _by_pid(db, experiment_id, prolific.pid) if prolific.pid else None
         if existing is None:
             raise
-        return _returning(db, existing, now, grace_s)
+        return second_arrival(db, existing, now, grace_s, device_rule)
     return Assignment("new", session)
 
 
@@ -154,16 +158,44 @@ def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | N
         ParticipantSession.experiment_id == experiment_id, ParticipantSession.prolific_pid == pid))
 
 
-def _returning(db: Session, existing: ParticipantSession, now: datetime, grace_s: float) -> Assignment:
-    """A known Prolific id: resume an unfinished session, refuse a second go at a finished one."""
+SECOND_DEVICE_RULES = ("refuse", "recheck")
+"""What a second device or browser arriving with a Prolific id that already has a running session gets: `refuse`
+(the default: continue on the first device) or `recheck` (the session moves to this device, whose cookie alone
+works from then on, and the headphone check is taken again before any further trial)."""
+
+
+def second_arrival(db: Session, existing: ParticipantSession, now: datetime, grace_s: float,
+                   rule: str | None = None) -> Assignment:
+    """A known Prolific id arriving without its session's cookie: refuse, or move the session by the study's rule.
+
+    A session that has not yet passed its headphone check moves under either rule (the check still lies ahead,
+    and a consent whose reply was lost must not lock its owner out); the device that had it loses it. A finished
+    session is refused as before ('already_done'); one at the questionnaire is refused ('other_device').
+    """
     existing = load(db, existing.experiment_id, existing.token, lock=True) or existing
     enforce_time(db, existing, now, grace_s=grace_s)
+    running = existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn
+    at_questionnaire = existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn
+    if not running and not at_questionnaire:
+        db.commit()
+        return Assignment("already_done", existing)
+    rule = rule if rule in SECOND_DEVICE_RULES else SECOND_DEVICE_RULES[0]
+    unchecked = existing.stage == Stage.HEADPHONE.value
+    if not unchecked and (rule == "refuse" or at_questionnaire):
+        db.add(Event(session_id=existing.id, kind="second_device", created_utc=now,
+                     detail={"rule": rule, "stage": existing.stage, "outcome": "refused"}))
+        db.commit()
+        return Assignment("other_device", existing)
+    db.add(Event(session_id=existing.id, kind="second_device", created_utc=now,
+                 detail={"rule": rule, "stage": existing.stage, "outcome": "moved, headphone check again"}))
+    existing.token = secrets.token_urlsafe(32)  # the first device's cookie no longer opens it
+    if not unchecked:
+        existing.stage = Stage.HEADPHONE.value
+        existing.headphone_passed = None
+        existing.headphone_attempts = (existing.headphone_attempts or 0) + 1  # new sounds for the new check
+    existing.last_seen_utc = now
     db.commit()
-    if existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn:
-        return Assignment("resumed", existing)
-    if existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn:
-        return Assignment("resumed", existing)
-    return Assignment("already_done", existing)
+    return Assignment("moved", existing)
 
 
 def start_preview(db: Session, experiment_id: int, version_number: int, *, now: datetime,
@@ -193,12 +225,12 @@ def headphone_seed(s: ParticipantSession) -> int:
 
 def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
                  user_agent: str | None, *, preview: bool = False, secret: str | None = None,
-                 client: str | None = None) -> ParticipantSession:
+                 client: str | None = None, simulated: bool = False) -> ParticipantSession:
     """Create the session and store its whole plan (order and sides) before the first trial."""
     token = secrets.token_urlsafe(32)
     key = secret if secret else secrets.token_hex(32)
     seed = derive_seed(key, "order", token)
-    session = ParticipantSession(preview=preview,
+    session = ParticipantSession(preview=preview, simulated=simulated,
         experiment_id=experiment.id, version_id=version.id, token=token,
         headphone_seed=derive_seed(key, "headphone", token), listener=f"L{secrets.token_hex(5)}", seed=seed,
         status=SessionStatus.ACTIVE.value,
