@@ -35,6 +35,9 @@ class Rules:
     exclude_too_fast: bool = True
     too_fast_ms: float | None = None
     """Answers faster than this are too fast; None takes the study's own `too_fast` flags from the table."""
+    exclude_simulated: bool = True
+    """Simulated listeners (`simulated`) are excluded when the table also holds real ones; a table of simulated
+    listeners only is analysed, and every output says the listeners were simulated."""
 
     def __post_init__(self) -> None:
         """Reject an unknown time-out handling or a bad threshold before any data is touched."""
@@ -61,6 +64,9 @@ class Rules:
             "answers faster than " + (f"{self.too_fast_ms:g} ms" if self.too_fast_ms is not None
                                       else "the study's floor (too_fast_ms)")
             + " are " + ("excluded" if self.exclude_too_fast else "kept"),
+            "simulated listeners are " + ("excluded when real listeners are present (with simulated listeners "
+                                          "only, they are analysed and labelled SIMULATED)"
+                                          if self.exclude_simulated else "kept"),
         ]
 
 
@@ -77,6 +83,7 @@ def variants(*, exclude_failed_headphone: bool = True, exclude_failed_catch: boo
         "catch_and_fast_kept": replace(primary, exclude_failed_catch=False, exclude_too_fast=False),
         "no_listener_exclusions": Rules(exclude_failed_headphone=False, exclude_withdrawn=False,
                                         exclude_failed_catch=False, exclude_too_fast=False, **checks),
+        # simulated listeners are never people: no variant mixes them into real listeners' results
     }
 
 
@@ -137,9 +144,10 @@ def catch_summary(catch_trials: pd.DataFrame, max_misses: int) -> list[dict]:
 
 def _excluded_listeners(shown: pd.DataFrame, rules: Rules, catch_per: list[dict]) -> pd.DataFrame:
     """One row per excluded listener with every reason that applies and the trials dropped."""
+    shown = shown.assign(simulated=_flag(shown, "simulated"))
     per = shown.groupby("listener", sort=True).agg(
         headphone_passed=("headphone_passed", "all"), withdrawn=("withdrawn", "any"),
-        trials=("trial_index", "size"))
+        simulated=("simulated", "any"), trials=("trial_index", "size"))
     reasons = pd.Series([[] for _ in range(len(per))], index=per.index, dtype=object)
     if rules.exclude_failed_headphone:
         reasons = reasons.where(per["headphone_passed"], reasons.map(lambda r: r + ["failed headphone check"]))
@@ -148,6 +156,8 @@ def _excluded_listeners(shown: pd.DataFrame, rules: Rules, catch_per: list[dict]
     if rules.exclude_failed_catch:
         failed = per.index.isin([c["listener"] for c in catch_per if c["failed"]])
         reasons = reasons.where(~failed, reasons.map(lambda r: r + ["failed catch trials"]))
+    if rules.exclude_simulated and not per["simulated"].all():  # real listeners present: simulated ones go
+        reasons = reasons.where(~per["simulated"], reasons.map(lambda r: r + ["simulated (not a person)"]))
     per["reasons"] = reasons
     out = per[per["reasons"].map(bool)].reset_index()
     return out[["listener", "reasons", "trials"]]

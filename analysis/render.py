@@ -8,7 +8,8 @@ from analysis import plots
 from analysis.labels import fmt, label
 from analysis.prose import results_paragraph
 
-CSS = """
+CSS_BANNER = ".banner{border:2px solid #b00;background:#fff4f4;padding:.5em .8em;margin:.4em 0}"
+CSS = CSS_BANNER + """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -50,7 +51,10 @@ def _header(results: dict) -> str:
     """Title and provenance: input, seed, code version, time."""
     source = results["input"]["source"]
     where = source.get("path") or source.get("url") or source.get("kind", "")
-    return (f"<h1>AB-X listening study: results</h1>"
+    lines = (results.get("provenance") or {}).get("lines", [])
+    banners = ("<div class='banner' role='note'>" + "<br>".join(f"<strong>{escape(line)}</strong>" for line in lines)
+               + "</div>") if lines else ""
+    return (f"<h1>AB-X listening study: results</h1>{banners}"
             f"<p class='note'>Input: {escape(str(where))}"
             + (f" (sha256 {escape(source['sha256'][:16])}…)" if source.get("sha256") else "")
             + f" · seed {results['seed']} · tuneback {escape(str(results['code_version']))}"

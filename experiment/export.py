@@ -207,6 +207,10 @@ DICTIONARY: list[Column] = [
            "scored, counted per listener by the analysis."),
     Column("trials", "too_fast", "bool", "Answered sooner than the study's too_fast_ms floor after the trial "
            "started (flagged; the analysis may exclude it)."),
+    Column("trials", "simulated", "bool", "A simulated listener (`tuneback experiment simulate`: the session carried "
+           "the study's simulation key, or its Prolific id starts with 'sim-'), never a person. The analysis "
+           "excludes simulated listeners when the study has real ones, else analyses them under a SIMULATED "
+           "LISTENERS banner."),
     Column("events", "event_id", "int", "Event id, increasing in the order the server stored events."),
     Column("events", "experiment_id", "int", "Study id."),
     Column("events", "listener", "str", "Opaque participant (session) id."),
@@ -305,8 +309,11 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
         files[filename(experiment_id, name, fmt)] = to_bytes(frame, "csv" if name == "dictionary" else fmt)
         if name != "dictionary":
             rows[name] = int(len(frame))
+    from experiment.provenance import study_info
+
     manifest = {
-        "schema": SCHEMA, "experiment_id": int(experiment_id), "format": fmt,
+        "schema": SCHEMA, "experiment_id": int(experiment_id), "study": study_info(engine, experiment_id),
+        "format": fmt,
         "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or _version(),
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},

@@ -23,7 +23,7 @@ from experiment.design import draw_session
 from experiment.models import AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
 from experiment.places import spent
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
-from experiment.study import version_design
+from experiment.study import SECOND_DEVICE_RULES, version_design
 
 DEFAULT_GRACE_S = 1.0
 """The network grace after a trial's limit when no TRIAL_GRACE_S setting is passed (library callers, tests)."""
@@ -158,11 +158,9 @@ def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | N
         ParticipantSession.experiment_id == experiment_id, ParticipantSession.prolific_pid == pid))
 
 
-SECOND_DEVICE_RULES = ("refuse", "recheck")
-"""What a second device or browser arriving with a Prolific id that already has a running session gets: `refuse`
-(the default: continue on the first device) or `recheck` (the session moves to this device, whose cookie alone
-works from then on, and the headphone check is taken again before any further trial)."""
-
+# Second-device rules (study.SECOND_DEVICE_RULES): a second device or browser arriving with a Prolific id that has a
+# running session gets `refuse` (the default: continue on the first device) or `recheck` (the session moves to this
+# device, whose cookie alone works from then on, and the headphone check is taken again before any further trial).
 
 def second_arrival(db: Session, existing: ParticipantSession, now: datetime, grace_s: float,
                    rule: str | None = None) -> Assignment:

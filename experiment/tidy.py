@@ -8,13 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from experiment.errors import ExperimentError
+from experiment.simulation import looks_simulated
 from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
 
 COLUMNS: tuple[str, ...] = (
     "experiment_id", "listener", "version", "practice", "trial_index", "item", "song", "position",
     "eeg_participant", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "correct_side",
     "answer", "correct", "timed_out", "rt_ms", "presented_utc", "answered_utc", "n_plays", "session_status",
-    "withdrawn", "headphone_passed", "prolific_pid", "catch", "too_fast",
+    "withdrawn", "headphone_passed", "prolific_pid", "catch", "too_fast", "simulated",
 )
 """The contract's columns, in order."""
 
@@ -63,7 +64,7 @@ def _query(experiment_id: int, previews: bool = False) -> sa.Select:
             foil.key.label("foil_clip"), target.key.label("target_clip"), Presentation.catch,
             Presentation.correct_side, Presentation.answer, Presentation.timed_out,
             Presentation.presented_utc, Presentation.answered_utc, plays.c.n_plays, s.status, s.withdrawn,
-            s.headphone_passed, s.prolific_pid,
+            s.headphone_passed, s.prolific_pid, s.simulated,
         )
         .select_from(Presentation)
         .join(s, Presentation.session_id == s.id)
@@ -100,6 +101,7 @@ def _row(r: sa.RowMapping, too_fast_ms: float) -> dict:
         "withdrawn": bool(r["withdrawn"]), "headphone_passed": bool(r["headphone_passed"]),
         "prolific_pid": r["prolific_pid"], "catch": catch,
         "too_fast": rt_ms is not None and rt_ms < too_fast_ms,
+        "simulated": looks_simulated(r["prolific_pid"], r["simulated"]),
     }
 
 
@@ -108,7 +110,7 @@ def _frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     for name in ("experiment_id", "version", "trial_index", "n_plays"):
         frame[name] = frame[name].astype("int64")
-    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed", "catch", "too_fast"):
+    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed", "catch", "too_fast", "simulated"):
         frame[name] = frame[name].astype("bool")
     frame["rt_ms"] = frame["rt_ms"].astype("float64")
     for name in ("presented_utc", "answered_utc"):

@@ -1,0 +1,42 @@
+"""What a study's data came from, for every export and report: the study, its state and the manifest's data set.
+
+The analysis reads this from the database or from an export's export.json, so a report always names the study,
+says whether the EEG behind its clips was simulated, and whether the study was still running (provisional).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from experiment.errors import ExperimentError
+from experiment.models import Experiment, ParticipantSession, Version
+from experiment.simulation import SIM_PID_PREFIX
+
+
+def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
+    """The study's id, name, state, places (quotas) and completed sessions, and the data set behind its clips."""
+    s = ParticipantSession
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(Experiment.name, Experiment.state, Experiment.manifest_info,
+                                     Experiment.manifest_sha256, Experiment.settings)
+                           .where(Experiment.id == experiment_id)).first()
+        if row is None:
+            raise ExperimentError(f"no experiment with id {experiment_id} in this database")
+        places = conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(Version.quota), 0))
+                             .where(Version.experiment_id == experiment_id))
+        real = sa.and_(s.experiment_id == experiment_id, s.preview.is_(False), s.withdrawn.is_(False),
+                       s.status == "completed")
+        simulated = sa.or_(s.simulated.is_(True), s.prolific_pid.like(f"{SIM_PID_PREFIX}%"))
+        completed = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real))
+        completed_sim = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real, simulated))
+    dataset = (row.manifest_info or {}).get("dataset") or {}
+    return {
+        "id": int(experiment_id), "name": row.name, "state": row.state,
+        "archived": bool((row.settings or {}).get("archived_utc")),
+        "places": int(places or 0), "completed": int(completed or 0), "completed_simulated": int(completed_sim or 0),
+        "dataset": {"name": dataset.get("name"), "simulated": dataset.get("simulated")},
+        "manifest_sha256": row.manifest_sha256,
+    }
