@@ -27,7 +27,7 @@ REQUIRED = (
 )
 OPTIONAL = (
     "experiment_id", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "presented_utc",
-    "answered_utc", "n_plays", "session_status", "prolific_pid", "catch", "too_fast", "simulated",
+    "answered_utc", "n_plays", "session_status", "prolific_pid", "catch", "too_fast", "simulated", "playback",
 )
 OPTIONAL_BOOL_COLUMNS = ("catch", "too_fast")
 """Flags added by issue 15 (catch trials, too-fast answers): False where an older export lacks them."""
@@ -231,6 +231,8 @@ def _normalise(table: pd.DataFrame, where: str) -> pd.DataFrame:
         if "prolific_pid" in table else False
     flagged = _to_bool(table["simulated"], "simulated", where) if "simulated" in table else False
     table["simulated"] = flagged | by_pid
+    table["playback"] = (_to_text(table["playback"], "playback", where, required=False).fillna("not_logged")
+                         if "playback" in table else "not_logged")
     for column in ("version", "trial_index"):
         table[column] = _to_int(table[column], column, where)
     for column in ID_COLUMNS:

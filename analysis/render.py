@@ -172,8 +172,8 @@ def _sensitivity(results: dict) -> str:
     names = {"p_t": "t-test p (one-sided)", "p_w": "Wilcoxon p (one-sided)"}
     note = ("<p class='note'>Primary: the stated rules. Time-outs dropped: time-outs removed instead of counted "
             "as errors. Catch and fast kept: listeners who missed catch trials and answers faster than the floor "
-            "kept. No listener excluded: failed headphone checks, catch-trial failures, withdrawn listeners and "
-            "too-fast answers kept; this only shows "
+            "kept. Unheard kept: trials where a clip never sounded or was cut short kept. No listener excluded: failed headphone checks, catch-trial failures, withdrawn listeners and "
+            "too-fast answers kept, and trials the playback log flags as not fully heard; this only shows "
             "how much the exclusions matter, as withdrawn listeners never enter the primary result.</p>")
     return _section("With and without exclusions", _records(rows, columns, names=names,
                                                             kinds={"p_t": "p", "p_w": "p"}) + note)

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.current import MAX_ID, forget, held_tokens, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
 from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
@@ -121,8 +121,8 @@ def _assign(experiment: Experiment) -> Response | str:
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
                     secret=current_app.config["SECRET_KEY"], client=client, simulated=bool(simulated),
-                    device_rule=(experiment.settings or {}).get("second_device"))
-    if result.outcome in ("new", "moved"):
+                    device_rule=(experiment.settings or {}).get("second_device"), held=held_tokens(experiment.id))
+    if result.outcome in ("new", "resumed", "moved"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
     if result.outcome == "already_done":  # say so, and give back what they are owed (code or time-up)
@@ -184,8 +184,14 @@ def headphone(experiment_id: int) -> Response | str:
     get_db().commit()
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
+    from experiment.sessions import HeadphonePolicy
+
+    policy = HeadphonePolicy.of(s.version.experiment)
+    retry_left = policy.screen_out and (s.headphone_attempts or 0) < policy.retries
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
-                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts))
+                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts),
+                           n_pass=int(study_or_404(experiment_id).settings.get("headphone_pass", 5)),
+                           screen_out=policy.screen_out, retry_left=retry_left)
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])

@@ -33,10 +33,34 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
         completed = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real))
         completed_sim = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real, simulated))
     dataset = (row.manifest_info or {}).get("dataset") or {}
+    settings = row.settings or {}
     return {
         "id": int(experiment_id), "name": row.name, "state": row.state,
         "archived": bool((row.settings or {}).get("archived_utc")),
         "places": int(places or 0), "completed": int(completed or 0), "completed_simulated": int(completed_sim or 0),
         "dataset": {"name": dataset.get("name"), "simulated": dataset.get("simulated")},
         "manifest_sha256": row.manifest_sha256,
+        "headphone_check": headphone_rule(settings),
+        "require_listening": bool(settings.get("require_listening", False)),
+        "second_device": settings.get("second_device", "refuse"),
+    }
+
+
+HUGGINS_LOUDSPEAKER_PASS = 0.20
+"""Milne et al. (2021): about 20% of loudspeaker users pass a Huggins-pitch screen alone (about 7% when it is combined
+with a second test, binaural-beat or antiphase, which this platform does not yet run)."""
+
+
+def headphone_rule(settings: dict[str, Any]) -> dict[str, Any]:
+    """The study's headphone screen in words and numbers, with its expected false-positive rate."""
+    n, k = int(settings.get("headphone_trials", 6)), int(settings.get("headphone_pass", 5))
+    screen_out = bool(settings.get("headphone_screen_out", True))
+    retries = int(settings.get("headphone_retries", 0) or 0)
+    return {
+        "test": "Huggins pitch (3-interval, tone in one burst, audible only over headphones)",
+        "trials": n, "pass": k, "screen_out": screen_out, "retries": retries,
+        "rule": f"at least {k} of {n} right; " + ("fail: screened out" if screen_out else "fail: recorded, kept")
+                + (f" after {retries} retry" if screen_out and retries else ""),
+        "expected_loudspeaker_pass_rate": HUGGINS_LOUDSPEAKER_PASS,
+        "expected_rate_source": "Milne et al. 2021 (Huggins pitch alone; ~7% with a second test, not run here)",
     }

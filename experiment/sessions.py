@@ -54,7 +54,7 @@ class Prolific:
 class Assignment:
     """What arriving at the consent button gave: a new or resumed session, or why not."""
 
-    outcome: str  # "new" | "moved" | "already_done" | "other_device" | "full" | "closed" | "client_spent"
+    outcome: str  # "new" | "resumed" | "moved" | "already_done" | "other_device" | "full" | "closed" | "client_spent"
     session: ParticipantSession | None = None
 
 
@@ -105,15 +105,17 @@ def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
 
 def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
            user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None,
-           client: str | None = None, simulated: bool = False, device_rule: str | None = None) -> Assignment:
+           client: str | None = None, simulated: bool = False, device_rule: str | None = None,
+           held: frozenset[str] = frozenset()) -> Assignment:
     """Give a consenting participant the least-filled open version, in one locked transaction; commits.
 
     `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key. `client`
     (places.client_key of the address) is held to the study's budget of new places per client; None (library
     callers, simulated listeners) is not capped. `simulated` flags the new session (experiment/simulation.py).
 
-    A Prolific id that already has a session is a second arrival of the same id without that session's cookie
-    (another device or browser): `second_arrival` applies the study's rule; it never silently continues.
+    A Prolific id that already has a session is a second arrival of the same id without that session's cookie:
+    in a browser that held the session before (`held`: a shared computer, someone else used it since) it resumes;
+    from another device or browser `second_arrival` applies the study's rule; it never silently continues.
 
     The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
     writers) so two simultaneous arrivals cannot both take a version's last slot.
@@ -121,7 +123,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
     if prolific.pid:
         existing = _by_pid(db, experiment_id, prolific.pid)
         if existing is not None:
-            return second_arrival(db, existing, now, grace_s, device_rule)
+            return second_arrival(db, existing, now, grace_s, device_rule, held)
     experiment = db.get(Experiment, experiment_id)
     if experiment is None or experiment.state != ExperimentState.OPEN.value:
         db.rollback()
@@ -148,7 +150,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         existing = _by_pid(db, experiment_id, prolific.pid) if prolific.pid else None
         if existing is None:
             raise
-        return second_arrival(db, existing, now, grace_s, device_rule)
+        return second_arrival(db, existing, now, grace_s, device_rule, held)
     return Assignment("new", session)
 
 
@@ -163,7 +165,7 @@ def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | N
 # device, whose cookie alone works from then on, and the headphone check is taken again before any further trial).
 
 def second_arrival(db: Session, existing: ParticipantSession, now: datetime, grace_s: float,
-                   rule: str | None = None) -> Assignment:
+                   rule: str | None = None, held: frozenset[str] = frozenset()) -> Assignment:
     """A known Prolific id arriving without its session's cookie: refuse, or move the session by the study's rule.
 
     A session that has not yet passed its headphone check moves under either rule (the check still lies ahead,
@@ -177,6 +179,9 @@ def second_arrival(db: Session, existing: ParticipantSession, now: datetime, gra
     if not running and not at_questionnaire:
         db.commit()
         return Assignment("already_done", existing)
+    if existing.token in held:  # this very browser held it: the same person, back on the same device
+        db.commit()
+        return Assignment("resumed", existing)
     rule = rule if rule in SECOND_DEVICE_RULES else SECOND_DEVICE_RULES[0]
     unchecked = existing.stage == Stage.HEADPHONE.value
     if not unchecked and (rule == "refuse" or at_questionnaire):

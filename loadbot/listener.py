@@ -88,6 +88,7 @@ class Listener:
         self.csrf = ""
         self.t0 = t0
         self.events: list[dict[str, Any]] = []
+        self.audio_clock = 0.0
 
     # -------------------------------------------------------------------------------------- http
     def request(self, method: str, path: str, kind: str, **kwargs: Any) -> requests.Response:
@@ -364,9 +365,16 @@ class Listener:
             if slot in played:
                 self.result.replays += 1
             played.add(slot)
-            self.think(clip_seconds(clips[slot]), clip_seconds(clips[slot]))
+            duration = clip_seconds(clips[slot])
+            self.think(duration, duration)
             self.log("ended", slot, key)
+            # the page's playback record (static/js/abx.js), on a simulated audio clock: every clip heard to its end
+            start, self.audio_clock = self.audio_clock, self.audio_clock + duration
+            self.log("playback", slot, key, detail={"ctx_state": "running", "start_s": round(start, 4),
+                                                    "end_s": round(self.audio_clock, 4), "duration_s": duration,
+                                                    "output_latency_s": 0.0, "outcome": "ended", "cause": None})
             self.think(0.3, 1.5)
+            self.audio_clock += 0.5
         return hear(clips["x"], clips["a"], clips["b"], self.rng)
 
     def _answer(self, key: str, side: str, heard: str, practice: bool) -> dict[str, Any]:

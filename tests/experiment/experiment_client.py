@@ -134,7 +134,8 @@ class Participant:
 
     def answer(self, side: str = "A", trial: str | None = None, answer_id: str | None = None, listen: bool = True):
         """Answer; with `listen` first fetch and play X, A and B as the page does (studies require it by default)."""
-        state = self.state()
+        response = self.api("GET", "state") if listen or trial is None else None
+        state = response.get_json() if response is not None and response.status_code == 200 else {}
         trial = trial or state["trial"]["id"]
         if listen:
             self.listen(state, trial)

@@ -75,6 +75,12 @@ def test_one_machine_fills_a_default_study_and_accuracy_is_what_was_asked(server
     lo, hi = proportion_confint(k, n, method="wilson")
     assert n == 240 and lo <= 0.7 <= hi, (k, n)
     assert '"scored_accuracy"' in result.output
+    from experiment.tidy import trial_table
+
+    engine = make_engine(url)
+    table = trial_table(engine, study)
+    engine.dispose()
+    assert table["simulated"].all() and set(table["playback"]) == {"ok"}  # marked, and every clip logged as heard
 
 
 def test_a_stopped_server_fails_in_seconds_with_the_reason(tmp_path):
