@@ -95,9 +95,11 @@ def study(experiment_id: int) -> str:
     from experiment.study import is_archived
 
     data = progress_payload(get_db(), experiment, now())
+    from experiment.admin.guardrails import study_notes
+
     return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState,
                            archived=is_archived(experiment), clone_form=CloneForm(formdata=None),
-                           text_form=_text_form(experiment))
+                           text_form=_text_form(experiment), notes=study_notes(experiment))
 
 
 def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment
@@ -164,6 +166,12 @@ def _set_state(experiment_id: int, state: ExperimentState) -> Response:
                      f"experiment:{experiment.id}", {"from": before, "to": state.value})
         get_db().commit()
         flash(f"Study {experiment.id} is now {state.value}.", "ok")
+        if state is ExperimentState.OPEN:
+            from experiment.admin.guardrails import missing_texts
+
+            if missing := missing_texts(experiment):  # opened anyway: say what participants will not be told
+                flash(f"Study {experiment.id} is open, but its consent page has no {', no '.join(missing)}: "
+                      "add them under Participant text.", "notice")
     return redirect(url_for("admin.study", experiment_id=experiment.id))
 
 
