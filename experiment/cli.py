@@ -107,8 +107,11 @@ def cli() -> None:
               help="Prolific code for participants screened out by the headphone check (default: random).")
 @click.option("--headphone-retries", default=0, show_default=True, type=click.IntRange(0, 1),
               help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
-@click.option("--require-listening", is_flag=True,
+@click.option("--require-listening/--no-require-listening", default=True, show_default=True,
               help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
+@click.option("--second-device", type=click.Choice(["refuse", "recheck"]), default="refuse", show_default=True,
+              help="The same Prolific id on a second device: refused, or the session moves there after the "
+                   "headphone check again.")
 @click.option("--catch-trials", default=0, show_default=True, type=click.IntRange(0, 12),
               help="Catch trials per session (X played again on one side), placed from the session's seed.")
 @click.option("--too-fast-ms", default=1000, show_default=True, type=click.IntRange(0, 60_000),
@@ -117,7 +120,7 @@ def cli() -> None:
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
            completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
-           catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
+           second_device: str, catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
@@ -127,6 +130,7 @@ def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_p
                                       screened_out_code=screened_out_code,
                                       settings={"headphone_retries": headphone_retries,
                                                 "require_listening": require_listening,
+                                                "second_device": second_device,
                                                 "catch_trials": catch_trials, "too_fast_ms": too_fast_ms,
                                                 **_texts(texts)})
     click.echo(experiment_id)

@@ -77,6 +77,7 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                           "places_per_client": int(form.places_per_client.data or 0),
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
                                           "require_listening": bool(form.require_listening.data),
+                                          "second_device": form.second_device.data or "refuse",
                                           "catch_trials": int(form.catch_trials.data or 0),
                                           "too_fast_ms": int(form.too_fast_ms.data or 0), **form.texts()})
     audit_change(db, "create_study", f"experiment:{experiment.id}",
