@@ -25,7 +25,7 @@ def provenance(table: pd.DataFrame) -> dict:
         "study_state": study.get("state"),
         "places": study.get("places"), "completed": study.get("completed"),
         "dataset": dataset.get("name"), "dataset_simulated": dataset.get("simulated"),
-        "listeners": n_all, "listeners_simulated": n_sim,
+        "listeners": n_all, "listeners_simulated": n_sim, "headphone_check": study.get("headphone_check"),
         "listeners_kind": "simulated" if n_all and n_sim == n_all else ("mixed" if n_sim else "real"),
     }
     out["status"] = _status(out)
@@ -57,6 +57,11 @@ def lines(p: dict) -> list[str]:
     data = f"; data set {p['dataset']}" + (" (simulated EEG)" if p["dataset_simulated"] else "") \
         if p["dataset"] else "; data set not recorded in the input"
     out.append(study + data + ".")
+    hp = p.get("headphone_check") or {}
+    if hp.get("rule"):
+        out.append(f"Headphone screen: {hp.get('test', 'Huggins pitch')}; {hp['rule']}; about "
+                   f"{100 * float(hp.get('expected_loudspeaker_pass_rate') or 0):.0f}% of loudspeaker users are "
+                   f"expected to pass ({hp.get('expected_rate_source', 'Milne et al. 2021')}).")
     if p["status"] == "provisional":
         out.append(f"PROVISIONAL: the study is still {p['study_state']}; "
                    f"{_of(p['completed'], p['places'])} complete. These figures will change.")

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from experiment.current import participant, stage_url
-from experiment.headphone import calibration_noise, huggins_trial
+from experiment.headphone import antiphase_trial, calibration_noise, huggins_trial
 from experiment.models import Clip, ParticipantSession, Presentation, TrialTemplate
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
+    Conflict, Limits, TaskState, answer, antiphase_answers, antiphase_sound_seed, current, uses_antiphase, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
     log_events, present, record_fetch, task_state, touch, trial_key,
 )
 from experiment.audio import ClipIntegrityError, verified_bytes
@@ -28,7 +28,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/study/<int:experiment_id>")
 TRIAL_RE = re.compile(r"^[pt]\d{1,3}$")
 ANSWER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLOTS = ("x", "a", "b")
-EVENT_SLOTS = frozenset({*SLOTS, "cal", *(f"hp{k}" for k in range(1, 10))})
+EVENT_SLOTS = frozenset({*SLOTS, "cal", *(f"hp{k}" for k in range(1, 10)), *(f"ap{k}" for k in range(1, 10))})
 MAX_EVENTS = 100
 
 
@@ -157,9 +157,11 @@ def simulation_check(experiment_id: int) -> Response:
 
 
 def headphone_urls(s: ParticipantSession, n: int) -> dict[str, str]:
-    """URLs of the calibration noise and the n headphone-check sounds of a session."""
+    """URLs of the calibration noise and the n headphone-check sounds of a session (and n antiphase sounds)."""
     secret = current_app.config["SECRET_KEY"]
     slots = ["cal", *(f"hp{k}" for k in range(1, n + 1))]
+    if uses_antiphase(s.version.experiment.settings):
+        slots += [f"ap{k}" for k in range(1, n + 1)]
     return {slot: url_for("api.audio", experiment_id=s.experiment_id,
                           token=audio_token(secret, s.id, None, slot)) for slot in slots}
 
@@ -183,6 +185,11 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
         for k in range(1, n + 1):
             if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
                 return lambda k=k, sound=headphone_sound_seed(s, k): huggins_trial(truth[k - 1], seed=sound)
+        if uses_antiphase(s.version.experiment.settings):
+            quietest = antiphase_answers(s, n)
+            for k in range(1, n + 1):
+                if same_token(token, audio_token(secret, s.id, None, f"ap{k}")):
+                    return lambda k=k, sound=antiphase_sound_seed(s, k): antiphase_trial(quietest[k - 1], seed=sound)
         return None
     cur = current(plan) if s.stage == Stage.TASK.value else None
     if cur is None or cur.presented_utc is None:

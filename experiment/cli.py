@@ -109,6 +109,9 @@ def cli() -> None:
               help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
 @click.option("--require-listening/--no-require-listening", default=True, show_default=True,
               help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
+@click.option("--headphone-screen", type=click.Choice(["huggins", "huggins+antiphase"]), default="huggins",
+              show_default=True, help="Huggins pitch alone (about 20% of loudspeaker users pass, Milne et al. 2021) "
+                                      "or with the antiphase test, both to pass (about 7%).")
 @click.option("--second-device", type=click.Choice(["refuse", "recheck"]), default="refuse", show_default=True,
               help="The same Prolific id on a second device: refused, or the session moves there after the "
                    "headphone check again.")
@@ -120,7 +123,7 @@ def cli() -> None:
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
            completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
-           second_device: str, catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
+           headphone_screen: str, second_device: str, catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
@@ -131,6 +134,7 @@ def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_p
                                       settings={"headphone_retries": headphone_retries,
                                                 "require_listening": require_listening,
                                                 "second_device": second_device,
+                                                "headphone_screen": headphone_screen,
                                                 "catch_trials": catch_trials, "too_fast_ms": too_fast_ms,
                                                 **_texts(texts)})
     click.echo(experiment_id)

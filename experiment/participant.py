@@ -16,7 +16,7 @@ from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, Questionn
 from experiment.models import Experiment, ParticipantSession
 from experiment.places import client_key, record_refusal
 from experiment.sessions import (
-    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
+    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, uses_antiphase, occupancy, start_task, submit_headphone, submit_questionnaire,
     touch, withdraw_by_participant,
 )
 from experiment.simulation import HEADER as SIM_HEADER
@@ -174,7 +174,12 @@ def headphone(experiment_id: int) -> Response | str:
         responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
         if None in responses:
             abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
-        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
+        second = None
+        if uses_antiphase(s.version.experiment.settings):
+            second = [_interval(request.form.get(f"a{k}")) for k in range(1, n + 1)]
+            if None in second:
+                abort(400, f"answer all {n} questions of the second headphone test with 1, 2 or 3")
+        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now(), antiphase=second)
         get_db().commit()
         if outcome == "retry":  # the same page, with new sounds and a word on why
             return redirect(url_for("participant.headphone", experiment_id=experiment_id))
@@ -191,7 +196,8 @@ def headphone(experiment_id: int) -> Response | str:
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
                            urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts),
                            n_pass=int(study_or_404(experiment_id).settings.get("headphone_pass", 5)),
-                           screen_out=policy.screen_out, retry_left=retry_left)
+                           screen_out=policy.screen_out, retry_left=retry_left,
+                           antiphase=uses_antiphase(s.version.experiment.settings))
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])

@@ -47,8 +47,9 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
 
 
 HUGGINS_LOUDSPEAKER_PASS = 0.20
-"""Milne et al. (2021): about 20% of loudspeaker users pass a Huggins-pitch screen alone (about 7% when it is combined
-with a second test, binaural-beat or antiphase, which this platform does not yet run)."""
+COMBINED_LOUDSPEAKER_PASS = 0.07
+"""Milne et al. (2021): about 20% of loudspeaker users pass a Huggins-pitch screen alone, about 7% when it is
+combined with a second test (antiphase or binaural beat) and both must be passed."""
 
 
 def headphone_rule(settings: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +57,17 @@ def headphone_rule(settings: dict[str, Any]) -> dict[str, Any]:
     n, k = int(settings.get("headphone_trials", 6)), int(settings.get("headphone_pass", 5))
     screen_out = bool(settings.get("headphone_screen_out", True))
     retries = int(settings.get("headphone_retries", 0) or 0)
+    both = settings.get("headphone_screen") == "huggins+antiphase"
+    test = "Huggins pitch (3-interval, tone in one burst, audible only over headphones)" + (
+        " and antiphase (3 tones, which is quietest; Woods et al. 2017)" if both else "")
     return {
-        "test": "Huggins pitch (3-interval, tone in one burst, audible only over headphones)",
+        "screen": "huggins+antiphase" if both else "huggins", "test": test,
         "trials": n, "pass": k, "screen_out": screen_out, "retries": retries,
-        "rule": f"at least {k} of {n} right; " + ("fail: screened out" if screen_out else "fail: recorded, kept")
+        "rule": f"at least {k} of {n} right" + (" in each test" if both else "") + "; "
+                + ("fail: screened out" if screen_out else "fail: recorded, kept")
                 + (f" after {retries} retry" if screen_out and retries else ""),
-        "expected_loudspeaker_pass_rate": HUGGINS_LOUDSPEAKER_PASS,
-        "expected_rate_source": "Milne et al. 2021 (Huggins pitch alone; ~7% with a second test, not run here)",
+        "expected_loudspeaker_pass_rate": COMBINED_LOUDSPEAKER_PASS if both else HUGGINS_LOUDSPEAKER_PASS,
+        "expected_rate_source": "Milne et al. 2021 (Huggins pitch and a second test both passed)" if both else
+                                "Milne et al. 2021 (Huggins pitch alone; about 7% with the antiphase test too: "
+                                "headphone_screen=huggins+antiphase)",
     }

@@ -553,6 +553,29 @@ def headphone_sound_seed(s: ParticipantSession, k: int) -> int:
     return headphone_seed(s) * 31 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
 
 
+HEADPHONE_SCREENS = ("huggins", "huggins+antiphase")
+"""The headphone screen (setting `headphone_screen`): Huggins pitch alone, or Huggins pitch and the antiphase test,
+both to be passed (Milne et al. 2021: about 20% and about 7% of loudspeaker users pass)."""
+
+
+def uses_antiphase(settings: dict[str, Any] | None) -> bool:
+    """Whether the study's headphone screen includes the antiphase test."""
+    return (settings or {}).get("headphone_screen") == "huggins+antiphase"
+
+
+def antiphase_answers(s: ParticipantSession, n_trials: int) -> list[int]:
+    """Which tone (1-3) is the quietest in each antiphase trial (from the session's seed and attempt, apart from
+    the Huggins answers)."""
+    attempt = getattr(s, "headphone_attempts", None) or 0
+    rng = random.Random(f"tuneback-antiphase:{headphone_seed(s)}:{attempt}")
+    return [rng.randint(1, 3) for _ in range(n_trials)]
+
+
+def antiphase_sound_seed(s: ParticipantSession, k: int) -> int:
+    """The seed of antiphase sound k (where its antiphase tone falls) in the session's current attempt."""
+    return headphone_seed(s) * 37 + 500 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
+
+
 @dataclass(frozen=True)
 class HeadphonePolicy:
     """What a failed check does: end the session (screen-out, the default) and how many retries come first."""
@@ -570,7 +593,7 @@ class HeadphonePolicy:
 
 
 def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], volume: float | None,
-                     now: datetime) -> str:
+                     now: datetime, antiphase: list[int] | None = None) -> str:
     """Score the headphone check, store it (and the volume) and route on: 'passed', 'retry' or 'screened_out'.
 
     A fail ends the session as screened out (it never holds a quota place) unless the study allows a retry that
@@ -581,13 +604,19 @@ def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], v
     n = int(settings.get("headphone_trials", 6))
     truth = headphone_answers(s, n)
     score = sum(int(a == b) for a, b in zip(responses, truth, strict=True))
+    need = int(settings.get("headphone_pass", 5))
+    scores = {"huggins": score}
+    if uses_antiphase(settings):
+        if antiphase is None or len(antiphase) != n:
+            raise Conflict("antiphase_missing", f"answer all {n} questions of the second test too")
+        scores["antiphase"] = sum(int(a == b) for a, b in zip(antiphase, antiphase_answers(s, n), strict=True))
     attempt = (s.headphone_attempts or 0) + 1
-    s.headphone_score, s.headphone_trials, s.headphone_attempts = score, n, attempt
-    s.headphone_passed = score >= int(settings.get("headphone_pass", 5))
+    s.headphone_score, s.headphone_trials, s.headphone_attempts = sum(scores.values()), n * len(scores), attempt
+    s.headphone_passed = all(v >= need for v in scores.values())  # every test of the screen passed
     s.volume = volume
     db.add(Event(session_id=s.id, kind="headphone", created_utc=now,
                  detail={"score": score, "of": n, "passed": s.headphone_passed, "volume": volume,
-                         "attempt": attempt}))
+                         "attempt": attempt, "scores": scores, "need_each": need}))
     if s.headphone_passed or not policy.screen_out:
         s.stage = Stage.INSTRUCTIONS.value
         return "passed" if s.headphone_passed else "failed_kept"

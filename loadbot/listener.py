@@ -42,6 +42,7 @@ import requests
 
 from loadbot.config import ListenerResult, SimulationConfig, SimulationFailure, SimulationReport
 from loadbot.ears import clip_seconds, hear, huggins_interval
+from loadbot.headphone_ears import quietest_interval
 
 SLOTS = ("x", "a", "b")
 SIM_HEADER = "X-Tuneback-Simulation"
@@ -50,7 +51,7 @@ Truth = Callable[[str], dict[str, str]]
 """Prolific id → {trial key: correct side} of that listener's session (read by the CLI from the database)."""
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-HEADPHONE_RE = re.compile(r'data-play="(cal|hp\d+)" data-url="([^"]+)"')
+HEADPHONE_RE = re.compile(r'data-play="(cal|hp\d+|ap\d+)" data-url="([^"]+)"')
 CODE_RE = re.compile(r'id="completion-code">([^<]*)<')
 STUDY_PATH_RE = re.compile(r"^/study/(\d+)/(consent|headphones|instructions|task|questionnaire|debrief|time-up)?$")
 QUESTIONNAIRE_CHOICES = {
@@ -264,13 +265,16 @@ class Listener:
         volume = round(self.rng.uniform(0.4, 0.9), 2)
         self.log("volume", None, detail={"value": volume})
         answers = {}
-        for slot in sorted((s for s in urls if s != "cal"), key=lambda s: int(s[2:])):
+        for slot in sorted((s for s in urls if s != "cal"), key=lambda s: (s[:2], int(s[2:]))):
             sound = self.request("GET", urls[slot], "audio")
             if sound.status_code != 200:
                 raise SimulationFailure(f"headphone sound {slot}: HTTP {sound.status_code}")
             self.log("play", slot)
             self.think(clip_seconds(sound.content), clip_seconds(sound.content) + 2)
-            answers[f"t{slot[2:]}"] = str(huggins_interval(sound.content))
+            if slot.startswith("ap"):  # the second test: which tone is the quietest
+                answers[f"a{slot[2:]}"] = str(quietest_interval(sound.content))
+            else:
+                answers[f"t{slot[2:]}"] = str(huggins_interval(sound.content))
         self.flush()
         return self.form(self.study_path("headphones"), {"volume": str(volume), **answers})
 

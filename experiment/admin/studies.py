@@ -76,6 +76,7 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                           "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
                                           "places_per_client": int(form.places_per_client.data or 0),
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
+                                          "headphone_screen": form.headphone_screen.data or "huggins",
                                           "require_listening": bool(form.require_listening.data),
                                           "second_device": form.second_device.data or "refuse",
                                           "catch_trials": int(form.catch_trials.data or 0),

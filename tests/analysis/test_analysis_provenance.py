@@ -15,7 +15,9 @@ from analysis.report import analyze
 from analysis.synthetic import synthetic_table
 
 RUNNING = {"id": 7, "name": "tuneback demo (SIMULATED data) abc", "state": "open", "places": 16, "completed": 1,
-           "dataset": {"name": "simulated-nmedh", "simulated": True}}
+           "dataset": {"name": "simulated-nmedh", "simulated": True},
+           "headphone_check": {"test": "Huggins pitch", "rule": "at least 5 of 6 right; fail: screened out",
+                               "expected_loudspeaker_pass_rate": 0.2, "expected_rate_source": "Milne et al. 2021"}}
 
 
 def _with_study(table: pd.DataFrame, study: dict) -> pd.DataFrame:
@@ -38,6 +40,7 @@ def test_a_running_study_with_one_listener_reads_as_provisional_with_no_none(tmp
     assert "None" not in text and "None" not in html and "≥ None" not in text
     assert not re.search(r"\bZero of 1 listener were\b", text) and "The one listener was" in text
     assert results["provenance"]["status"] == "provisional"
+    assert "at least 5 of 6 right" in results["summary"] and "about 20% of loudspeaker users" in html
 
 
 def test_simulated_data_set_and_listeners_are_named_in_summary_paragraph_and_report(tmp_path):

@@ -91,11 +91,16 @@ class Participant:
 
         page = self.page("headphones")
         assert page.status_code == 200, page.status_code
+        from experiment.sessions import antiphase_answers, uses_antiphase
+
         with self.app.app_context():
             s = get_db().query(ParticipantSession).filter_by(token=self.token).one()
             truth = headphone_answers(s, 6)
+            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment.settings) else []
         answers = truth if correct else [t % 3 + 1 for t in truth]
-        return self.post("headphones", {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}})
+        form = {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}}
+        form.update({f"a{k + 1}": str(a) for k, a in enumerate(second)})  # the second test, right either way
+        return self.post("headphones", form)
 
     def instructions(self):
         self.page("instructions")

@@ -128,3 +128,25 @@ def test_a_wrong_key_on_the_consent_form_is_refused_not_treated_as_a_person(serv
 
 def test_the_key_is_the_servers_and_the_studys():
     assert simulation_key(SECRET, 1) != simulation_key(SECRET, 2) != simulation_key("other", 2)
+
+
+def test_simulated_listeners_pass_the_combined_headphone_screen(sqlite_url, short_clips, tmp_path, monkeypatch):
+    """The second headphone test (antiphase) is heard and passed by the simulator's ears too."""
+    experiment_id = create_experiment(sqlite_url, short_clips, quota=1, seed=2,
+                                      settings={"headphone_screen": "huggins+antiphase"})
+    app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": SECRET, "INSTANCE_PATH": str(tmp_path / "inst")})
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    try:
+        result = _simulate("--url", f"http://127.0.0.1:{http.server_port}", "--n", "2", "--study", str(experiment_id),
+                           "--db", sqlite_url)
+    finally:
+        http.shutdown()
+        engine_of(app).dispose()
+    assert result.exit_code == 0, result.output
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(ParticipantSession.headphone_passed, ParticipantSession.headphone_trials)).all()
+    engine.dispose()
+    assert rows == [(True, 12), (True, 12)]
