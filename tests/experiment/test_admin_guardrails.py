@@ -53,3 +53,13 @@ def test_the_list_counts_screened_out_and_says_full(admin, lite, clock):
     assert "study-full" in page and "Screened out" in page  # 2 completed fill the 2 places; the screen-out took none
     _update(lite.url, sa.update(Version).values(quota=2))
     assert "study-full" not in admin.get("/admin/").get_data(as_text=True)
+
+
+def test_the_panels_report_names_the_study_and_is_provisional_until_closed(admin, lite, clock):
+    fill(lite.url, lite.experiment_id, clock, {f"p{k}": {} for k in range(2)})
+    running = admin.get(f"/admin/studies/{lite.experiment_id}/report").get_data(as_text=True)
+    assert "PROVISIONAL" in running and "2 of 16 sessions complete" in running
+    assert f"Study {lite.experiment_id}" in running and "SIMULATED DATA SET" in running  # the test manifest's set
+    _update(lite.url, sa.update(Experiment).values(state="closed"))
+    closed = admin.get(f"/admin/studies/{lite.experiment_id}/report").get_data(as_text=True)
+    assert "PROVISIONAL" not in closed and "Final: the study is closed" in closed
