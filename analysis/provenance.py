@@ -34,10 +34,12 @@ def provenance(table: pd.DataFrame) -> dict:
 
 
 def _status(p: dict) -> str:
-    """'final', 'provisional' or 'unknown' (an export without its export.json)."""
+    """'final' (closed, or every place filled by a completed session), 'provisional' (still running) or 'unknown'
+    (an export without its export.json)."""
     if p["study_state"] is None:
         return "unknown"
-    return "provisional" if p["study_state"] in RUNNING_STATES else "final"
+    filled = bool(p["places"]) and (p["completed"] or 0) >= p["places"]
+    return "provisional" if p["study_state"] in RUNNING_STATES and not filled else "final"
 
 
 def lines(p: dict) -> list[str]:
@@ -61,10 +63,13 @@ def lines(p: dict) -> list[str]:
     if hp.get("rule"):
         out.append(f"Headphone screen: {hp.get('test', 'Huggins pitch')}; {hp['rule']}; about "
                    f"{100 * float(hp.get('expected_loudspeaker_pass_rate') or 0):.0f}% of loudspeaker users are "
-                   f"expected to pass ({hp.get('expected_rate_source', 'Milne et al. 2021')}).")
+                   f"expected to pass (source: {hp.get('expected_rate_source', 'Milne et al. 2021')}).")
     if p["status"] == "provisional":
         out.append(f"PROVISIONAL: the study is still {p['study_state']}; "
                    f"{_of(p['completed'], p['places'])} complete. These figures will change.")
+    elif p["status"] == "final" and p["study_state"] in RUNNING_STATES:
+        out.append(f"Complete: {_of(p['completed'], p['places'])} done, every place filled (the study is still "
+                   f"{p['study_state']}; close it in the panel).")
     elif p["status"] == "final":
         out.append(f"Final: the study is {p['study_state']}; {_of(p['completed'], p['places'])} complete.")
     else:

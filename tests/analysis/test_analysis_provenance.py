@@ -90,3 +90,10 @@ def test_a_zip_without_a_trials_table_is_one_clear_error(tmp_path):
         archive.writestr("a/readme.txt", "nothing")
     with pytest.raises(AnalysisError, match="holds 0 trials tables"):
         load_export(path)
+
+
+def test_an_open_study_with_every_place_filled_is_complete_not_provisional(tmp_path):
+    table = synthetic_table(2, seed=6, experiment_id=7)
+    results = _run(_with_study(table, {**RUNNING, "places": 2, "completed": 2}), tmp_path)
+    assert results["provenance"]["status"] == "final" and "PROVISIONAL" not in results["summary"]
+    assert "every place filled" in results["summary"]
