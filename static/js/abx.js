@@ -175,7 +175,7 @@
     var tick = function () {
       var left = Math.max(0, deadline - now());
       $("countdown").textContent = t("seconds_left", { n: Math.ceil(left / 1000) });
-      if (left <= 0) { clearInterval(timerId); setEnabled(false); stop("time_up"); status(t("time_up")); setTimeout(refresh, 1200); }
+      if (left <= 0) { clearInterval(timerId); setEnabled(false); setPlayable(false); stop("time_up"); status(t("time_up")); setTimeout(refresh, 1200); }
     };
     tick(); timerId = setInterval(tick, 250);
   }
@@ -211,7 +211,7 @@
 
   async function submit(side, pending) {
     if (busy) return;
-    busy = true; setEnabled(false); stop("answered"); clearInterval(timerId);  /* answered: the clock must not run on into the feedback screen */
+    busy = true; setEnabled(false); setPlayable(false); stop("answered"); clearInterval(timerId);  /* answered: the clock must not run on into the feedback screen */
     var p = pending || { trial: trial.id, answer: side, id: uuid() };
     writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
     if (pending) log("retry");
@@ -219,7 +219,7 @@
     var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
     writePending(null); busy = false;
     if (res.status === 409 && res.body && res.body.error === "not_listened") {  /* listen first, then answer again */
-      allowAnswers(); countdown(); status(t("not_listened")); return;
+      setPlayable(true); allowAnswers(); countdown(); status(t("not_listened")); return;
     }
     if (res.status === 200 && res.body.feedback) {
       var fb = res.body.feedback;
