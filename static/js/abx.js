@@ -238,7 +238,9 @@
   function saved(next) {
     var done = next && next.progress ? next.progress.trials_done : null;
     var total = next && next.progress ? next.progress.trials_total : null;
-    status(done !== null ? t("saved_n", { n: done, total: total }) : t("saved"));
+    var note = $("saved-note");  /* stays until the next answer: the new trial is seen to be a new one */
+    note.textContent = done !== null ? t("saved_n", { n: done, total: total }) : t("saved");
+    note.classList.remove("flash"); void note.offsetWidth; note.classList.add("flash");
     var panel = $("trial-panel"); panel.classList.remove("saved"); void panel.offsetWidth; panel.classList.add("saved");
   }
 

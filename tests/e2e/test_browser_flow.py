@@ -208,7 +208,9 @@ def test_no_key_answers_before_a_and_b_have_played_and_every_play_is_logged(live
     page.locator("#continue").click()
     wait_ready(page)
     answer(page, "A", keyboard=False)
-    expect(page.locator("#status")).to_contain_text("Answer saved (1 of 24 done)")
+    expect(page.locator("#saved-note")).to_contain_text("Answer saved (1 of 24 done)")
+    wait_ready(page)  # the next trial is ready, and the note still says the last answer was saved
+    expect(page.locator("#saved-note")).to_contain_text("Answer saved (1 of 24 done)")
 
     def records() -> list[dict]:
         return [e.detail for e in events(live, row.id) if e.kind == "playback"]
