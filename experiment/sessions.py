@@ -172,7 +172,12 @@ def second_arrival(db: Session, existing: ParticipantSession, now: datetime, gra
     and a consent whose reply was lost must not lock its owner out); the device that had it loses it. A finished
     session is refused as before ('already_done'); one at the questionnaire is refused ('other_device').
     """
-    existing = load(db, existing.experiment_id, existing.token, lock=True) or existing
+    # locked by id, re-read: a concurrent arrival of the same id may have moved it (a new token) meanwhile
+    existing = db.scalar(
+        sa.select(ParticipantSession)
+        .options(joinedload(ParticipantSession.version, innerjoin=True).joinedload(Version.experiment, innerjoin=True))
+        .where(ParticipantSession.id == existing.id)
+        .with_for_update(of=ParticipantSession).execution_options(populate_existing=True)) or existing
     enforce_time(db, existing, now, grace_s=grace_s)
     running = existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn
     at_questionnaire = existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn
