@@ -39,3 +39,19 @@ def test_demo_admin_password_is_fresh_each_run_and_works(sqlite_url, tmp_path):
         stored = conn.exec_driver_sql("select password_hash from admin_user where username = 'admin'").scalar()
     engine.dispose()
     assert check_password(stored, second) and not check_password(stored, first)
+
+
+def test_the_demo_study_names_its_researcher_contact(sqlite_url, tmp_path):
+    """Issue 29: consent says participants can contact the researchers, so the demo study fills in who that is."""
+    import sqlalchemy as sa
+
+    from experiment.db import make_engine
+    from experiment.models import Experiment
+
+    manifest = make_manifest(tmp_path / "clips")
+    find_or_create_study(sqlite_url, manifest)
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        settings = conn.execute(sa.select(Experiment.settings)).scalar_one()
+    engine.dispose()
+    assert all(settings.get(k) for k in ("researcher_contact", "ethics_reference", "data_retention"))
