@@ -16,8 +16,8 @@ from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, Questionn
 from experiment.models import Experiment, ParticipantSession
 from experiment.places import client_key, record_refusal
 from experiment.sessions import (
-    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, uses_antiphase, occupancy, start_task, submit_headphone, submit_questionnaire,
-    touch, withdraw_by_participant,
+    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
+    touch, uses_antiphase, withdraw_by_participant,
 )
 from experiment.simulation import HEADER as SIM_HEADER
 from experiment.simulation import key_status

@@ -8,9 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from experiment.errors import ExperimentError
+from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
 from experiment.playback import flags_by_presentation
 from experiment.simulation import looks_simulated
-from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
 
 COLUMNS: tuple[str, ...] = (
     "experiment_id", "listener", "version", "practice", "trial_index", "item", "song", "position",

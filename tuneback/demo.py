@@ -103,7 +103,6 @@ def cli(serve: bool, host: str, port: int, db_url: str | None, quiet: bool, **op
     if not serve:
         return
     from experiment import create_app
-
     from experiment.cli import check_port
 
     check_port(host, port)  # a busy port fails here, before any link is printed

@@ -4,12 +4,12 @@ screen's rule and expected false-positive rate, the simulation command, 'full' a
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from admin_support import admin, admin_app, fill, lite, lite_app, study_template  # noqa: F401 - fixtures
+from experiment_client import SECRET
+
 from experiment.db import make_engine
 from experiment.models import Experiment, ParticipantSession, Version
 from experiment.simulation import simulation_key
-from experiment_client import SECRET
 
 
 def _update(url: str, *statements) -> None:  # noqa: ANN002

@@ -8,12 +8,12 @@ import wave
 
 import numpy as np
 import pytest
+from experiment_client import Participant, Study, make_app
 
 from experiment.headphone import antiphase_trial
 from experiment.provenance import headphone_rule
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
-from experiment_client import Participant, Study, make_app
 from loadbot.headphone_ears import quietest_interval
 
 

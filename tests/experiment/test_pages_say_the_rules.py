@@ -4,10 +4,10 @@ the key help of the task page; the not-found page tells admins nothing about a p
 from __future__ import annotations
 
 import pytest
+from experiment_client import Participant, Study, make_app
 
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
-from experiment_client import Participant, Study, make_app
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from experiment_factory import make_manifest
 from werkzeug.serving import make_server
 
 from experiment import create_app
@@ -24,7 +25,6 @@ from experiment.models import ParticipantSession, Presentation
 from experiment.simulation import simulation_key
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
-from experiment_factory import make_manifest
 
 SECRET = "simulate-mode-test-secret"
 
