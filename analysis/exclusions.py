@@ -35,6 +35,11 @@ class Rules:
     exclude_too_fast: bool = True
     too_fast_ms: float | None = None
     """Answers faster than this are too fast; None takes the study's own `too_fast` flags from the table."""
+    exclude_unheard: bool = True
+    """Trials the playback log flags (`playback`: cut_short, never_sounded) are dropped; not_logged ones are kept."""
+    exclude_simulated: bool = True
+    """Simulated listeners (`simulated`) are excluded when the table also holds real ones; a table of simulated
+    listeners only is analysed, and every output says the listeners were simulated."""
 
     def __post_init__(self) -> None:
         """Reject an unknown time-out handling or a bad threshold before any data is touched."""
@@ -61,6 +66,12 @@ class Rules:
             "answers faster than " + (f"{self.too_fast_ms:g} ms" if self.too_fast_ms is not None
                                       else "the study's floor (too_fast_ms)")
             + " are " + ("excluded" if self.exclude_too_fast else "kept"),
+            "trials where the playback log shows a clip that never sounded or was cut short (and never heard to its "
+            "end) are " + ("excluded" if self.exclude_unheard else "kept")
+            + "; trials with no playback record (older sessions) are kept",
+            "simulated listeners are " + ("excluded when real listeners are present (with simulated listeners "
+                                          "only, they are analysed and labelled SIMULATED)"
+                                          if self.exclude_simulated else "kept"),
         ]
 
 
@@ -75,8 +86,11 @@ def variants(*, exclude_failed_headphone: bool = True, exclude_failed_catch: boo
         "primary": primary,
         "timeouts_excluded": replace(primary, timeouts="exclude"),
         "catch_and_fast_kept": replace(primary, exclude_failed_catch=False, exclude_too_fast=False),
+        "unheard_kept": replace(primary, exclude_unheard=False),
         "no_listener_exclusions": Rules(exclude_failed_headphone=False, exclude_withdrawn=False,
-                                        exclude_failed_catch=False, exclude_too_fast=False, **checks),
+                                        exclude_failed_catch=False, exclude_too_fast=False, exclude_unheard=False,
+                                        **checks),
+        # simulated listeners are never people: no variant mixes them into real listeners' results
     }
 
 
@@ -92,6 +106,10 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
         raise AnalysisError("no scored trials: nobody has answered a main (non-practice) trial yet")
     excluded = _excluded_listeners(shown, rules, catch_per)
     kept = shown[~shown["listener"].isin(excluded["listener"])]
+    unheard = unheard_trials(kept)
+    n_unheard = {flag: int((kept["playback"] == flag).sum()) for flag in UNHEARD} if "playback" in kept else {}
+    if rules.exclude_unheard:
+        kept = kept[~unheard]
     fast = too_fast(kept, rules.too_fast_ms)
     n_fast = int(fast.sum())
     if rules.exclude_too_fast:
@@ -105,6 +123,7 @@ def score(table: pd.DataFrame, rules: Rules | None = None) -> tuple[pd.DataFrame
     record = _record(table, rules, practice, unanswered, excluded, int(timed_out.sum()), scored)
     record |= {"catch_trials_not_scored": int((catch & ~practice).sum()), "catch_by_listener": catch_per,
                "too_fast_trials": n_fast, "too_fast_handling": "excluded" if rules.exclude_too_fast else "kept",
+               "unheard_trials": n_unheard, "unheard_handling": "excluded" if rules.exclude_unheard else "kept",
                "too_fast_by_listener": {str(k): int(v) for k, v in
                                         shown.loc[fast[fast].index, "listener"].value_counts().sort_index().items()}}
     return scored, record
@@ -115,6 +134,17 @@ def _flag(table: pd.DataFrame, column: str) -> pd.Series:
     if column not in table:
         return pd.Series(False, index=table.index)
     return table[column].fillna(False).astype(bool)
+
+
+UNHEARD = ("cut_short", "never_sounded")
+"""Playback-log flags (experiment/playback.py) of trials where a clip never sounded or was never heard to its end."""
+
+
+def unheard_trials(trials: pd.DataFrame) -> pd.Series:
+    """Trials the playback log flags as not fully heard (tables without the column: none)."""
+    if "playback" not in trials:
+        return pd.Series(False, index=trials.index)
+    return trials["playback"].isin(UNHEARD)
 
 
 def too_fast(trials: pd.DataFrame, floor_ms: float | None) -> pd.Series:
@@ -137,9 +167,10 @@ def catch_summary(catch_trials: pd.DataFrame, max_misses: int) -> list[dict]:
 
 def _excluded_listeners(shown: pd.DataFrame, rules: Rules, catch_per: list[dict]) -> pd.DataFrame:
     """One row per excluded listener with every reason that applies and the trials dropped."""
+    shown = shown.assign(simulated=_flag(shown, "simulated"))
     per = shown.groupby("listener", sort=True).agg(
         headphone_passed=("headphone_passed", "all"), withdrawn=("withdrawn", "any"),
-        trials=("trial_index", "size"))
+        simulated=("simulated", "any"), trials=("trial_index", "size"))
     reasons = pd.Series([[] for _ in range(len(per))], index=per.index, dtype=object)
     if rules.exclude_failed_headphone:
         reasons = reasons.where(per["headphone_passed"], reasons.map(lambda r: r + ["failed headphone check"]))
@@ -148,6 +179,8 @@ def _excluded_listeners(shown: pd.DataFrame, rules: Rules, catch_per: list[dict]
     if rules.exclude_failed_catch:
         failed = per.index.isin([c["listener"] for c in catch_per if c["failed"]])
         reasons = reasons.where(~failed, reasons.map(lambda r: r + ["failed catch trials"]))
+    if rules.exclude_simulated and not per["simulated"].all():  # real listeners present: simulated ones go
+        reasons = reasons.where(~per["simulated"], reasons.map(lambda r: r + ["simulated (not a person)"]))
     per["reasons"] = reasons
     out = per[per["reasons"].map(bool)].reset_index()
     return out[["listener", "reasons", "trials"]]

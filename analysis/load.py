@@ -27,10 +27,13 @@ REQUIRED = (
 )
 OPTIONAL = (
     "experiment_id", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "presented_utc",
-    "answered_utc", "n_plays", "session_status", "prolific_pid", "catch", "too_fast",
+    "answered_utc", "n_plays", "session_status", "prolific_pid", "catch", "too_fast", "simulated", "playback",
 )
 OPTIONAL_BOOL_COLUMNS = ("catch", "too_fast")
 """Flags added by issue 15 (catch trials, too-fast answers): False where an older export lacks them."""
+SIM_PID_PREFIX = "sim-"
+"""Prolific ids of simulated listeners (experiment/simulation.py): `simulated` where an older export lacks it."""
+EXPORT_JSON = "export.json"
 BOOL_COLUMNS = ("practice", "correct", "timed_out", "withdrawn", "headphone_passed")
 ID_COLUMNS = ("listener", "item", "correct_side")
 LABEL_COLUMNS = ("song", "position", "eeg_participant")
@@ -45,13 +48,60 @@ _SUFFIXES = {".csv": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet
 
 
 def load_export(path: str | Path, *, experiment_id: int | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet export, so an analyst needs only the file, not the server."""
+    """Read a CSV or Parquet export, or the admin panel's zip of one, so an analyst needs only the file.
+
+    The export's export.json (beside the trials file, or in the zip) says which study and data set it holds.
+    """
     path = Path(path)
     if not path.is_file():
         raise AnalysisError(f"export file not found: {path}")
+    if path.suffix.lower() == ".zip":
+        return _load_zip(path, experiment_id)
     frame = _read(path)
     source = {"kind": "export", "path": str(path), "sha256": _sha256(path), "format": _format(path)}
-    return tidy(frame, experiment_id=experiment_id, source=source, where=f"export {path.name}")
+    table = tidy(frame, experiment_id=experiment_id, source=source, where=f"export {path.name}")
+    table.attrs["study"] = _export_study(path.parent / EXPORT_JSON)
+    return table
+
+
+def _load_zip(path: Path, experiment_id: int | None) -> pd.DataFrame:
+    """The trials table and export.json of an admin-panel zip (study-N-trials.csv or .parquet inside a folder)."""
+    import io
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            trials = [n for n in names if Path(n).name.endswith(("-trials.csv", "-trials.parquet"))]
+            if len(trials) != 1:
+                raise AnalysisError(f"{path} holds {len(trials)} trials tables (study-N-trials.csv or .parquet); "
+                                    "expected one: give the panel's 'all tables' zip or the trials file itself")
+            data = archive.read(trials[0])
+            meta = [n for n in names if Path(n).name == EXPORT_JSON]
+            study = (json.loads(archive.read(meta[0])).get("study") or {}) if meta else {}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise AnalysisError(f"cannot read the zip {path}: {exc}") from exc
+    kind = "parquet" if trials[0].endswith(".parquet") else "csv"
+    try:
+        frame = pd.read_parquet(io.BytesIO(data)) if kind == "parquet" else pd.read_csv(
+            io.BytesIO(data), dtype={c: "string" for c in TEXT_COLUMNS}, low_memory=False)
+    except (OSError, ValueError, ImportError) as exc:
+        raise AnalysisError(f"cannot read {trials[0]} in {path}: {exc}") from exc
+    source = {"kind": "export", "path": f"{path}!{trials[0]}", "sha256": _sha256(path), "format": kind}
+    table = tidy(frame, experiment_id=experiment_id, source=source, where=f"export {path.name}")
+    table.attrs["study"] = study
+    return table
+
+
+def _export_study(meta: Path) -> dict:
+    """The `study` block of an export.json beside the trials file ({} when absent or unreadable)."""
+    import json
+
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")).get("study") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def load_from_db(url: str, experiment_id: int) -> pd.DataFrame:
@@ -69,10 +119,25 @@ def load_from_db(url: str, experiment_id: int) -> pd.DataFrame:
         frame = _read_study(trial_table, engine, experiment_id, shown)
         if frame is None or len(frame) == 0:
             raise AnalysisError(_empty_study_message(engine, experiment_id, shown))
+        study = _db_study(engine, experiment_id)
     finally:
         engine.dispose()
     source = {"kind": "database", "url": shown, "experiment_id": int(experiment_id)}
-    return tidy(frame, experiment_id=experiment_id, source=source, where=f"study {experiment_id} in {shown}")
+    table = tidy(frame, experiment_id=experiment_id, source=source, where=f"study {experiment_id} in {shown}")
+    table.attrs["study"] = study
+    return table
+
+
+def _db_study(engine: Engine, experiment_id: int) -> dict:
+    """The study's name, state, places and data set from the database (experiment.provenance)."""
+    try:
+        from experiment.provenance import study_info
+    except ImportError:
+        return {}
+    try:
+        return study_info(engine, int(experiment_id))
+    except Exception:  # noqa: BLE001 - provenance is a label; the trials were read, the analysis goes on
+        return {}
 
 
 def tidy(frame: pd.DataFrame, *, experiment_id: int | None = None, source: dict | None = None,
@@ -91,6 +156,7 @@ def tidy(frame: pd.DataFrame, *, experiment_id: int | None = None, source: dict 
     table = table.sort_values(["listener", "practice", "trial_index"], ascending=[True, False, True])
     table = table.reset_index(drop=True)
     table.attrs["source"] = dict(source or {"kind": "dataframe"})
+    table.attrs["study"] = dict(frame.attrs.get("study") or {})
     return table
 
 
@@ -161,6 +227,12 @@ def _normalise(table: pd.DataFrame, where: str) -> pd.DataFrame:
         table[column] = _to_bool(table[column], column, where)
     for column in OPTIONAL_BOOL_COLUMNS:
         table[column] = _to_bool(table[column], column, where) if column in table else False
+    by_pid = table["prolific_pid"].astype("string").str.startswith(SIM_PID_PREFIX).fillna(False).astype(bool) \
+        if "prolific_pid" in table else False
+    flagged = _to_bool(table["simulated"], "simulated", where) if "simulated" in table else False
+    table["simulated"] = flagged | by_pid
+    table["playback"] = (_to_text(table["playback"], "playback", where, required=False).fillna("not_logged")
+                         if "playback" in table else "not_logged")
     for column in ("version", "trial_index"):
         table[column] = _to_int(table[column], column, where)
     for column in ID_COLUMNS:

@@ -78,9 +78,11 @@ def _holm_sentence(g: dict, options: dict) -> str:
     """How many listeners individually beat chance, after correcting for testing each of them."""
     n, k = g["n_listeners"], g["n_above_chance_holm"]
     alpha = f"{options.get('alpha', 0.05):.2f}".lstrip("0")
-    return (f"{spelled(k).capitalize() if k <= 20 else 'In all, ' + str(k)} of {count(n, 'listener')} "
-            f"{'was' if k == 1 else 'were'} above chance after Holm correction (exact one-sided binomial "
-            f"tests, α = {alpha}; {g['n_above_chance']} without correction).")
+    tests = f"(exact one-sided binomial tests, α = {alpha}; {g['n_above_chance']} without correction)"
+    if n == 1:  # "Zero of 1 listener were" (issue 29)
+        return f"The one listener {'was' if k else 'was not'} above chance after Holm correction {tests}."
+    who = "None" if k == 0 else spelled(k).capitalize() if k <= 20 else "In all, " + str(k)
+    return f"{who} of {count(n, 'listener')} {'was' if k in (0, 1) else 'were'} above chance after Holm correction {tests}."
 
 
 def _model_sentence(m: dict) -> str:

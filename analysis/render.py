@@ -8,7 +8,8 @@ from analysis import plots
 from analysis.labels import fmt, label
 from analysis.prose import results_paragraph
 
-CSS = """
+CSS_BANNER = ".banner{border:2px solid #b00;background:#fff4f4;padding:.5em .8em;margin:.4em 0}"
+CSS = CSS_BANNER + """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -69,7 +70,10 @@ def _header(results: dict) -> str:
     """Title and provenance: input, seed, code version, time."""
     source = results["input"]["source"]
     where = source.get("path") or source.get("url") or source.get("kind", "")
-    return (f"<h1>AB-X listening study: results</h1>"
+    lines = (results.get("provenance") or {}).get("lines", [])
+    banners = ("<div class='banner' role='note'>" + "<br>".join(f"<strong>{escape(line)}</strong>" for line in lines)
+               + "</div>") if lines else ""
+    return (f"<h1>AB-X listening study: results</h1>{banners}"
             f"<p class='note'>Input: {escape(str(where))}"
             + (f" (sha256 {escape(source['sha256'][:16])}…)" if source.get("sha256") else "")
             + f" · seed {results['seed']} · tuneback {escape(str(results['code_version']))}"
@@ -187,8 +191,8 @@ def _sensitivity(results: dict) -> str:
     names = {"p_t": "t-test p (one-sided)", "p_w": "Wilcoxon p (one-sided)"}
     note = ("<p class='note'>Primary: the stated rules. Time-outs dropped: time-outs removed instead of counted "
             "as errors. Catch and fast kept: listeners who missed catch trials and answers faster than the floor "
-            "kept. No listener excluded: failed headphone checks, catch-trial failures, withdrawn listeners and "
-            "too-fast answers kept; this only shows "
+            "kept. Unheard kept: trials where a clip never sounded or was cut short kept. No listener excluded: failed headphone checks, catch-trial failures, withdrawn listeners and "
+            "too-fast answers kept, and trials the playback log flags as not fully heard; this only shows "
             "how much the exclusions matter, as withdrawn listeners never enter the primary result.</p>")
     return _section("With and without exclusions", _records(rows, columns, names=names,
                                                             kinds={"p_t": "p", "p_w": "p"}) + note)

@@ -26,6 +26,7 @@ from analysis.power import Setup, binomial_power, power_report
 from analysis.labels import label
 from analysis.foil_kinds import foil_kind_report
 from analysis.prose import claim_paragraph, results_paragraph
+from analysis.provenance import provenance
 from analysis.render import render_html
 from analysis.rt import rt_summary
 
@@ -55,7 +56,7 @@ def analyze(table: pd.DataFrame, *, out_dir: str | Path, seed: int = 0, exclude_
                           listener_accuracy=listener_accuracy, group_accuracy=group_accuracy,
                           power_reps=power_reps, power_test=power_test, learning_bin=learning_bin,
                           checks=checks, lines=lines)
-    results["paragraph"] = results_paragraph(results)
+    results["paragraph"] = " ".join(_paragraph_provenance(results["provenance"]) + [results_paragraph(results)])
     results["claim"] = claim_paragraph(results.get("foil_kinds"))
     results["summary"] = summary_text(results)
     results["files"] = write(results, Path(out_dir))
@@ -88,7 +89,7 @@ def compute(table: pd.DataFrame, *, seed: int, exclude_failed_headphone: bool, l
     return jsonable({
         "foil_kinds": foil_kinds,
         "schema": SCHEMA, "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "code_version": _code_version(), "seed": seed, "input": describe(table),
+        "code_version": _code_version(), "seed": seed, "input": describe(table), "provenance": provenance(table),
         "options": {"seed": seed, "exclude_failed_headphone": exclude_failed_headphone,
                     "listener_accuracy": listener_accuracy, "group_accuracy": group_accuracy,
                     "power_reps": power_reps, "power_test": power_test, "learning_bin": learning_bin,
@@ -139,6 +140,7 @@ def summary_text(results: dict) -> str:
     p, g = results["primary"], results["primary"]["group"]
     ex = results["exclusions"]["primary"]
     lines = [
+        *results.get("provenance", {}).get("lines", []),
         f"{_count(g['n_listeners'], 'listener')}, {_count(ex['n_trials'], 'scored trial')}; "
         f"{_count(len(ex['listeners_excluded']), 'listener')} excluded; "
         f"{_count(ex['timed_out_trials'], 'time-out')} {ex['timed_out_handling']}; "
@@ -190,6 +192,19 @@ def jsonable(value: object) -> object:
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
+
+
+def _paragraph_provenance(p: dict) -> list[str]:
+    """What the pasted paragraph must not lose: simulated EEG or listeners, and a study still running."""
+    out = []
+    if p.get("dataset_simulated"):
+        out.append(f"(These clips were reconstructed from simulated EEG, data set {p['dataset']}.)")
+    if p.get("listeners_kind") == "simulated":
+        out.append("(All listeners were simulated, not people.)")
+    if p.get("status") == "provisional":
+        out.append(f"(Provisional: study {p['study_id']} is still {p['study_state']}, "
+                   f"{p['completed']} of {p['places']} sessions complete.)")
+    return out
 
 
 def _listeners_with_dprime(scored: pd.DataFrame) -> pd.DataFrame:
@@ -282,8 +297,11 @@ def _power_line(power: dict) -> str:
     setup = group["setup"]
     needed = group["listeners_needed"]
     need = f"{needed} listeners" if needed else f"more than {group['curve'][-1]['listeners']} listeners"
+    critical = one["critical_correct"]
+    needs = (f"needs ≥ {critical} correct" if critical is not None else
+             f"no score out of {one['trials']} reaches p < .05")
     return (f"Power: one listener at {_pct(one['accuracy'])} over {one['trials']} trials: {one['power']:.2f} "
-            f"(needs ≥ {one['critical_correct']} correct); group at {_pct(setup['accuracy'])}: {need} for "
+            f"({needs}); group at {_pct(setup['accuracy'])}: {need} for "
             f"{group['target_power']:.0%} power ({group['analysis']}; {setup['reps']} simulated studies, "
             f"seed {setup['seed']}).")
 

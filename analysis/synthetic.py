@@ -88,6 +88,8 @@ def _answers(frame: pd.DataFrame, p: np.ndarray, timeout_rate: float, rng: np.ra
     frame["rt_ms"] = np.where(timed_out, np.nan, rt).ravel()
     frame["n_plays"] = rng.integers(3, 8, p.size)
     frame["catch"] = False  # simulated studies have no catch trials
+    frame["simulated"] = False  # stands for people's data (tests mark simulated listeners where they mean to)
+    frame["playback"] = "ok"  # every clip heard to its end
     frame["too_fast"] = (~timed_out & (rt < TOO_FAST_MS)).ravel()  # the server's default floor
     frame["_spent_ms"] = np.where(timed_out, 60_000.0, rt).ravel()
     return frame

@@ -183,7 +183,8 @@ def main() -> None:
                                                                         "worker_class": "gthread"}}
     with fresh_database(args.pg, "tuneback_bench") as (_name, url, _admin), tempfile.TemporaryDirectory() as tmp:
         # its participants answer the headphone check blind (all 1s): keep them in rather than screen them out
-        eid = make_study(url, Path(tmp), quota=1000, settings={"headphone_screen_out": False,
+        # it measures the server, not listening: answers are taken without play events (require_listening off)
+        eid = make_study(url, Path(tmp), quota=1000, settings={"headphone_screen_out": False, "require_listening": False,
                                                                "places_per_client": 0})  # one address, many listeners
         engine = make_engine(url)
         server = Server(url, Path(tmp) / "instance", args.workers, args.threads)

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from experiment.current import participant, stage_url
-from experiment.headphone import calibration_noise, huggins_trial
+from experiment.headphone import antiphase_trial, calibration_noise, huggins_trial
 from experiment.models import Clip, ParticipantSession, Presentation, TrialTemplate
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, current, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
+    Conflict, Limits, TaskState, answer, antiphase_answers, antiphase_sound_seed, current, uses_antiphase, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
     log_events, present, record_fetch, task_state, touch, trial_key,
 )
 from experiment.audio import ClipIntegrityError, verified_bytes
@@ -28,7 +28,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/study/<int:experiment_id>")
 TRIAL_RE = re.compile(r"^[pt]\d{1,3}$")
 ANSWER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLOTS = ("x", "a", "b")
-EVENT_SLOTS = frozenset({*SLOTS, "cal", *(f"hp{k}" for k in range(1, 10))})
+EVENT_SLOTS = frozenset({*SLOTS, "cal", *(f"hp{k}" for k in range(1, 10)), *(f"ap{k}" for k in range(1, 10))})
 MAX_EVENTS = 100
 
 
@@ -125,13 +125,43 @@ def audio(experiment_id: int, token: str) -> Response:
     return _ranged(data)
 
 
+@bp.get("/simulation")
+def simulation_check(experiment_id: int) -> Response:
+    """For `tuneback experiment simulate`, before its listeners start: is the key right, is the study open, how
+    many places are free and how many trials a listener does. 403 (wrong or missing key) and 404 say why."""
+    from experiment.current import study_or_404
+    from experiment.simulation import HEADER, key_status
+
+    experiment = study_or_404(experiment_id)
+    status = key_status(current_app.config["SECRET_KEY"], experiment_id, request.headers.get(HEADER))
+    if status is not True:
+        what = "no" if status is None else "a wrong"
+        abort(403, f"{what} simulation key for study {experiment_id}: run `tuneback experiment simulate` where the "
+                   f"server's secret key is (same instance folder or SECRET_KEY), or pass --key from the admin panel")
+    limits = Limits.of(experiment)
+    from experiment.sessions import occupancy
+
+    filled = occupancy(get_db(), experiment_id, now(), limits.session_cap_s, limits.idle_release_s)
+    free = sum(max(0, v.quota - filled.get(v.id, 0)) for v in experiment.versions)
+    counts = [(sum(t.practice for t in v.templates), sum(not t.practice for t in v.templates))
+              for v in experiment.versions]
+    from experiment.catch import catch_count
+
+    get_db().commit()
+    return jsonify(study=experiment_id, name=experiment.name, state=experiment.state, places_free=free,
+                   practice=max((c[0] for c in counts), default=0),
+                   trials=max((c[1] for c in counts), default=0) + catch_count(experiment.settings))
+
+
 # ------------------------------------------------------------------------------------------------- helpers
 
 
 def headphone_urls(s: ParticipantSession, n: int) -> dict[str, str]:
-    """URLs of the calibration noise and the n headphone-check sounds of a session."""
+    """URLs of the calibration noise and the n headphone-check sounds of a session (and n antiphase sounds)."""
     secret = current_app.config["SECRET_KEY"]
     slots = ["cal", *(f"hp{k}" for k in range(1, n + 1))]
+    if uses_antiphase(s.version.experiment.settings):
+        slots += [f"ap{k}" for k in range(1, n + 1)]
     return {slot: url_for("api.audio", experiment_id=s.experiment_id,
                           token=audio_token(secret, s.id, None, slot)) for slot in slots}
 
@@ -155,6 +185,11 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
         for k in range(1, n + 1):
             if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
                 return lambda k=k, sound=headphone_sound_seed(s, k): huggins_trial(truth[k - 1], seed=sound)
+        if uses_antiphase(s.version.experiment.settings):
+            quietest = antiphase_answers(s, n)
+            for k in range(1, n + 1):
+                if same_token(token, audio_token(secret, s.id, None, f"ap{k}")):
+                    return lambda k=k, sound=antiphase_sound_seed(s, k): antiphase_trial(quietest[k - 1], seed=sound)
         return None
     cur = current(plan) if s.stage == Stage.TASK.value else None
     if cur is None or cur.presented_utc is None:

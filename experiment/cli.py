@@ -59,6 +59,33 @@ def _texts(values: dict) -> dict:
     return out
 
 
+def _database(db_url: str | None, *, must_exist: bool = True, need_schema: bool = False) -> str:
+    """The database URL (--db, else $DATABASE_URL, else instance/), refused in one line when it cannot be used."""
+    from experiment.db import check_database
+
+    return check_database(db_url or default_database_url(), must_exist=must_exist, need_schema=need_schema)
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port something already listens on, before any link is printed (ExperimentError, one line)."""
+    import socket
+
+    from experiment.errors import ExperimentError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ExperimentError(f"cannot serve on host {host!r}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ExperimentError(f"port {port} on {host} is busy ({exc.strerror}): another server is running there; "
+                                  f"stop it or pass --port") from None
+
+
 @click.group("experiment")
 def cli() -> None:
     """Run the AB-X listening study: create it from the clips' manifest, then serve it."""
@@ -82,8 +109,14 @@ def cli() -> None:
               help="Prolific code for participants screened out by the headphone check (default: random).")
 @click.option("--headphone-retries", default=0, show_default=True, type=click.IntRange(0, 1),
               help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
-@click.option("--require-listening", is_flag=True,
+@click.option("--require-listening/--no-require-listening", default=True, show_default=True,
               help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
+@click.option("--headphone-screen", type=click.Choice(["huggins", "huggins+antiphase"]), default="huggins",
+              show_default=True, help="Huggins pitch alone (about 20% of loudspeaker users pass, Milne et al. 2021) "
+                                      "or with the antiphase test, both to pass (about 7%).")
+@click.option("--second-device", type=click.Choice(["refuse", "recheck"]), default="refuse", show_default=True,
+              help="The same Prolific id on a second device: refused, or the session moves there after the "
+                   "headphone check again.")
 @click.option("--catch-trials", default=0, show_default=True, type=click.IntRange(0, 12),
               help="Catch trials per session (X played again on one side), placed from the session's seed.")
 @click.option("--too-fast-ms", default=1000, show_default=True, type=click.IntRange(0, 60_000),
@@ -92,16 +125,18 @@ def cli() -> None:
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
            completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
-           catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
+           headphone_screen: str, second_device: str, catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
-    url = db_url or default_database_url()
+    url = _database(db_url, must_exist=False)
     experiment_id = create_experiment(url, manifest_path, quota=quota, seed=seed, foil_policy=foil_policy,
                                       open_=not draft, name=name, completion_code=completion_code,
                                       screened_out_code=screened_out_code,
                                       settings={"headphone_retries": headphone_retries,
                                                 "require_listening": require_listening,
+                                                "second_device": second_device,
+                                                "headphone_screen": headphone_screen,
                                                 "catch_trials": catch_trials, "too_fast_ms": too_fast_ms,
                                                 **_texts(texts)})
     click.echo(experiment_id)
@@ -115,7 +150,7 @@ def configure_command(experiment_id: int, db_url: str | None, **texts: object) -
     """Change a study's participant text and language (an empty value restores the page's default)."""
     from experiment.study import configure_study
 
-    changed = configure_study(db_url or default_database_url(), experiment_id, _texts(texts))
+    changed = configure_study(_database(db_url), experiment_id, _texts(texts))
     click.echo(", ".join(f"{k} changed" for k in changed) or "nothing changed")
 
 
@@ -125,20 +160,25 @@ def migrate(db_url: str | None) -> None:
     """Bring the database schema to the newest migration (run before starting gunicorn)."""
     from experiment.db import head_revision, upgrade
 
-    upgrade(db_url or default_database_url())
+    upgrade(_database(db_url, must_exist=False))
     click.echo(f"database at revision {head_revision()}")
 
 
 @cli.command("serve")
 @DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def serve(db_url: str | None, host: str, port: int) -> None:
-    """Serve the study with Flask's development server (use gunicorn in production, see `--help` of the group)."""
+    """Serve the study with Flask's development server (use gunicorn in production, see `--help` of the group).
+
+    The database must exist (`experiment migrate` or `experiment create` makes one): a mistyped --db is refused,
+    never served as a new empty database.
+    """
     from experiment import create_app
     from experiment.db import upgrade
 
-    url = db_url or default_database_url()
+    url = _database(db_url)
+    check_port(host, port)
     upgrade(url)
     app = create_app({"DATABASE_URL": url})
     click.echo(f"participant link: http://{host}:{port}/   (or /study/<id>/ for one study)")
@@ -150,11 +190,12 @@ def serve(db_url: str | None, host: str, port: int) -> None:
 @click.option("--n", "n", default=10, show_default=True, type=click.IntRange(1, 10_000),
               help="Simulated listeners, all at once (each its own cookie jar, in its own thread).")
 @click.option("--accuracy", default=0.85, show_default=True, type=click.FloatRange(0.0, 1.0),
-              help="Chance of answering what the listener's 'ear' heard (50% where the sounds carry nothing).")
+              help="Share of scored answers that are right (with the study's database at hand, --db); without it, "
+                   "the chance of answering what the listener's 'ear' heard.")
 @click.option("--study", "experiment_id", default=None, type=click.IntRange(min=1),
               help="Study id (default: the newest open study).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every listener's choices.")
-@click.option("--pace", default=1.0, show_default=True, type=click.FloatRange(min=0.0),
+@click.option("--pace", default=0.1, show_default=True, type=click.FloatRange(min=0.0),
               help="1 = a person's pace (a 5-s clip takes 5 s); 0.1 = ten times faster; 0 = no waiting.")
 @click.option("--ramp", "ramp_s", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
               help="Spread the arrivals over this many seconds.")
@@ -162,19 +203,27 @@ def serve(db_url: str | None, host: str, port: int) -> None:
               help="Chance per trial of reloading the task page mid-trial.")
 @click.option("--replay-rate", "replay_p", default=0.3, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Chance per trial of replaying one of X, A, B.")
+@click.option("--key", "key", default=None, metavar="KEY",
+              help="The study's simulation key (admin panel, study page) [default: made from the server's secret "
+                   "key: $SECRET_KEY, else instance/secret_key on this machine].")
+@DB_OPTION
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the summary and every listener's confirmed answer ids as JSON here.")
-@click.option("--ear", type=click.Choice(["identity", "temporal"]), default="identity", show_default=True,
-              help="identity = compares time-averaged spectra (hears the song, never when: at chance on same-song "
-                   "trials); temporal = compares the spectro-temporal pattern (hears when in the song).")
+@click.option("--ear", type=click.Choice(["identity", "temporal"]), default=None,
+              help="Listeners who answer by ear, not by the database's truth (--accuracy is then the chance of "
+                   "following the ear): identity = compares time-averaged spectra (hears the song, never when: at "
+                   "chance on same-song trials); temporal = compares the spectro-temporal pattern (hears when in the "
+                   "song). Without it, --accuracy is the share of right answers where the database is at hand.")
 @click.option("--ear-noise", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
               help="Noise (SD) the temporal ear adds to each similarity: higher = a worse listener.")
 def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | None, seed: int, pace: float,
-                     ramp_s: float, reload_p: float, replay_p: float, report_path: str | None, ear: str = "identity",
-                     ear_noise: float = 0.0) -> None:
-    """Drive the real HTTP API with N simulated listeners (load tests; filling a demo study).
+                     ramp_s: float, reload_p: float, replay_p: float, key: str | None, db_url: str | None,
+                     report_path: str | None, ear: str | None = None, ear_noise: float = 0.0) -> None:
+    """Fill a running study with N simulated listeners through its real HTTP API (demos, load tests).
 
-    Their Prolific ids start with 'sim-', so the admin panel and the exports show them as simulated.
+    Every request carries the study's simulation key: the server flags the sessions as simulated (exports and the
+    analysis say so) and lets them past the per-address limits, so one machine fills a study. Before any listener
+    starts, the server, the study and the key are checked: a refusal is one line, in seconds.
     """
     import json
 
@@ -182,12 +231,26 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
 
     from experiment.errors import ExperimentError
     from loadbot import SimulationConfig, simulate
+    from loadbot.probe import newest_open, probe
 
+    experiment_id = experiment_id or newest_open(url)
+    key = key or _local_simulation_key(experiment_id, url)
+    study = probe(url, experiment_id, key)
+    if n > int(study["places_free"]):
+        raise ExperimentError(f"study {experiment_id} ({study['name']}) has {study['places_free']} free places, "
+                              f"fewer than --n {n}: ask for fewer, or raise its quota in the admin panel")
+    truth = None if ear else _truth(db_url, experiment_id, str(study["name"]))
     config = SimulationConfig(url=url, n=n, accuracy=accuracy, experiment_id=experiment_id, seed=seed, pace=pace,
-                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p, ear=ear, ear_noise=ear_noise)
+                              ramp_s=ramp_s, reload_p=reload_p, replay_p=replay_p, simulation_key=key,
+                              ear=ear or "identity", ear_noise=ear_noise)
     config.check()
-    with tqdm(total=n, unit="listener", desc="simulated listeners") as bar:
-        report = simulate(config, on_done=lambda _result: bar.update(1))
+    click.echo(f"study {experiment_id} ({study['name']}): {n} simulated listeners, "
+               f"{study['practice']} practice + {study['trials']} trials each; accuracy {accuracy:.0%} "
+               + ("of right answers" if truth else "of following the ear (no database: right answers unknown)"),
+               err=True)
+    per_listener = int(study["practice"]) + int(study["trials"])
+    with tqdm(total=n * per_listener, unit="answer", desc="simulated answers") as bar:
+        report = simulate(config, on_trial=lambda: bar.update(1), truth=truth)
     summary = report.summary()
     if report_path:
         with open(report_path, "w") as handle:
@@ -197,6 +260,38 @@ def simulate_command(url: str, n: int, accuracy: float, experiment_id: int | Non
     if failed:
         raise ExperimentError(f"{len(failed)} of {n} simulated listeners had errors; first: "
                               f"{(summary['errors'] or ['?'])[0]}")
+
+
+def _local_simulation_key(experiment_id: int, url: str) -> str:
+    """The study's key from this machine's server secret ($SECRET_KEY, else instance/secret_key), never creating it."""
+    import os
+
+    from experiment.config import default_instance_path
+    from experiment.errors import ExperimentError
+    from experiment.simulation import simulation_key
+
+    secret = os.environ.get("SECRET_KEY")
+    path = default_instance_path() / "secret_key"
+    if not secret and path.is_file():
+        secret = path.read_text().strip()
+    if not secret:
+        raise ExperimentError(f"no simulation key for study {experiment_id} at {url}: this machine has no server "
+                              f"secret ($SECRET_KEY or {path}); pass --key from the admin panel's study page")
+    return simulation_key(secret, experiment_id)
+
+
+def _truth(db_url: str | None, experiment_id: int, name: str):  # noqa: ANN202 - loadbot.listener.Truth or None
+    """The sessions' correct sides from the study's database, or None (with a note) when it is not at hand."""
+    from experiment.errors import ExperimentError
+    from loadbot.truth import database_truth
+
+    try:
+        return database_truth(_database(db_url, need_schema=True), experiment_id, name)
+    except ExperimentError as exc:
+        if db_url:
+            raise
+        click.echo(f"note: {exc}; --accuracy then applies to the listeners' ears", err=True)
+        return None
 
 
 @cli.command("export")
@@ -214,7 +309,7 @@ def export_command(experiment_id: int, fmt: str, out_dir: str, valid_only: bool,
     from experiment.db import make_engine, session_factory
     from experiment.export import write_export
 
-    engine = make_engine(db_url or default_database_url())
+    engine = make_engine(_database(db_url, need_schema=True))
     try:
         when = utc_clock()
         paths = write_export(engine, experiment_id, out_dir, fmt, now=when, valid_only=valid_only)
@@ -238,7 +333,7 @@ def trials_command(experiment_id: int, out_path: str, db_url: str | None) -> Non
     """Write the study's scored AB-X trials of both versions (X, match, foil clip ids) as JSON."""
     from experiment.design_export import write_study_trials
 
-    design = write_study_trials(db_url or default_database_url(), experiment_id, out_path)
+    design = write_study_trials(_database(db_url, need_schema=True), experiment_id, out_path)
     n = sum(len(v["trials"]) for v in design["versions"])
     click.echo(f"{n} trials of {len(design['versions'])} versions -> {out_path}")
 
@@ -279,7 +374,7 @@ def create_user_command(username: str, db_url: str | None, reset: bool) -> None:
     password = os.environ.get("TUNEBACK_ADMIN_PASSWORD")
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    url = db_url or default_database_url()
+    url = _database(db_url, must_exist=False)
     upgrade(url)
     engine = make_engine(url)
     try:
@@ -308,7 +403,7 @@ def deactivate_user_command(username: str, db_url: str | None) -> None:
     from experiment.errors import ExperimentError
     from experiment.models import AdminUser
 
-    url = db_url or default_database_url()
+    url = _database(db_url, need_schema=True)
     upgrade(url)
     engine = make_engine(url)
     try:

@@ -69,11 +69,31 @@ def same_person(s: ParticipantSession, pid: str | None) -> bool:
     return not pid or pid == s.prolific_pid
 
 
+HELD_PER_STUDY = 8
+"""Sessions one browser remembers having held in a study (a shared lab computer used by several people)."""
+
+
 def forget(experiment_id: int) -> None:
-    """Drop this browser's session token for the study (someone else is at the keyboard now)."""
+    """Drop this browser's session token for the study (someone else is at the keyboard now).
+
+    The token is remembered as once held here, so the person it belongs to can come back to it on this same
+    device (their Prolific link again); another device never held it and falls under the study's second-device rule.
+    """
     tokens = dict(session.get("p") or {})
-    if tokens.pop(str(experiment_id), None) is not None:
+    token = tokens.pop(str(experiment_id), None)
+    if token is not None:
         session["p"] = tokens
+        held = dict(session.get("held") or {})
+        earlier = [t for t in held.get(str(experiment_id), []) if t != token]
+        held[str(experiment_id)] = (earlier + [token])[-HELD_PER_STUDY:]
+        session["held"] = held
+
+
+def held_tokens(experiment_id: int) -> frozenset[str]:
+    """The session tokens this browser held in the study before another person took it over."""
+    held = session.get("held") or {}
+    tokens = held.get(str(experiment_id), []) if isinstance(held, dict) else []
+    return frozenset(t for t in tokens if isinstance(t, str))
 
 
 def stage_url(s: ParticipantSession) -> str:

@@ -107,3 +107,51 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def shown_url(url: str) -> str:
+    """A database URL as messages show it: never with its password."""
+    try:
+        return sa.engine.make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<not a database URL>"
+
+
+def check_database(url: str, *, must_exist: bool, need_schema: bool = False) -> str:
+    """Refuse, in one line (ExperimentError), a URL that is not a database this CLI can reach; return it normalised.
+
+    `must_exist`: a SQLite file must already be there (read-only verbs never create one, a typo never becomes an
+    empty database). `need_schema`: the database must hold tuneback's tables (it was migrated).
+    """
+    from experiment.errors import ExperimentError
+
+    url = normalise_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ExperimentError(f"{url!r} is not a database URL (e.g. sqlite:///instance/tuneback.sqlite or "
+                              "postgresql+psycopg://user@host/db); check --db or $DATABASE_URL") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ExperimentError(f"{shown}: only sqlite:// and postgresql:// databases are supported")
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and must_exist and database and database != ":memory:" \
+            and not database.startswith("file:") and not Path(database).is_file():
+        raise ExperimentError(f"no database at {database}: check --db or $DATABASE_URL (create a study first with "
+                              "`tuneback experiment create` or `bash scripts/demo.sh`)")
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ExperimentError(f"{shown}: {str(exc).splitlines()[0]}") from None
+    try:
+        with engine.connect() as conn:
+            if need_schema and not sa.inspect(conn).has_table("experiment"):
+                raise ExperimentError(f"the database at {shown} holds no tuneback study (no `experiment` table): "
+                                      "check --db or $DATABASE_URL")
+    except sa.exc.SQLAlchemyError as exc:
+        first = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+        raise ExperimentError(f"cannot open the database at {shown}: {first[0] if first else exc.__class__.__name__}"
+                              ) from None
+    finally:
+        engine.dispose()
+    return url

@@ -28,7 +28,7 @@ from experiment.models import Event, Experiment, ParticipantSession, Presentatio
 from experiment.tidy import trial_table
 
 FORMATS = ("csv", "parquet")
-TABLES = ("trials", "events", "questionnaire")
+TABLES = ("trials", "events", "questionnaire", "playback")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SCHEMA = "tuneback.export/1"
 
@@ -103,8 +103,11 @@ def questionnaire_table(engine: Engine, experiment_id: int, *, previews: bool = 
 
 def table(engine: Engine, experiment_id: int, name: str, *, previews: bool = False) -> pd.DataFrame:
     """One export table by name: trials, events, questionnaire, or dictionary (of previews only with `previews`)."""
+    from experiment.playback import playback_table
+
     builders: dict[str, Callable[..., pd.DataFrame]] = {
         "trials": trial_table, "events": events_table, "questionnaire": questionnaire_table,
+        "playback": playback_table,
         "dictionary": lambda _e, _i, previews: dictionary_frame(),
     }
     if name not in builders:
@@ -201,27 +204,59 @@ DICTIONARY: list[Column] = [
     Column("trials", "n_plays", "int", "Plays of X, A and B together (replays included).", "count"),
     Column("trials", "session_status", "str", "completed / active / timed_out / abandoned / screened_out / withdrawn."),
     Column("trials", "withdrawn", "bool", "Participant withdrawn: data kept, excluded from analysis."),
-    Column("trials", "headphone_passed", "bool", "Passed the headphone (Huggins pitch) check."),
+    Column("trials", "headphone_passed", "bool", "Passed the headphone check: at least headphone_pass (default 5) "
+           "of headphone_trials (default 6) Huggins-pitch sounds answered right (the study's settings, export.json). "
+           "Huggins pitch alone passes about 20% of loudspeaker users (Milne et al. 2021)."),
     Column("trials", "prolific_pid", "str or null", "Prolific participant id, where given (personal data)."),
     Column("trials", "catch", "bool", "Catch trial: X played again on the correct side (attention check); never "
            "scored, counted per listener by the analysis."),
     Column("trials", "too_fast", "bool", "Answered sooner than the study's too_fast_ms floor after the trial "
            "started (flagged; the analysis may exclude it)."),
+    Column("trials", "simulated", "bool", "A simulated listener (`tuneback experiment simulate`: the session carried "
+           "the study's simulation key, or its Prolific id starts with 'sim-'), never a person. The analysis "
+           "excludes simulated listeners when the study has real ones, else analyses them under a SIMULATED "
+           "LISTENERS banner."),
+    Column("trials", "playback", "str", "The playback log's verdict on the trial, by this rule: ok when X, A and B "
+           "each played to their end at least once (ended, not cut, the audio clock advancing by at least 95% of the "
+           "clip); cut_short when each sounded but one was never heard to its end; never_sounded when one never "
+           "sounded (context not running, or the clock never advanced); not_logged when the trial has no playback "
+           "record. The analysis excludes cut_short and never_sounded trials from its primary results."),
     Column("events", "event_id", "int", "Event id, increasing in the order the server stored events."),
     Column("events", "experiment_id", "int", "Study id."),
     Column("events", "listener", "str", "Opaque participant (session) id."),
     Column("events", "version", "int", "Counterbalancing version of the session."),
     Column("events", "trial", "str or null", "Trial the event belongs to: p1-p4 practice, t1-t24 scored "
            "(trial_index with a prefix); null for events outside a trial."),
-    Column("events", "kind", "str", "What happened: play, replay, ended, stop, hidden, visible, ready, unlock, "
-           "audio_error, retry, reload, volume (from the page); consent, assigned, headphone, instructions_done, "
-           "presented, answer, timeout, session_timeout, completed, questionnaire (from the server)."),
+    Column("events", "kind", "str", "What happened: play, replay, ended, playback (one play's record, see the "
+           "playback table), stop, hidden, visible, ready, unlock, audio_error, retry, reload, volume (from the page); "
+           "consent, assigned, headphone, instructions_done, presented, answer, timeout, session_timeout, completed, "
+           "questionnaire, second_device (the same Prolific id arrived on another device: refused or moved by the "
+           "study's rule) (from the server)."),
     Column("events", "slot", "str or null", "Sound concerned: x, a, b; cal or hp1-hp6 in the headphone check."),
     Column("events", "client_ms", "float or null", "Page clock when the page logged it (performance.now()).",
            "ms since page load"),
     Column("events", "detail", "str or null", "Extra fields of the event as a JSON object."),
     Column("events", "created_utc", "datetime", "When the server stored the event.", "UTC, ISO 8601"),
     Column("events", "withdrawn", "bool", "Participant withdrawn: data kept, excluded from analysis."),
+    Column("playback", "experiment_id", "int", "Study id."),
+    Column("playback", "listener", "str", "Opaque participant (session) id."),
+    Column("playback", "version", "int", "Counterbalancing version of the session."),
+    Column("playback", "trial", "str", "Trial of the play: p1-p4 practice, t1-t24 scored."),
+    Column("playback", "slot", "str", "Sound played: x, a or b."),
+    Column("playback", "play", "int", "1 for the first play of this slot in this trial, 2 for the next…", "count"),
+    Column("playback", "ctx_state", "str or null", "The page's audio context state when the play started "
+           "(running, suspended, interrupted)."),
+    Column("playback", "start_s", "float or null", "Start on the audio clock (AudioContext.currentTime).", "s"),
+    Column("playback", "end_s", "float or null", "End (or cut) on the audio clock.", "s"),
+    Column("playback", "duration_s", "float or null", "The clip's duration.", "s"),
+    Column("playback", "output_latency_s", "float or null", "The context's output latency (outputLatency, else "
+           "baseLatency) as the browser reports it.", "s"),
+    Column("playback", "outcome", "str or null", "ended (played to its end) or cut."),
+    Column("playback", "cause", "str or null", "Why a play was cut: hidden (tab hidden), device_change (audio output "
+           "changed), suspended (audio context stopped), replaced (another sound started), answered, time_up."),
+    Column("playback", "sounded", "bool", "The rule: the context was running and the audio clock advanced."),
+    Column("playback", "complete", "bool", "The rule: ended, not cut, and the clock advanced by at least 95% of the "
+           "clip's duration."),
     Column("questionnaire", "experiment_id", "int", "Study id."),
     Column("questionnaire", "listener", "str", "Opaque participant (session) id."),
     Column("questionnaire", "version", "int", "Counterbalancing version of the session."),
@@ -305,8 +340,11 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
         files[filename(experiment_id, name, fmt)] = to_bytes(frame, "csv" if name == "dictionary" else fmt)
         if name != "dictionary":
             rows[name] = int(len(frame))
+    from experiment.provenance import study_info
+
     manifest = {
-        "schema": SCHEMA, "experiment_id": int(experiment_id), "format": fmt,
+        "schema": SCHEMA, "experiment_id": int(experiment_id), "study": study_info(engine, experiment_id),
+        "format": fmt,
         "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or _version(),
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},

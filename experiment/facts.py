@@ -26,6 +26,8 @@ class StudyFacts:
     expected_minutes: int
     clip_s: float
     headphone_trials: int
+    simulated_eeg: bool = False
+    """The manifest's data set is simulated: the clips come from simulated EEG, not from people's recordings."""
 
     @property
     def total(self) -> int:
@@ -50,7 +52,8 @@ class StudyFacts:
         return cls(n_practice=int(counts.get(True, 0)), n_trials=int(counts.get(False, 0)) + catch,
                    session_cap_s=cap_s, trial_limit_s=float(settings.get("trial_limit_s", 60)),
                    expected_minutes=min(expected, max(1, round(cap_s / 60))), clip_s=float(clip_s),
-                   headphone_trials=int(settings.get("headphone_trials", 6)))
+                   headphone_trials=int(settings.get("headphone_trials", 6)),
+                   simulated_eeg=bool(((experiment.manifest_info or {}).get("dataset") or {}).get("simulated")))
 
 
 def duration_text(seconds: float) -> str:

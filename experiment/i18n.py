@@ -89,4 +89,7 @@ def js_strings() -> dict[str, str]:
         "not_listened": gettext("Please play X, A and B before answering."),
         "loading": gettext("Loading…"),
         "play_failed": gettext("The sound could not be played. Check your connection and try again."),
+        "play_all_first": gettext("Play X, A and B first (keys X, 1 and 2); then A or B answers."),
+        "saved": gettext("Answer saved. Next trial."),
+        "saved_n": gettext("Answer saved ({n} of {total} done). Next trial."),
     }

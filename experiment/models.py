@@ -202,6 +202,8 @@ class ParticipantSession(Base):
     last_seen_utc: Mapped[datetime | None]
     withdrawn: Mapped[bool] = mapped_column(default=False)
     preview: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    """Made by `tuneback experiment simulate` with the study's simulation key (experiment/simulation.py)."""
     withdrawn_utc: Mapped[datetime | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
     completion_code: Mapped[str | None] = mapped_column(sa.String(64))

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from experiment.current import MAX_ID, forget, participant, prolific_ids, remember, stage_url, study_or_404
+from experiment.current import MAX_ID, forget, held_tokens, participant, prolific_ids, remember, stage_url, study_or_404
 from experiment.db import begin_read
 from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
@@ -17,8 +17,10 @@ from experiment.models import Experiment, ParticipantSession
 from experiment.places import client_key, record_refusal
 from experiment.sessions import (
     PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
-    touch, withdraw_by_participant,
+    touch, uses_antiphase, withdraw_by_participant,
 )
+from experiment.simulation import HEADER as SIM_HEADER
+from experiment.simulation import key_status
 from experiment.status import ExperimentState, SessionStatus, Stage
 from experiment.texts import StudyTexts
 from experiment.throttle import client_address
@@ -106,20 +108,27 @@ def consent(experiment_id: int) -> Response | str:
 def _assign(experiment: Experiment) -> Response | str:
     """Run the locked assignment and route the participant by its outcome."""
     ids = prolific_ids(experiment.id)
-    client = client_key(current_app.config["SECRET_KEY"], experiment.id, client_address())
-    refused = _prolific_refusal(experiment, ids)
+    simulated = key_status(current_app.config["SECRET_KEY"], experiment.id, request.headers.get(SIM_HEADER))
+    if simulated is False:
+        abort(403, f"the {SIM_HEADER} key is not this study's simulation key: copy it from the admin panel, or run "
+                   "`tuneback experiment simulate` where the server's secret key is")
+    client = None if simulated else client_key(current_app.config["SECRET_KEY"], experiment.id, client_address())
+    refused = None if simulated else _prolific_refusal(experiment, ids)
     if refused:  # a refused arrival spends the client's budget of places too (a flood gets none)
         record_refusal(get_db(), experiment, client, now())
         return render_template("participant/prolific_only.html", experiment=experiment, message=refused), 403
     prolific = Prolific(ids.get("pid"), ids.get("study_id"), ids.get("session_id"))
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
-                    secret=current_app.config["SECRET_KEY"], client=client)
-    if result.outcome in ("new", "resumed"):
+                    secret=current_app.config["SECRET_KEY"], client=client, simulated=bool(simulated),
+                    device_rule=(experiment.settings or {}).get("second_device"), held=held_tokens(experiment.id))
+    if result.outcome in ("new", "resumed", "moved"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
     if result.outcome == "already_done":  # say so, and give back what they are owed (code or time-up)
         return _already(experiment, result.session), 409
+    if result.outcome == "other_device":
+        return render_template("participant/other_device.html", experiment=experiment), 409
     if result.outcome == "full":
         return render_template("participant/full.html", experiment=experiment)
     if result.outcome == "client_spent":
@@ -165,7 +174,12 @@ def headphone(experiment_id: int) -> Response | str:
         responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
         if None in responses:
             abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
-        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now())
+        second = None
+        if uses_antiphase(s.version.experiment.settings):
+            second = [_interval(request.form.get(f"a{k}")) for k in range(1, n + 1)]
+            if None in second:
+                abort(400, f"answer all {n} questions of the second headphone test with 1, 2 or 3")
+        outcome = submit_headphone(get_db(), s, responses, _volume(form.volume.data), now(), antiphase=second)
         get_db().commit()
         if outcome == "retry":  # the same page, with new sounds and a word on why
             return redirect(url_for("participant.headphone", experiment_id=experiment_id))
@@ -175,8 +189,15 @@ def headphone(experiment_id: int) -> Response | str:
     get_db().commit()
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
+    from experiment.sessions import HeadphonePolicy
+
+    policy = HeadphonePolicy.of(s.version.experiment)
+    retry_left = policy.screen_out and (s.headphone_attempts or 0) < policy.retries
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
-                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts))
+                           urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts),
+                           n_pass=int(study_or_404(experiment_id).settings.get("headphone_pass", 5)),
+                           screen_out=policy.screen_out, retry_left=retry_left,
+                           antiphase=uses_antiphase(s.version.experiment.settings))
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])

@@ -195,24 +195,31 @@ def study_summaries(db: Session, now: datetime) -> list[dict[str, Any]]:
     experiments = db.scalars(sa.select(Experiment).order_by(Experiment.id.desc())).all()
     s = ParticipantSession
     counts: dict[int, dict[str, int]] = {}
-    rows = db.execute(sa.select(s.experiment_id, s.status, s.withdrawn, s.started_utc)
+    rows = db.execute(sa.select(s.experiment_id, s.status, s.withdrawn, s.started_utc, s.simulated)
                       .where(s.preview.is_(False)))
     caps = {e.id: Limits.of(e).session_cap_s for e in experiments}
-    for eid, status, withdrawn, started in rows:
-        c = counts.setdefault(eid, {"started": 0, "completed": 0, "active": 0, "withdrawn": 0})
+    zero = {"started": 0, "completed": 0, "active": 0, "withdrawn": 0, "screened_out": 0, "simulated": 0}
+    for eid, status, withdrawn, started, simulated in rows:
+        c = counts.setdefault(eid, dict(zero))
         c["started"] += 1
+        c["simulated"] += int(bool(simulated))
         if withdrawn:
             c["withdrawn"] += 1
+        elif status == SessionStatus.SCREENED_OUT.value:
+            c["screened_out"] += 1
         elif status == SessionStatus.COMPLETED.value:
             c["completed"] += 1
         elif status == SessionStatus.ACTIVE.value and now <= started + timedelta(seconds=caps.get(eid, 1800)):
             c["active"] += 1
     quotas = dict(db.execute(sa.select(Version.experiment_id, sa.func.sum(Version.quota))
                              .group_by(Version.experiment_id)).all())
-    return [{"id": e.id, "name": e.name, "state": e.state, "created_utc": e.created_utc,
-             "archived": bool((e.settings or {}).get("archived_utc")), "quota": int(quotas.get(e.id) or 0),
-             **counts.get(e.id, {"started": 0, "completed": 0, "active": 0, "withdrawn": 0})}
-            for e in experiments]
+    out = [{"id": e.id, "name": e.name, "state": e.state, "created_utc": e.created_utc,
+            "archived": bool((e.settings or {}).get("archived_utc")), "quota": int(quotas.get(e.id) or 0),
+            **counts.get(e.id, dict(zero))}
+           for e in experiments]
+    for row in out:  # full: every place taken by a completed or running session (a screen-out never takes one)
+        row["full"] = row["quota"] > 0 and row["completed"] + row["active"] >= row["quota"]
+    return out
 
 
 def progress_payload(db: Session, experiment: Experiment, now: datetime) -> dict[str, Any]:

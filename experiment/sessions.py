@@ -23,7 +23,7 @@ from experiment.design import draw_session
 from experiment.models import AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
 from experiment.places import spent
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
-from experiment.study import version_design
+from experiment.study import SECOND_DEVICE_RULES, version_design
 
 DEFAULT_GRACE_S = 1.0
 """The network grace after a trial's limit when no TRIAL_GRACE_S setting is passed (library callers, tests)."""
@@ -54,7 +54,7 @@ class Prolific:
 class Assignment:
     """What arriving at the consent button gave: a new or resumed session, or why not."""
 
-    outcome: str  # "new" | "resumed" | "already_done" | "full" | "closed" | "client_spent"
+    outcome: str  # "new" | "resumed" | "moved" | "already_done" | "other_device" | "full" | "closed" | "client_spent"
     session: ParticipantSession | None = None
 
 
@@ -105,12 +105,17 @@ def occupancy(db: Session, experiment_id: int, now: datetime, cap_s: float,
 
 def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific = Prolific(),
            user_agent: str | None = None, grace_s: float = DEFAULT_GRACE_S, secret: str | None = None,
-           client: str | None = None) -> Assignment:
+           client: str | None = None, simulated: bool = False, device_rule: str | None = None,
+           held: frozenset[str] = frozenset()) -> Assignment:
     """Give a consenting participant the least-filled open version, in one locked transaction; commits.
 
     `secret` (the server's SECRET_KEY) keys the session's seeds; None uses a one-off random key. `client`
-    (places.client_key of the address) is held to the study's budget of new places per client; a returning
-    Prolific id resumes without spending it. None (library callers) is not capped.
+    (places.client_key of the address) is held to the study's budget of new places per client; None (library
+    callers, simulated listeners) is not capped. `simulated` flags the new session (experiment/simulation.py).
+
+    A Prolific id that already has a session is a second arrival of the same id without that session's cookie:
+    in a browser that held the session before (`held`: a shared computer, someone else used it since) it resumes;
+    from another device or browser `second_arrival` applies the study's rule; it never silently continues.
 
     The version rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
     writers) so two simultaneous arrivals cannot both take a version's last slot.
@@ -118,7 +123,7 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
     if prolific.pid:
         existing = _by_pid(db, experiment_id, prolific.pid)
         if existing is not None:
-            return _returning(db, existing, now, grace_s)
+            return second_arrival(db, existing, now, grace_s, device_rule, held)
     experiment = db.get(Experiment, experiment_id)
     if experiment is None or experiment.state != ExperimentState.OPEN.value:
         db.rollback()
@@ -137,14 +142,15 @@ def assign(db: Session, experiment_id: int, *, now: datetime, prolific: Prolific
         return Assignment("full")
     version = min(free, key=lambda v: (filled.get(v.id, 0), v.number))
     try:
-        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret, client=client)
+        session = _new_session(db, experiment, version, now, prolific, user_agent, secret=secret, client=client,
+                               simulated=simulated)
         db.commit()
     except IntegrityError:  # the same Prolific id arrived twice at once: the other request won
         db.rollback()
         existing = _by_pid(db, experiment_id, prolific.pid) if prolific.pid else None
         if existing is None:
             raise
-        return _returning(db, existing, now, grace_s)
+        return second_arrival(db, existing, now, grace_s, device_rule, held)
     return Assignment("new", session)
 
 
@@ -154,16 +160,50 @@ def _by_pid(db: Session, experiment_id: int, pid: str) -> ParticipantSession | N
         ParticipantSession.experiment_id == experiment_id, ParticipantSession.prolific_pid == pid))
 
 
-def _returning(db: Session, existing: ParticipantSession, now: datetime, grace_s: float) -> Assignment:
-    """A known Prolific id: resume an unfinished session, refuse a second go at a finished one."""
-    existing = load(db, existing.experiment_id, existing.token, lock=True) or existing
+# Second-device rules (study.SECOND_DEVICE_RULES): a second device or browser arriving with a Prolific id that has a
+# running session gets `refuse` (the default: continue on the first device) or `recheck` (the session moves to this
+# device, whose cookie alone works from then on, and the headphone check is taken again before any further trial).
+
+def second_arrival(db: Session, existing: ParticipantSession, now: datetime, grace_s: float,
+                   rule: str | None = None, held: frozenset[str] = frozenset()) -> Assignment:
+    """A known Prolific id arriving without its session's cookie: refuse, or move the session by the study's rule.
+
+    A session that has not yet passed its headphone check moves under either rule (the check still lies ahead,
+    and a consent whose reply was lost must not lock its owner out); the device that had it loses it. A finished
+    session is refused as before ('already_done'); one at the questionnaire is refused ('other_device').
+    """
+    # locked by id, re-read: a concurrent arrival of the same id may have moved it (a new token) meanwhile
+    existing = db.scalar(
+        sa.select(ParticipantSession)
+        .options(joinedload(ParticipantSession.version, innerjoin=True).joinedload(Version.experiment, innerjoin=True))
+        .where(ParticipantSession.id == existing.id)
+        .with_for_update(of=ParticipantSession).execution_options(populate_existing=True)) or existing
     enforce_time(db, existing, now, grace_s=grace_s)
+    running = existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn
+    at_questionnaire = existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn
+    if not running and not at_questionnaire:
+        db.commit()
+        return Assignment("already_done", existing)
+    if existing.token in held:  # this very browser held it: the same person, back on the same device
+        db.commit()
+        return Assignment("resumed", existing)
+    rule = rule if rule in SECOND_DEVICE_RULES else SECOND_DEVICE_RULES[0]
+    unchecked = existing.stage == Stage.HEADPHONE.value
+    if not unchecked and (rule == "refuse" or at_questionnaire):
+        db.add(Event(session_id=existing.id, kind="second_device", created_utc=now,
+                     detail={"rule": rule, "stage": existing.stage, "outcome": "refused"}))
+        db.commit()
+        return Assignment("other_device", existing)
+    db.add(Event(session_id=existing.id, kind="second_device", created_utc=now,
+                 detail={"rule": rule, "stage": existing.stage, "outcome": "moved, headphone check again"}))
+    existing.token = secrets.token_urlsafe(32)  # the first device's cookie no longer opens it
+    if not unchecked:
+        existing.stage = Stage.HEADPHONE.value
+        existing.headphone_passed = None
+        existing.headphone_attempts = (existing.headphone_attempts or 0) + 1  # new sounds for the new check
+    existing.last_seen_utc = now
     db.commit()
-    if existing.status == SessionStatus.ACTIVE.value and not existing.withdrawn:
-        return Assignment("resumed", existing)
-    if existing.stage == Stage.QUESTIONNAIRE.value and not existing.withdrawn:
-        return Assignment("resumed", existing)
-    return Assignment("already_done", existing)
+    return Assignment("moved", existing)
 
 
 def start_preview(db: Session, experiment_id: int, version_number: int, *, now: datetime,
@@ -193,12 +233,12 @@ def headphone_seed(s: ParticipantSession) -> int:
 
 def _new_session(db: Session, experiment: Experiment, version: Version, now: datetime, prolific: Prolific,
                  user_agent: str | None, *, preview: bool = False, secret: str | None = None,
-                 client: str | None = None) -> ParticipantSession:
+                 client: str | None = None, simulated: bool = False) -> ParticipantSession:
     """Create the session and store its whole plan (order and sides) before the first trial."""
     token = secrets.token_urlsafe(32)
     key = secret if secret else secrets.token_hex(32)
     seed = derive_seed(key, "order", token)
-    session = ParticipantSession(preview=preview,
+    session = ParticipantSession(preview=preview, simulated=simulated,
         experiment_id=experiment.id, version_id=version.id, token=token,
         headphone_seed=derive_seed(key, "headphone", token), listener=f"L{secrets.token_hex(5)}", seed=seed,
         status=SessionStatus.ACTIVE.value,
@@ -518,6 +558,29 @@ def headphone_sound_seed(s: ParticipantSession, k: int) -> int:
     return headphone_seed(s) * 31 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
 
 
+HEADPHONE_SCREENS = ("huggins", "huggins+antiphase")
+"""The headphone screen (setting `headphone_screen`): Huggins pitch alone, or Huggins pitch and the antiphase test,
+both to be passed (Milne et al. 2021: about 20% and about 7% of loudspeaker users pass)."""
+
+
+def uses_antiphase(settings: dict[str, Any] | None) -> bool:
+    """Whether the study's headphone screen includes the antiphase test."""
+    return (settings or {}).get("headphone_screen") == "huggins+antiphase"
+
+
+def antiphase_answers(s: ParticipantSession, n_trials: int) -> list[int]:
+    """Which tone (1-3) is the quietest in each antiphase trial (from the session's seed and attempt, apart from
+    the Huggins answers)."""
+    attempt = getattr(s, "headphone_attempts", None) or 0
+    rng = random.Random(f"tuneback-antiphase:{headphone_seed(s)}:{attempt}")
+    return [rng.randint(1, 3) for _ in range(n_trials)]
+
+
+def antiphase_sound_seed(s: ParticipantSession, k: int) -> int:
+    """The seed of antiphase sound k (where its antiphase tone falls) in the session's current attempt."""
+    return headphone_seed(s) * 37 + 500 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
+
+
 @dataclass(frozen=True)
 class HeadphonePolicy:
     """What a failed check does: end the session (screen-out, the default) and how many retries come first."""
@@ -535,7 +598,7 @@ class HeadphonePolicy:
 
 
 def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], volume: float | None,
-                     now: datetime) -> str:
+                     now: datetime, antiphase: list[int] | None = None) -> str:
     """Score the headphone check, store it (and the volume) and route on: 'passed', 'retry' or 'screened_out'.
 
     A fail ends the session as screened out (it never holds a quota place) unless the study allows a retry that
@@ -546,13 +609,19 @@ def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], v
     n = int(settings.get("headphone_trials", 6))
     truth = headphone_answers(s, n)
     score = sum(int(a == b) for a, b in zip(responses, truth, strict=True))
+    need = int(settings.get("headphone_pass", 5))
+    scores = {"huggins": score}
+    if uses_antiphase(settings):
+        if antiphase is None or len(antiphase) != n:
+            raise Conflict("antiphase_missing", f"answer all {n} questions of the second test too")
+        scores["antiphase"] = sum(int(a == b) for a, b in zip(antiphase, antiphase_answers(s, n), strict=True))
     attempt = (s.headphone_attempts or 0) + 1
-    s.headphone_score, s.headphone_trials, s.headphone_attempts = score, n, attempt
-    s.headphone_passed = score >= int(settings.get("headphone_pass", 5))
+    s.headphone_score, s.headphone_trials, s.headphone_attempts = sum(scores.values()), n * len(scores), attempt
+    s.headphone_passed = all(v >= need for v in scores.values())  # every test of the screen passed
     s.volume = volume
     db.add(Event(session_id=s.id, kind="headphone", created_utc=now,
                  detail={"score": score, "of": n, "passed": s.headphone_passed, "volume": volume,
-                         "attempt": attempt}))
+                         "attempt": attempt, "scores": scores, "need_each": need}))
     if s.headphone_passed or not policy.screen_out:
         s.stage = Stage.INSTRUCTIONS.value
         return "passed" if s.headphone_passed else "failed_kept"

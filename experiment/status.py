@@ -61,6 +61,7 @@ EVENT_KINDS = frozenset(
         "play",  # a slot (x, a, b) started playing
         "replay",  # a slot started playing again in the same trial
         "ended",  # a slot played to its end
+        "playback",  # one play's record: context state, start/end on the audio clock, latency, ended or cut (why)
         "stop",  # playback interrupted by another play
         "hidden",  # tab hidden
         "visible",  # tab shown again
@@ -76,6 +77,6 @@ EVENT_KINDS = frozenset(
 
 SERVER_EVENT_KINDS = frozenset(
     {"consent", "assigned", "headphone", "headphone_retry", "screened_out", "instructions_done", "audio_fetch", "presented", "answer", "timeout", "session_timeout",
-     "completed", "questionnaire", "withdrawn", "consent_refused"}
+     "completed", "questionnaire", "withdrawn", "consent_refused", "second_device"}
 )
 """Event kinds only the server writes."""

@@ -18,6 +18,9 @@ from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
 from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
 from experiment.texts import TEXT_KEYS, check_texts
 
+SECOND_DEVICE_RULES = ("refuse", "recheck")
+"""experiment/sessions.py SECOND_DEVICE_RULES (sessions imports this module, so the names live here too)."""
+
 DEFAULT_SETTINGS: dict[str, Any] = {
     "session_cap_s": 30 * 60,
     "trial_limit_s": 60,
@@ -31,7 +34,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "events_per_session": 5000,  # the most client events one session may log
     "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
     "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
-    "require_listening": False,  # answers need X, A and B fetched from the server and played (else a 409)
+    "require_listening": True,  # answers need X, A and B fetched from the server and played (else a 409)
+    "second_device": "refuse",
+    "headphone_screen": "huggins",  # or "huggins+antiphase": both tests passed (Milne et al. 2021: ~20% vs ~7% FP)  # a known Prolific id on another device: "refuse", or "recheck" (headphones again)
     "catch_trials": 0,  # extra trials whose X is played again on one side (experiment/catch.py), never scored
     "too_fast_ms": 1000,  # answers sooner than this after the trial started are flagged (tidy column too_fast)
     "language": "en",  # the participant pages' language (experiment/texts.py LANGUAGES)
@@ -85,6 +90,12 @@ def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int
     retries = merged.get("headphone_retries")
     if isinstance(retries, bool) or retries not in (0, 1):
         raise ExperimentError(f"headphone_retries={retries!r} must be 0 or 1")
+    if merged.get("headphone_screen") not in ("huggins", "huggins+antiphase"):
+        raise ExperimentError(f"headphone_screen={merged.get('headphone_screen')!r} must be huggins or "
+                              "huggins+antiphase")
+    if merged.get("second_device") not in SECOND_DEVICE_RULES:
+        raise ExperimentError(f"second_device={merged.get('second_device')!r} must be one of "
+                              f"{', '.join(SECOND_DEVICE_RULES)}")
     merged.update(check_texts(merged))
     n_catch = catch_count(merged)
     n_scored = min(len(v.trials) for v in design.versions)

@@ -3,7 +3,8 @@
 Two limits, both settings: `RATE_LIMIT_PARTICIPANT` on every page and API call of the participant flow, counted
 per browser session (the signed cookie's session token for the study, else the client address), and
 `RATE_LIMIT_ASSIGN` on consent POSTs, the requests that take a place, counted per client address (behind a
-proxy set PROXY_HOPS so that is the real client's). Counters live in `RATELIMIT_STORAGE_URI` (memory:// counts
+proxy set PROXY_HOPS so that is the real client's). Requests carrying the study's simulation key
+(experiment/simulation.py) are exempt: `tuneback experiment simulate` fills a study from one machine. Counters live in `RATELIMIT_STORAGE_URI` (memory:// counts
 per worker process; point all workers at one redis:// or memcached:// to count them together).
 """
 
@@ -31,6 +32,16 @@ def participant_key() -> str:
     experiment_id = (request.view_args or {}).get("experiment_id")
     token = token_for(experiment_id) if isinstance(experiment_id, int) else None
     return f"session:{token}" if token else f"addr:{client_address()}"
+
+
+def simulation_exempt() -> bool:
+    """Whether this request carries the right simulation key for its study (then no rate limit applies to it)."""
+    from experiment.simulation import HEADER, key_status
+
+    experiment_id = (request.view_args or {}).get("experiment_id")
+    if not isinstance(experiment_id, int) or not request.headers.get(HEADER):
+        return False
+    return key_status(current_app.config["SECRET_KEY"], experiment_id, request.headers.get(HEADER)) is True
 
 
 class ThreadSafeMemoryStorage(MemoryStorage):
@@ -67,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # 429s say when to come back (Retry-After)
     limiter = Limiter(key_func=client_address, app=app, storage_uri=storage_uri(app.config["RATELIMIT_STORAGE_URI"]))
     app.extensions[EXTENSION] = limiter
+    limiter.request_filter(simulation_exempt)  # simulated listeners with the study's key (experiment/simulation.py)
     per_participant = limiter.shared_limit(  # one budget across all the routes, not one per route
         lambda: current_app.config["RATE_LIMIT_PARTICIPANT"], scope="participant", key_func=participant_key,
         error_message="too many requests from this browser: wait a moment")

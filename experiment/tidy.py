@@ -9,12 +9,14 @@ from sqlalchemy.orm import aliased
 
 from experiment.errors import ExperimentError
 from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
+from experiment.playback import flags_by_presentation
+from experiment.simulation import looks_simulated
 
 COLUMNS: tuple[str, ...] = (
     "experiment_id", "listener", "version", "practice", "trial_index", "item", "song", "position",
     "eeg_participant", "foil_song", "foil_eeg_participant", "match_clip", "foil_clip", "correct_side",
     "answer", "correct", "timed_out", "rt_ms", "presented_utc", "answered_utc", "n_plays", "session_status",
-    "withdrawn", "headphone_passed", "prolific_pid", "catch", "too_fast",
+    "withdrawn", "headphone_passed", "prolific_pid", "catch", "too_fast", "simulated", "playback",
 )
 """The contract's columns, in order."""
 
@@ -35,7 +37,8 @@ def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -
             raise ExperimentError(f"no experiment with id {experiment_id} in this database")
         rows = conn.execute(_query(experiment_id, previews)).mappings().all()
     floor = too_fast_floor(found.settings)
-    return _frame([_row(r, floor) for r in rows])
+    flags = flags_by_presentation(engine, experiment_id)
+    return _frame([_row(r, floor, flags.get(r["presentation_id"], "not_logged")) for r in rows])
 
 
 def too_fast_floor(settings: dict | None) -> float:
@@ -63,7 +66,7 @@ def _query(experiment_id: int, previews: bool = False) -> sa.Select:
             foil.key.label("foil_clip"), target.key.label("target_clip"), Presentation.catch,
             Presentation.correct_side, Presentation.answer, Presentation.timed_out,
             Presentation.presented_utc, Presentation.answered_utc, plays.c.n_plays, s.status, s.withdrawn,
-            s.headphone_passed, s.prolific_pid,
+            s.headphone_passed, s.prolific_pid, s.simulated, Presentation.id.label("presentation_id"),
         )
         .select_from(Presentation)
         .join(s, Presentation.session_id == s.id)
@@ -78,7 +81,7 @@ def _query(experiment_id: int, previews: bool = False) -> sa.Select:
     )
 
 
-def _row(r: sa.RowMapping, too_fast_ms: float) -> dict:
+def _row(r: sa.RowMapping, too_fast_ms: float, playback: str = "not_logged") -> dict:
     """Derive the contract's computed columns (correct, rt_ms, session_status, too_fast) from one joined row.
 
     A catch trial's match is X's own clip (no EEG participant): the row says what was played.
@@ -100,6 +103,8 @@ def _row(r: sa.RowMapping, too_fast_ms: float) -> dict:
         "withdrawn": bool(r["withdrawn"]), "headphone_passed": bool(r["headphone_passed"]),
         "prolific_pid": r["prolific_pid"], "catch": catch,
         "too_fast": rt_ms is not None and rt_ms < too_fast_ms,
+        "simulated": looks_simulated(r["prolific_pid"], r["simulated"]),
+        "playback": playback,
     }
 
 
@@ -108,7 +113,7 @@ def _frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     for name in ("experiment_id", "version", "trial_index", "n_plays"):
         frame[name] = frame[name].astype("int64")
-    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed", "catch", "too_fast"):
+    for name in ("practice", "correct", "timed_out", "withdrawn", "headphone_passed", "catch", "too_fast", "simulated"):
         frame[name] = frame[name].astype("bool")
     frame["rt_ms"] = frame["rt_ms"].astype("float64")
     for name in ("presented_utc", "answered_utc"):

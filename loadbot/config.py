@@ -50,6 +50,10 @@ class SimulationConfig:
     at chance on same-song trials by construction) or 'temporal' (the spectro-temporal pattern: hears when)."""
     ear_noise: float = 0.0
     """SD of the noise the temporal ear adds to each similarity (0: a perfect ear)."""
+    simulation_key: str | None = None
+    """The study's simulation key (experiment/simulation.py), sent on every request: the server then flags the
+    sessions as simulated and lets them past its rate limits and per-address cap on places. None: arrive as
+    anonymous visitors do (load tests of the limits themselves)."""
     forwarded_for: bool = False
     """Send X-Forwarded-For with an address of its own per listener (198.18.0.0/15, for tests): against a server
     with PROXY_HOPS=1 each simulated listener then counts as its own client for the per-address rate limits."""
@@ -93,6 +97,8 @@ class ListenerResult:
     """Answers sent again on purpose with the same id that the server answered as `repeated`."""
     recovered: int = 0
     """Answers whose first reply was lost to a fault and whose retry came back `repeated` (committed once)."""
+    scored_correct: list[bool] = field(default_factory=list)
+    """Per scored answer, whether it was right: known only when the run was given the sessions' truth (`--db`)."""
     practice_feedback: list[bool] = field(default_factory=list)
     ear_on_practice: list[bool] = field(default_factory=list)
     requests: int = 0
@@ -150,6 +156,7 @@ class SimulationReport:
             "conflicts_409": sum(r.conflicts for r in rs), "reloads": sum(r.reloads for r in rs),
             "replays": sum(r.replays for r in rs), "timed_out_trials": sum(r.timed_out_trials for r in rs),
             "practice_accuracy": round(sum(practice) / len(practice), 3) if practice else None,
+            **scored_accuracy([x for r in rs for x in r.scored_correct]),
             "ear_on_practice": round(sum(ear) / len(ear), 3) if ear else None,
             "latency_ms": {},
         }
@@ -162,7 +169,8 @@ class SimulationReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The summary plus one row per listener (with its confirmed answer ids), for `--report FILE`."""
-        return {"summary": self.summary(), "config": {k: v for k, v in vars(self.config).items()},
+        config = {k: ("(given)" if k == "simulation_key" and v else v) for k, v in vars(self.config).items()}
+        return {"summary": self.summary(), "config": config,
                 "listeners": [{
                     "index": r.index, "pid": r.pid, "experiment_id": r.experiment_id, "outcome": r.outcome,
                     "completion_code": r.completion_code, "acked": r.acked, "repeats_confirmed": r.repeats_confirmed,
@@ -175,6 +183,17 @@ class SimulationReport:
 
 class SimulationFailure(Exception):
     """One listener cannot go on (the server stayed away, or answered something a browser could not use)."""
+
+
+def scored_accuracy(correct: list[bool]) -> dict[str, Any]:
+    """Share of scored answers right, with its Wilson 95% interval (empty when the truth was not known)."""
+    if not correct:
+        return {}
+    k, n, z = sum(correct), len(correct), 1.959964
+    p = k / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    return {"scored_answers": n, "scored_accuracy": round(k / n, 4), "scored_accuracy_ci95": [round(lo, 4), round(hi, 4)]}
 
 
 def percentile_ms(values: list[float], q: float) -> float:

@@ -42,11 +42,16 @@ import requests
 
 from loadbot.config import ListenerResult, SimulationConfig, SimulationFailure, SimulationReport
 from loadbot.ears import clip_seconds, huggins_interval, listen
+from loadbot.headphone_ears import quietest_interval
 
 SLOTS = ("x", "a", "b")
+SIM_HEADER = "X-Tuneback-Simulation"
+"""experiment/simulation.py HEADER (loadbot talks HTTP only, so it names the header rather than import the app)."""
+Truth = Callable[[str], dict[str, str]]
+"""Prolific id → {trial key: correct side} of that listener's session (read by the CLI from the database)."""
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-HEADPHONE_RE = re.compile(r'data-play="(cal|hp\d+)" data-url="([^"]+)"')
+HEADPHONE_RE = re.compile(r'data-play="(cal|hp\d+|ap\d+)" data-url="([^"]+)"')
 CODE_RE = re.compile(r'id="completion-code">([^<]*)<')
 STUDY_PATH_RE = re.compile(r"^/study/(\d+)/(consent|headphones|instructions|task|questionnaire|debrief|time-up)?$")
 QUESTIONNAIRE_CHOICES = {
@@ -65,19 +70,26 @@ QUESTIONNAIRE_CHOICES = {
 class Listener:
     """One simulated participant's browser: walks the pages by where the server sends it."""
 
-    def __init__(self, config: SimulationConfig, index: int, run_id: str, t0: float) -> None:
+    def __init__(self, config: SimulationConfig, index: int, run_id: str, t0: float, *,
+                 truth: Truth | None = None, on_trial: Callable[[], None] | None = None) -> None:
         self.cfg = config
+        self.truth_of = truth
+        self.truth: dict[str, str] | None = None
+        self.on_trial = on_trial
         self.rng = random.Random(f"tuneback-simulate:{config.seed}:{index}")
         pid = f"sim-{run_id}-{index:04d}" if config.prolific else None
         self.result = ListenerResult(index=index, pid=pid, experiment_id=config.experiment_id)
         self.base = config.url.rstrip("/") + "/"
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "tuneback-simulated-listener/1 (+loadbot)"
+        if config.simulation_key:
+            self.http.headers[SIM_HEADER] = config.simulation_key
         if config.forwarded_for:
             self.http.headers["X-Forwarded-For"] = f"198.18.{index // 250}.{index % 250 + 1}"
         self.csrf = ""
         self.t0 = t0
         self.events: list[dict[str, Any]] = []
+        self.audio_clock = 0.0
 
     # -------------------------------------------------------------------------------------- http
     def request(self, method: str, path: str, kind: str, **kwargs: Any) -> requests.Response:
@@ -253,13 +265,16 @@ class Listener:
         volume = round(self.rng.uniform(0.4, 0.9), 2)
         self.log("volume", None, detail={"value": volume})
         answers = {}
-        for slot in sorted((s for s in urls if s != "cal"), key=lambda s: int(s[2:])):
+        for slot in sorted((s for s in urls if s != "cal"), key=lambda s: (s[:2], int(s[2:]))):
             sound = self.request("GET", urls[slot], "audio")
             if sound.status_code != 200:
                 raise SimulationFailure(f"headphone sound {slot}: HTTP {sound.status_code}")
             self.log("play", slot)
             self.think(clip_seconds(sound.content), clip_seconds(sound.content) + 2)
-            answers[f"t{slot[2:]}"] = str(huggins_interval(sound.content))
+            if slot.startswith("ap"):  # the second test: which tone is the quietest
+                answers[f"a{slot[2:]}"] = str(quietest_interval(sound.content))
+            else:
+                answers[f"t{slot[2:]}"] = str(huggins_interval(sound.content))
         self.flush()
         return self.form(self.study_path("headphones"), {"volume": str(volume), **answers})
 
@@ -276,6 +291,8 @@ class Listener:
         self.log("reload")
         self.think(2, 5)
         self.log("unlock")
+        if self.truth_of is not None and self.truth is None and self.result.pid:
+            self.truth = self.truth_of(self.result.pid) or None
         state = self._state()
         reloaded: set[str] = set()
         for _ in range(self.cfg.max_steps):
@@ -314,7 +331,9 @@ class Listener:
                 state = self._state()
                 continue
             heard = self._listen(key, clips)
-            side = heard if self.rng.random() < self.cfg.accuracy else ("B" if heard == "A" else "A")
+            known = (self.truth or {}).get(key)
+            aim = known or heard  # with the truth, `accuracy` is the chance of being right; else of following the ear
+            side = aim if self.rng.random() < self.cfg.accuracy else ("B" if aim == "A" else "A")
             self.think(1, 4)
             state = self._answer(key, side, heard, bool(trial["practice"]))
             if trial["practice"] and state.get("trial") is not None:
@@ -350,9 +369,16 @@ class Listener:
             if slot in played:
                 self.result.replays += 1
             played.add(slot)
-            self.think(clip_seconds(clips[slot]), clip_seconds(clips[slot]))
+            duration = clip_seconds(clips[slot])
+            self.think(duration, duration)
             self.log("ended", slot, key)
+            # the page's playback record (static/js/abx.js), on a simulated audio clock: every clip heard to its end
+            start, self.audio_clock = self.audio_clock, self.audio_clock + duration
+            self.log("playback", slot, key, detail={"ctx_state": "running", "start_s": round(start, 4),
+                                                    "end_s": round(self.audio_clock, 4), "duration_s": duration,
+                                                    "output_latency_s": 0.0, "outcome": "ended", "cause": None})
             self.think(0.3, 1.5)
+            self.audio_clock += 0.5
         return listen(self.cfg.ear, clips["x"], clips["a"], clips["b"], self.rng, noise=self.cfg.ear_noise)
 
     def _answer(self, key: str, side: str, heard: str, practice: bool) -> dict[str, Any]:
@@ -374,6 +400,11 @@ class Listener:
         payload = response.json()
         self.result.latency["answer_e2e"].append(time.perf_counter() - t)
         self.result.acked[answer_id] = key
+        known = (self.truth or {}).get(key)
+        if known and not practice and not payload.get("repeated"):
+            self.result.scored_correct.append(side == known)
+        if self.on_trial is not None:
+            self.on_trial()
         if payload.get("answer") != side or payload.get("trial") != key:
             self.result.errors.append(f"answer {key}: sent {side}, server stored {payload.get('answer')}")
         if payload.get("repeated"):
@@ -402,10 +433,12 @@ class _Done(SimulationFailure):
 # ------------------------------------------------------------------------------------------------ the run
 
 
-def simulate(config: SimulationConfig, *, on_done: Callable[[ListenerResult], None] | None = None
-             ) -> SimulationReport:
+def simulate(config: SimulationConfig, *, on_done: Callable[[ListenerResult], None] | None = None,
+             on_trial: Callable[[], None] | None = None, truth: Truth | None = None) -> SimulationReport:
     """Run `config.n` listeners at once (threads; arrivals spread over `ramp_s`); returns when all are done.
 
+    `on_trial` is called after every confirmed answer (a progress bar); `truth` gives each listener its session's
+    correct sides, so that `accuracy` is the share of right answers (else the share following the listener's ear).
     Every listener is bounded (`max_steps` pages and trials, `retry_for_s` per request), so this returns even
     if the server goes away for good: those listeners come back as ``failed`` with the reason.
     """
@@ -418,11 +451,17 @@ def simulate(config: SimulationConfig, *, on_done: Callable[[ListenerResult], No
     def one(i: int) -> None:
         delay = config.ramp_s * i / max(1, config.n - 1) if config.n > 1 else 0.0
         time.sleep(max(0.0, t0 + delay - time.monotonic()))
-        result = Listener(config, i, run_id, t0).run()
+        result = Listener(config, i, run_id, t0, truth=truth, on_trial=on_trial and locked(on_trial)).run()
         results[i] = result
         if on_done is not None:
             with lock:
                 on_done(result)
+
+    def locked(call: Callable[[], None]) -> Callable[[], None]:
+        def inner() -> None:
+            with lock:
+                call()
+        return inner
 
     threads = [threading.Thread(target=one, args=(i,), name=f"listener-{i}", daemon=True) for i in range(config.n)]
     for t in threads:
@@ -440,6 +479,8 @@ def _closed_outcome(html: str) -> str | None:
         return "closed"
     if "<h1>You have already taken part</h1>" in html:
         return "already"
+    if 'id="other-device"' in html:
+        return "other_device"
     return None
 
 

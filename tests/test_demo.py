@@ -67,3 +67,19 @@ def test_lines_verdict_needs_the_lower_bound_above_chance_and_identity():
     assert "is above both" in lines_verdict(lines(0.64, 0.46))
     assert "NOT above" in lines_verdict(lines(0.49, 0.46)) and "NOT above" in lines_verdict(lines(0.55, 0.57))
     assert "cannot show decoding" in lines_verdict({"kinds": {}})
+
+
+def test_the_demo_study_names_its_researcher_contact(sqlite_url, tmp_path):
+    """Issue 29: consent says participants can contact the researchers, so the demo study fills in who that is."""
+    import sqlalchemy as sa
+
+    from experiment.db import make_engine
+    from experiment.models import Experiment
+
+    manifest = make_manifest(tmp_path / "clips")
+    find_or_create_study(sqlite_url, manifest)
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        settings = conn.execute(sa.select(Experiment.settings)).scalar_one()
+    engine.dispose()
+    assert all(settings.get(k) for k in ("researcher_contact", "ethics_reference", "data_retention"))

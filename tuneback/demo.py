@@ -46,7 +46,17 @@ def find_or_create_study(url: str, manifest_path: Path, *, foil_policy: str = "m
             found = conn.execute(sa.select(Experiment.id).where(Experiment.name == name)).scalar()
     finally:
         engine.dispose()
-    return found if found is not None else create_experiment(url, manifest_path, name=name, foil_policy=foil_policy)
+    return found if found is not None else create_experiment(url, manifest_path, name=name, foil_policy=foil_policy,
+                                                             settings=DEMO_TEXTS)
+
+
+DEMO_TEXTS = {
+    "researcher_contact": "the person running this tuneback demo on their computer (a demonstration on simulated EEG; "
+                          "a real study names its researchers here)",
+    "ethics_reference": "none: a demonstration on simulated data, not a study of people",
+    "data_retention": "the demo's answers stay in the local database (instance/) until you delete it",
+}
+"""The demo study's consent texts (issue 29): its consent page says participants can contact the researchers."""
 
 
 def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> dict:
@@ -173,7 +183,9 @@ def cli(serve: bool, old_default: bool, foil_policy: str | None, host: str, port
     if not serve:
         return
     from experiment import create_app
+    from experiment.cli import check_port
 
+    check_port(host, port)  # a busy port fails here, before any link is printed
     base = f"http://{host}:{port}"
     click.echo(f"participant link: {base}/study/{study}/")
     click.echo(f"admin panel:      {base}/admin/   user: admin   password: {password}")

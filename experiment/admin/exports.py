@@ -9,7 +9,7 @@ from experiment.admin.core import audit_change, bp, download, release_transactio
 from experiment.webdb import engine_of, get_db, now
 
 
-@bp.get("/studies/<int:experiment_id>/export/<any(trials,events,questionnaire,dictionary):name>."
+@bp.get("/studies/<int:experiment_id>/export/<any(trials,events,questionnaire,playback,dictionary):name>."
         "<any(csv,parquet):fmt>")
 def export_table(experiment_id: int, name: str, fmt: str) -> Response:
     """Download one table of a study as CSV or Parquet (the dictionary is always CSV)."""

@@ -75,7 +75,14 @@ class NewStudyForm(StudyTextFields, FlaskForm):
     screened_out_code = StringField("Screened-out code for a failed headphone check (blank: random)", validators=[
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
     headphone_retry = BooleanField("Allow one retry of the headphone check (new sounds) before screening out")
-    require_listening = BooleanField("Require X, A and B to be played before each answer (checked on the server)")
+    headphone_screen = SelectField("Headphone screen", default="huggins", choices=[
+        ("huggins", "Huggins pitch alone (about 20% of loudspeaker users pass; Milne et al. 2021)"),
+        ("huggins+antiphase", "Huggins pitch and the antiphase test, both passed (about 7%)")])
+    require_listening = BooleanField("Require X, A and B to be played before each answer (checked on the server)",
+                                     default=True)
+    second_device = SelectField("The same Prolific id arriving on a second device", default="refuse", choices=[
+        ("refuse", "is refused (the session stays on the first device)"),
+        ("recheck", "takes the session over after the headphone check again")])
     open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
     require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
     prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",

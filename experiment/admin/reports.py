@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -59,9 +60,13 @@ def _report_folder(experiment_id: int) -> Path:
     """
     from experiment.tidy import trial_table
 
+    from experiment.provenance import study_info
+
     table = trial_table(engine_of(current_app), experiment_id)
+    study = study_info(engine_of(current_app), experiment_id)  # names the study; "provisional" while it runs
     reps = int(current_app.config["ADMIN_REPORT_POWER_REPS"])
-    fingerprint = hashlib.sha256(table.to_csv(index=False).encode() + f"|reps={reps}".encode()).hexdigest()
+    fingerprint = hashlib.sha256(table.to_csv(index=False).encode() + f"|reps={reps}|".encode()
+                                 + json.dumps(study, sort_keys=True, default=str).encode()).hexdigest()
     root = _report_root(experiment_id)
     current = root / "current"
     if (current / "fingerprint").is_file() and (current / "fingerprint").read_text() == fingerprint \
@@ -75,6 +80,7 @@ def _report_folder(experiment_id: int) -> Path:
     if table.empty:
         raise ExperimentError("no trials have been shown yet: the report appears once participants have answered")
     table.attrs["source"] = {"kind": "database", "experiment_id": int(experiment_id), "via": "admin panel"}
+    table.attrs["study"] = study
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     try:

@@ -76,7 +76,9 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
                                           "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
                                           "places_per_client": int(form.places_per_client.data or 0),
                                           "headphone_retries": 1 if form.headphone_retry.data else 0,
+                                          "headphone_screen": form.headphone_screen.data or "huggins",
                                           "require_listening": bool(form.require_listening.data),
+                                          "second_device": form.second_device.data or "refuse",
                                           "catch_trials": int(form.catch_trials.data or 0),
                                           "too_fast_ms": int(form.too_fast_ms.data or 0), **form.texts()})
     audit_change(db, "create_study", f"experiment:{experiment.id}",
@@ -97,9 +99,12 @@ def study(experiment_id: int) -> str:
     from experiment.observer_lines import kind_accuracy_rows
 
     data = progress_payload(get_db(), experiment, now())
+    from experiment.admin.guardrails import study_notes
+
     return render_template("admin/study.html", experiment=experiment, data=data, states=ExperimentState,
                            archived=is_archived(experiment), clone_form=CloneForm(formdata=None),
-                           text_form=_text_form(experiment), kinds=kind_accuracy_rows(get_db(), experiment))
+                           text_form=_text_form(experiment), kinds=kind_accuracy_rows(get_db(), experiment),
+                           notes=study_notes(experiment))
 
 
 def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment
@@ -166,6 +171,12 @@ def _set_state(experiment_id: int, state: ExperimentState) -> Response:
                      f"experiment:{experiment.id}", {"from": before, "to": state.value})
         get_db().commit()
         flash(f"Study {experiment.id} is now {state.value}.", "ok")
+        if state is ExperimentState.OPEN:
+            from experiment.admin.guardrails import missing_texts
+
+            if missing := missing_texts(experiment):  # opened anyway: say what participants will not be told
+                flash(f"Study {experiment.id} is open, but its consent page has no {', no '.join(missing)}: "
+                      "add them under Participant text.", "notice")
     return redirect(url_for("admin.study", experiment_id=experiment.id))
 
 

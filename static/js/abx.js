@@ -15,8 +15,9 @@
     Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
     return text;
   }
-  var ctx = null, gain = null, source = null, buffers = {}, played = {}, state = null, trial = null;
+  var ctx = null, gain = null, source = null, buffers = {}, played = {}, heard = {}, state = null, trial = null;
   var enabled = false, busy = false, deadline = 0, timerId = 0, queue = [], started = false;
+  var playing = null;  /* the play under way: {slot, source, start, duration, state, latency} (the playback log) */
 
   function now() { return (window.performance && performance.now) ? performance.now() : Date.now(); }
   function uuid() {
@@ -66,13 +67,19 @@
   setInterval(flush, 2000);
   document.addEventListener("visibilitychange", function () {
     log(document.hidden ? "hidden" : "visible");
-    if (document.hidden) flush(true);
+    if (document.hidden) { cut("hidden"); flush(true); }
   });
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener("devicechange", function () { cut("device_change"); });
+  }
 
   /* ---- audio: unlocked on the first gesture (Safari/iOS), all three decoded before answers open ---- */
   function unlock() {
     var AC = window.AudioContext || window.webkitAudioContext;
-    if (!ctx) { ctx = new AC(); gain = ctx.createGain(); gain.connect(ctx.destination); }
+    if (!ctx) {
+      ctx = new AC(); gain = ctx.createGain(); gain.connect(ctx.destination);
+      ctx.onstatechange = function () { if (ctx.state !== "running") cut("suspended"); };
+    }
     var silent = ctx.createBuffer(1, 1, 22050), s = ctx.createBufferSource();
     s.buffer = silent; s.connect(ctx.destination); s.start(0);
     return ctx.resume ? ctx.resume() : Promise.resolve();
@@ -100,21 +107,54 @@
     }
     return out;
   }
-  function stop() {
-    if (source) { try { source.onended = null; source.stop(); } catch (e) {} log("stop"); source = null; }
+  /* ---- the playback log: per play, the context's state, start and end on the audio clock, output latency,
+     and whether it ended or was cut (and why); the analysis flags trials where a clip never sounded or was cut ---- */
+  function finish(outcome, cause) {
+    var p = playing; if (!p) return;
+    playing = null;
+    log("playback", p.slot, { ctx_state: p.state, start_s: p.start, end_s: ctx ? ctx.currentTime : null,
+      duration_s: p.duration, output_latency_s: p.latency, outcome: outcome, cause: cause || null });
+  }
+  function cut(cause) {  /* interrupted from outside: the tab hid, the output device changed, the context stopped */
+    if (!playing) return;
+    var s = playing.source;
+    finish("cut", cause);
+    try { s.onended = null; s.stop(); } catch (e) {}
+    if (source === s) source = null;
+    stopped();
+  }
+  function stopped() {
     Array.prototype.forEach.call(document.querySelectorAll(".play"), function (b) { b.classList.remove("playing"); });
+  }
+  function stop(cause) {
+    if (source) {
+      if (playing && playing.source === source) finish("cut", cause || "stopped");
+      try { source.onended = null; source.stop(); } catch (e) {}
+      log("stop"); source = null;
+    }
+    stopped();
   }
   function play(slot) {
     if (!buffers[slot] || !ctx) return;
-    stop();
+    stop("replaced");
     var s = ctx.createBufferSource();
     s.buffer = buffers[slot]; s.connect(gain);
     var button = document.querySelector('.play[data-slot="' + slot + '"]');
     button.classList.add("playing");
-    s.onended = function () { button.classList.remove("playing"); if (source === s) source = null; log("ended", slot); };
+    s.onended = function () {
+      button.classList.remove("playing"); if (source === s) source = null;
+      if (playing && playing.source === s) finish("ended");
+      log("ended", slot); heard[slot] = true; allowAnswers();
+    };
     source = s; s.start(0);
+    playing = { slot: slot, source: s, start: ctx.currentTime, duration: s.buffer.duration, state: ctx.state,
+                latency: (typeof ctx.outputLatency === "number" ? ctx.outputLatency : ctx.baseLatency) || null };
     log(played[slot] ? "replay" : "play", slot); played[slot] = true;
+    allowAnswers();
   }
+  /* an answer only once X, A and B have each been played (no key answers before A and B have sounded) */
+  function allHeard() { return !!(played.x && played.a && played.b); }
+  function allowAnswers() { setEnabled(deadline > now() && allHeard() && !busy); if (allHeard()) $("answer-hint").hidden = true; }
 
   /* ---- the trial loop ---- */
   function setEnabled(on) {
@@ -135,7 +175,7 @@
     var tick = function () {
       var left = Math.max(0, deadline - now());
       $("countdown").textContent = t("seconds_left", { n: Math.ceil(left / 1000) });
-      if (left <= 0) { clearInterval(timerId); setEnabled(false); stop(); status(t("time_up")); setTimeout(refresh, 1200); }
+      if (left <= 0) { clearInterval(timerId); setEnabled(false); setPlayable(false); stop("time_up"); status(t("time_up")); setTimeout(refresh, 1200); }
     };
     tick(); timerId = setInterval(tick, 250);
   }
@@ -144,7 +184,7 @@
     if (!st || !st.stage) { status(t("went_wrong")); return; }
     state = st; progress(st);
     if (st.redirect) { flush(true); window.location.assign(st.redirect); return; }
-    trial = st.trial; played = {}; buffers = {};
+    trial = st.trial; played = {}; heard = {}; buffers = {};
     setEnabled(false); setPlayable(false); clearInterval(timerId); $("countdown").textContent = "–";
     var pending = readPending();
     if (pending && pending.trial === trial.id) { await submit(pending.answer, pending); return; }
@@ -162,7 +202,7 @@
     catch (e) { status(t("load_failed")); return; }
     if (gain) gain.gain.value = st.volume;
     log("ready");
-    status(""); setPlayable(true); setEnabled(deadline > now());
+    status(""); setPlayable(true); $("answer-hint").hidden = false; allowAnswers();
     document.querySelector('.play[data-slot="x"]').focus();
   }
 
@@ -171,7 +211,7 @@
 
   async function submit(side, pending) {
     if (busy) return;
-    busy = true; setEnabled(false); stop(); clearInterval(timerId);  /* answered: the clock must not run on into the feedback screen */
+    busy = true; setEnabled(false); setPlayable(false); stop("answered"); clearInterval(timerId);  /* answered: the clock must not run on into the feedback screen */
     var p = pending || { trial: trial.id, answer: side, id: uuid() };
     writePending(p);  /* survives a reload: the same id is sent again, so the answer counts once */
     if (pending) log("retry");
@@ -179,7 +219,7 @@
     var res = await reliable("POST", URLS.answer, { trial: p.trial, answer: p.answer, id: p.id });
     writePending(null); busy = false;
     if (res.status === 409 && res.body && res.body.error === "not_listened") {  /* listen first, then answer again */
-      setEnabled(true); countdown(); status(t("not_listened")); return;
+      setPlayable(true); allowAnswers(); countdown(); status(t("not_listened")); return;
     }
     if (res.status === 200 && res.body.feedback) {
       var fb = res.body.feedback;
@@ -189,9 +229,19 @@
       $("next").onclick = function () { render(res.body.state); };
       return;
     }
-    if (res.status === 200) return render(res.body.state);
+    if (res.status === 200) { saved(res.body.state); return render(res.body.state); }
     if (res.body && res.body.state) return render(res.body.state);
     status(t("not_saved"));
+  }
+
+  /* a visible saved step: the answer is stored, and the next trial is a new one */
+  function saved(next) {
+    var done = next && next.progress ? next.progress.trials_done : null;
+    var total = next && next.progress ? next.progress.trials_total : null;
+    var note = $("saved-note");  /* stays until the next answer: the new trial is seen to be a new one */
+    note.textContent = done !== null ? t("saved_n", { n: done, total: total }) : t("saved");
+    note.classList.remove("flash"); void note.offsetWidth; note.classList.add("flash");
+    var panel = $("trial-panel"); panel.classList.remove("saved"); void panel.offsetWidth; panel.classList.add("saved");
   }
 
   /* ---- wiring ---- */
@@ -216,6 +266,7 @@
     if (!$("trial-panel").hidden) {
       if (k === "x") play("x"); else if (k === "1") play("a"); else if (k === "2") play("b");
       else if ((k === "a" || k === "b") && enabled) submit(k.toUpperCase());
+      else if (k === "a" || k === "b") status(t("play_all_first"));
       else return;
       e.preventDefault();
     }

@@ -59,7 +59,9 @@ def test_variants_cover_each_rule_both_ways():
     assert rules["catch_and_fast_kept"] == Rules(exclude_failed_headphone=False, exclude_failed_catch=False,
                                                  exclude_too_fast=False)
     assert rules["no_listener_exclusions"] == Rules(exclude_failed_headphone=False, exclude_withdrawn=False,
-                                                    exclude_failed_catch=False, exclude_too_fast=False)
+                                                    exclude_failed_catch=False, exclude_too_fast=False,
+                                                    exclude_unheard=False)
+    assert rules["unheard_kept"] == Rules(exclude_failed_headphone=False, exclude_unheard=False)
 
 
 def test_items_unique_across_versions(table):
@@ -144,3 +146,18 @@ def test_old_exports_without_flags_have_no_catch_or_fast(table):
 def test_bad_check_thresholds(bad):
     with pytest.raises(AnalysisError):
         Rules(**bad)
+
+
+def test_trials_the_playback_log_flags_are_excluded_and_counted():
+    """Issue 29: a trial where a clip never sounded or was cut short is dropped by the stated rule."""
+    from analysis.load import tidy
+    from analysis.synthetic import synthetic_table
+
+    table = tidy(synthetic_table(2, seed=3))
+    scored_rows = table.index[~table["practice"]]
+    table.loc[scored_rows[:3], "playback"] = ["cut_short", "never_sounded", "not_logged"]
+    before, _ = score(table, Rules(exclude_unheard=False))
+    after, record = score(table, Rules())
+    assert len(before) - len(after) == 2
+    assert record["unheard_trials"] == {"cut_short": 1, "never_sounded": 1}
+    assert any("never sounded or was cut short" in r for r in record["rules_text"])

@@ -40,7 +40,8 @@ def test_results_json_is_strict_and_complete(results):
     assert saved["input"]["n_listeners"] == 16 and saved["input"]["source"]["kind"] == "dataframe"
     assert set(saved["primary"]) >= {"listeners", "group", "dprime", "mixed_model", "gee", "breakdowns",
                                      "learning", "response_times"}
-    assert set(saved["sensitivity"]) == {"timeouts_excluded", "catch_and_fast_kept", "no_listener_exclusions"}
+    assert set(saved["sensitivity"]) == {"timeouts_excluded", "catch_and_fast_kept", "unheard_kept",
+                                         "no_listener_exclusions"}
     assert saved["power"]["group"]["setup"]["seed"] == 3 and saved["power"]["group"]["setup"]["reps"] == 100
     assert saved["summary"] == data["summary"]
 

@@ -92,9 +92,12 @@ def walk_to_task(page: Any, live: LiveServer, study: str, *, query: str = "", sh
 
 
 def wait_ready(page: Any) -> str:
-    """Wait until the trial's three sounds are decoded and the answers open; return its key (p1…, t1…)."""
+    """Wait until the trial's three sounds are decoded and can be played; return its key (p1…, t1…).
+
+    The answers open only once X, A and B have each been played (issue 29).
+    """
     expect(page.locator("#trial-panel")).to_be_visible()
-    expect(page.locator(".answer").first).to_be_enabled()
+    expect(page.locator('.play[data-slot="x"]')).to_be_enabled()
     match = PHASE_RE.match(page.locator("#phase").inner_text().strip())
     assert match, page.locator("#phase").inner_text()
     return ("p" if match.group(1) == "Practice" else "t") + match.group(2)
@@ -112,7 +115,10 @@ def play(page: Any, slot: str, *, keyboard: bool) -> None:
 
 
 def answer(page: Any, side: str, *, keyboard: bool) -> None:
-    """Answer A or B (button or key)."""
+    """Answer A or B (button or key), first playing X, A and B if the answers are still closed (issue 29)."""
+    if page.locator(f'.answer[data-answer="{side}"]').is_disabled():
+        for slot in ("x", "a", "b"):
+            play(page, slot, keyboard=keyboard)
     if keyboard:
         page.keyboard.press(side.lower())
     else:

@@ -152,8 +152,8 @@ def walk_to_task(driver: Any, live: LiveServer, study: str, *, shot: Callable[[s
 
 
 def wait_ready(driver: Any) -> str:
-    """Wait until the trial's three sounds are decoded and the answers open; return its key (p1…, t1…)."""
-    wait(driver, lambda d: css(d, "#trial-panel").is_displayed() and css(d, ".answer").is_enabled(),
+    """Wait until the trial's three sounds are decoded and can be played; return its key (p1…, t1…)."""
+    wait(driver, lambda d: css(d, "#trial-panel").is_displayed() and css(d, '.play[data-slot="x"]').is_enabled(),
          what="trial ready")
     match = PHASE_RE.match(css(driver, "#phase").text.strip())
     assert match, css(driver, "#phase").text
@@ -175,9 +175,12 @@ def play(driver: Any, slot: str, *, keyboard: bool) -> None:
 
 
 def answer(driver: Any, side: str, *, keyboard: bool) -> None:
-    """Answer A or B (button or key)."""
+    """Answer A or B (button or key), first playing X, A and B if the answers are still closed (issue 29)."""
     from selenium.webdriver.common.action_chains import ActionChains
 
+    if not css(driver, f'.answer[data-answer="{side}"]').is_enabled():
+        for slot in ("x", "a", "b"):
+            play(driver, slot, keyboard=keyboard)
     if keyboard:
         ActionChains(driver).send_keys(side.lower()).perform()
     else:

@@ -179,3 +179,54 @@ def test_a_failed_headphone_check_ends_on_the_screened_out_page(live_server, new
     page.wait_for_url("**/screened-out")
     (s,) = live.rows(sa.select(ParticipantSession).where(ParticipantSession.id == row.id))
     assert (s.status, s.headphone_passed) == ("screened_out", False)
+
+
+def test_no_key_answers_before_a_and_b_have_played_and_every_play_is_logged(live_server, new_page):
+    """Issue 29: `x` then `a` answered 1.1 s after X started, neither A nor B heard; now `a` answers only once X, A
+    and B have each played, the page shows the saved step, and each play leaves its playback record."""
+    live = live_server
+    page = new_page()
+    row = walk_to_task(page, live, "main")
+    page.locator("#start").click()
+    assert wait_ready(page) == "p1"
+    play(page, "x", keyboard=True)
+    page.keyboard.press("a")  # would have answered before
+    expect(page.locator("#status")).to_contain_text("Play X, A and B first")
+    expect(page.locator(".answer").first).to_be_disabled()
+    assert presentation(live, row.id, "p1").answer is None
+    play(page, "a", keyboard=True)
+    play(page, "b", keyboard=True)
+    expect(page.locator(".answer").first).to_be_enabled()
+    page.keyboard.press("a")
+    expect(page.locator("#feedback-panel")).to_be_visible()
+    assert presentation(live, row.id, "p1").answer == "A"
+    page.locator("#next").click()
+    for _ in range(3):  # the rest of the practice, then the first scored trial: its saved step
+        wait_ready(page)
+        answer(page, "B", keyboard=False)
+        page.locator("#next").click()
+    page.locator("#continue").click()
+    wait_ready(page)
+    answer(page, "A", keyboard=False)
+    expect(page.locator("#saved-note")).to_contain_text("Answer saved (1 of 24 done)")
+    wait_ready(page)  # the next trial is ready, and the note still says the last answer was saved
+    expect(page.locator("#saved-note")).to_contain_text("Answer saved (1 of 24 done)")
+
+    def records() -> list[dict]:
+        return [e.detail for e in events(live, row.id) if e.kind == "playback"]
+
+    import time
+    for _ in range(50):  # the page flushes its log every 2 s
+        if len(records()) >= 15:
+            break
+        time.sleep(0.2)
+    first = records()[0]
+    assert first["ctx_state"] == "running" and first["outcome"] == "ended"
+    assert first["end_s"] - first["start_s"] >= 0.95 * first["duration_s"]
+    import sqlalchemy as sa
+
+    from experiment.tidy import trial_table
+    table = trial_table(live.engine, live.studies["main"])
+    mine = table[table["listener"] == live.rows(sa.select(ParticipantSession.listener).where(
+        ParticipantSession.id == row.id))[0][0]]
+    assert set(mine[mine["answer"].notna()]["playback"]) == {"ok"}  # every answered trial: each clip heard through

@@ -88,7 +88,7 @@ def test_a_german_study_end_to_end(live_server, new_page, shot):
         Presentation.session_id == row.id, Presentation.catch.is_(True)))}
     assert len(catch) == 1
     for n in range(4 + 24 + 1):
-        expect(page.locator(".answer").first).to_be_enabled()
+        expect(page.locator('.play[data-slot="x"]')).to_be_enabled()
         match = PHASE_RE.match(page.locator("#phase").inner_text().strip())
         assert match, page.locator("#phase").inner_text()
         key = ("p" if match.group(1) == "Übung" else "t") + match.group(2)

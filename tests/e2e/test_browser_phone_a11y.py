@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from e2e_a11y import PageChecks, axe_source
 from e2e_live import ADMIN_PASSWORD, ADMIN_USER, SCREENSHOTS
-from e2e_steps import session_row, wait_ready, walk_to_task
+from e2e_steps import play, session_row, wait_ready, walk_to_task
 from experiment.models import ParticipantSession
 from experiment.sessions import headphone_answers
 from loadbot import SimulationConfig, simulate
@@ -56,9 +56,9 @@ def test_phone_touch_only_whole_study_fits_and_passes_axe(live_server, new_page,
     page.locator("#start").tap()
     for n in range(28):
         key = wait_ready(page)
+        for slot in ("x", "a", "b"):  # the answers open once all three have played (issue 29)
+            page.locator(f'.play[data-slot="{slot}"]').tap()
         if n in (0, 4):
-            for slot in ("x", "a", "b"):
-                page.locator(f'.play[data-slot="{slot}"]').tap()
             check(page, f"task: trial {key}")
             shot(page, f"phone-trial-{key}")
         page.locator('.answer[data-answer="A"]').tap()
@@ -149,6 +149,9 @@ def test_trial_page_works_by_keyboard_and_announces_itself(live_server, new_page
     assert key == "p1"
     expect(page.get_by_role("group", name="Sounds").get_by_role("button")).to_have_count(3)
     expect(page.get_by_role("group", name="Which one matches X?").get_by_role("button")).to_have_count(2)
+    expect(page.get_by_role("button", name="A matches X")).to_be_disabled()  # until X, A and B have played
+    for slot in ("x", "a", "b"):
+        play(page, slot, keyboard=True)
     expect(page.get_by_role("button", name="A matches X")).to_be_enabled()
     assert page.locator("#phase").get_attribute("aria-live") == "polite"  # "Practice 1 of 4" is announced
     assert page.locator("#status").get_attribute("role") == "status"

@@ -7,7 +7,8 @@ import time
 
 import sqlalchemy as sa
 
-from e2e_live import free_port
+from e2e_live import SECRET, free_port
+from experiment.simulation import simulation_key
 from experiment.models import ParticipantSession, Presentation
 from loadbot import SimulationConfig, simulate
 from tuneback.cli import main
@@ -51,13 +52,19 @@ def test_simulated_listeners_finish_and_every_answer_counts_once(live_server):
 def test_the_cli_drives_the_api_and_writes_a_report(live_server, tmp_path, capsys):
     live = live_server
     report_path = tmp_path / "simulated.json"
+    key = simulation_key(SECRET, live.studies["main"])
     main(["experiment", "simulate", "--url", live.base, "--n", "2", "--accuracy", "0.5", "--study",
-          str(live.studies["main"]), "--seed", "3", "--pace", "0", "--report", str(report_path)])  # no exit: success
+          str(live.studies["main"]), "--seed", "3", "--pace", "0", "--report", str(report_path), "--key", key,
+          "--db", live.db_url])  # no exit: success
     printed = json.loads(capsys.readouterr().out)
     assert printed["completed"] == 2 and printed["answers_acked"] >= 56
     saved = json.loads(report_path.read_text())
     assert [row["outcome"] for row in saved["listeners"]] == ["completed", "completed"]
     assert all(len(row["acked"]) == 28 for row in saved["listeners"])
+    assert key not in report_path.read_text()  # the key is never written into the report
+    pids = [row["pid"] for row in saved["listeners"]]
+    flags = live.rows(sa.select(ParticipantSession.simulated).where(ParticipantSession.prolific_pid.in_(pids)))
+    assert [f for (f,) in flags] == [True, True]
 
 
 def test_without_a_study_id_listeners_go_where_the_root_link_sends_them(live_server):

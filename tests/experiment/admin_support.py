@@ -129,6 +129,16 @@ class Filled:
     ids: dict[str, int]
 
 
+def listened(db, s, p, now) -> None:  # noqa: ANN001
+    """Fetch and play X, A and B of a presented trial, as the page does (studies require listening by default)."""
+    from experiment.sessions import log_events, record_fetch, trial_key
+
+    for slot in ("x", "a", "b"):
+        record_fetch(db, s, p, slot, now, None)
+    log_events(db, s, [{"kind": "play", "slot": slot, "trial": trial_key(p), "t": 1.0} for slot in ("x", "a", "b")],
+               now)
+
+
 def run_session(db, experiment_id: int, clock: FakeClock, *, trials: int | None = None, side: str = "A",
                 pid: str | None = None, questionnaire: dict | None = None):
     """Walk one participant through the flow with the library functions (no HTTP): fast and exact.
@@ -153,6 +163,7 @@ def run_session(db, experiment_id: int, clock: FakeClock, *, trials: int | None 
                 break
             scored += 1
         present(db, s, trial_key(p), clock.now)
+        listened(db, s, p, clock.now)
         clock.advance(2)
         answer(db, s, trial=trial_key(p), side=side if k % 3 else ("B" if side == "A" else "A"),
                client_id=f"{s.id}-{k}-answer", now=clock.now)

@@ -91,11 +91,16 @@ class Participant:
 
         page = self.page("headphones")
         assert page.status_code == 200, page.status_code
+        from experiment.sessions import antiphase_answers, uses_antiphase
+
         with self.app.app_context():
             s = get_db().query(ParticipantSession).filter_by(token=self.token).one()
             truth = headphone_answers(s, 6)
+            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment.settings) else []
         answers = truth if correct else [t % 3 + 1 for t in truth]
-        return self.post("headphones", {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}})
+        form = {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}}
+        form.update({f"a{k + 1}": str(a) for k, a in enumerate(second)})  # the second test, right either way
+        return self.post("headphones", form)
 
     def instructions(self):
         self.page("instructions")
@@ -132,9 +137,24 @@ class Participant:
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
-    def answer(self, side: str = "A", trial: str | None = None, answer_id: str | None = None):
-        trial = trial or self.state()["trial"]["id"]
+    def answer(self, side: str = "A", trial: str | None = None, answer_id: str | None = None, listen: bool = True):
+        """Answer; with `listen` first fetch and play X, A and B as the page does (studies require it by default)."""
+        response = self.api("GET", "state") if listen or trial is None else None
+        state = response.get_json() if response is not None and response.status_code == 200 else {}
+        trial = trial or state["trial"]["id"]
+        if listen:
+            self.listen(state, trial)
         return self.api("POST", "answer", {"trial": trial, "answer": side, "id": answer_id or uuid.uuid4().hex})
+
+    def listen(self, state: dict, trial: str) -> None:
+        """Fetch the current trial's three sounds and log their plays (nothing when it is not the presented one)."""
+        current = state.get("trial") or {}
+        if current.get("id") != trial or not current.get("audio"):
+            return
+        for url in current["audio"].values():
+            self.client.get(url)
+        played = [{"kind": "play", "slot": s, "trial": trial, "t": 1.0} for s in ("x", "a", "b")]
+        self.api("POST", "events", {"events": played})
 
     def do_trial(self, side: str = "A") -> dict:
         state = self.present()
@@ -143,7 +163,7 @@ class Participant:
             assert self.client.get(url).status_code == 200
         played = [{"kind": "play", "slot": s, "trial": trial, "t": 1.0} for s in ("x", "a", "b")]
         assert self.api("POST", "events", {"events": played}).status_code == 200
-        response = self.answer(side, state["trial"]["id"])
+        response = self.answer(side, state["trial"]["id"], listen=False)
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 

@@ -123,8 +123,8 @@ def test_zip_bundle_and_empty_study(admin, lite):
         trials = pd.read_parquet(io.BytesIO(archive.read(
             f"study-{lite.experiment_id}-export-parquet/study-{lite.experiment_id}-trials.parquet")))
     assert names == {"export.json", *(f"study-{lite.experiment_id}-{n}" for n in (
-        "trials.parquet", "events.parquet", "questionnaire.parquet", "data_dictionary.csv"))}
-    assert manifest["rows"] == {"trials": 0, "events": 0, "questionnaire": 0}
+        "trials.parquet", "events.parquet", "questionnaire.parquet", "playback.parquet", "data_dictionary.csv"))}
+    assert manifest["rows"] == {"trials": 0, "events": 0, "questionnaire": 0, "playback": 0}
     assert trials.empty and str(trials["presented_utc"].dtype) == "datetime64[us, UTC]"
 
 

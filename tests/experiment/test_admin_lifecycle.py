@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from admin_support import listened  # noqa: E402
 from admin_support import (  # noqa: F401 - fixtures
     AdminClient, admin, fill, lite, lite_app, rows, scalar, study_template,
 )
@@ -121,6 +122,7 @@ def _walk_preview(url: str, session_id: int, clock, trials: int = 2) -> None:
             db.commit()
             for k, p in enumerate(presentations(db, s)[:trials]):
                 present(db, s, trial_key(p), clock.now)
+                listened(db, s, p, clock.now)
                 answer(db, s, trial=trial_key(p), side="A", client_id=f"preview-{k}", now=clock.now)
                 db.commit()
     finally:

@@ -143,7 +143,7 @@ def test_same_prolific_id_twice_at_once_gives_one_session(study, clock):
     for t in threads:
         t.join()
     engine.dispose()
-    assert sorted(outcomes) == ["new"] + ["resumed"] * 5
+    assert sorted(outcomes) == ["moved"] * 5 + ["new"]  # the headphone check still lies ahead (issue 29)
     assert sum(versions_of(study.url).values()) == 1
 
 

@@ -105,7 +105,7 @@ def test_forged_fields_in_an_answer_are_ignored_and_scored_trials_reveal_nothing
     p.ready()
     for _ in range(4):
         p.do_trial("A")
-    p.present("t1")
+    p.listen(p.present("t1"), "t1")
     (truth,) = rows(study.url, sa.select(Presentation.correct_side).where(
         Presentation.practice.is_(False), Presentation.order_index == 1))[0]
     wrong = "B" if truth == "A" else "A"

@@ -127,16 +127,45 @@ def test_one_prolific_id_takes_part_once(participant, study):
     assert len(rows(study.url, sa.select(ParticipantSession))) == 1
 
 
-def test_same_prolific_id_in_a_new_browser_resumes_an_unfinished_session(participant, study):
+def test_same_prolific_id_on_a_second_device_is_refused_not_continued(participant, study):
+    """Issue 29: the second device used to resume the first one's session at the task, skipping the headphones."""
     first = participant()
     first.ready("PROLIFIC_PID=pidB")
     first.do_trial()
-    other = participant()
+    other = participant()  # another device: its own cookies, its own address
     response = other.start("PROLIFIC_PID=pidB")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/task")
-    assert other.token == first.token
-    assert other.state()["trial"]["id"] == "p2"
+    assert response.status_code == 409 and 'id="other-device"' in response.get_data(as_text=True)
+    assert other.api("GET", "state").status_code == 401  # it holds no session
+    assert first.state()["trial"]["id"] == "p2"  # the first device goes on
     assert len(rows(study.url, sa.select(ParticipantSession))) == 1
+
+
+def test_by_the_recheck_rule_a_second_device_takes_the_headphone_check_again(app, database_url, manifest_path):
+    from experiment.study import create_experiment
+    from experiment_client import Participant
+
+    rechecked = create_experiment(database_url, manifest_path, seed=1, settings={"second_device": "recheck"})
+    first = Participant(app, rechecked)
+    first.ready("PROLIFIC_PID=pidC")
+    first.do_trial()
+    other = Participant(app, rechecked)
+    response = other.start("PROLIFIC_PID=pidC")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/headphones")
+    assert first.api("GET", "state").status_code == 401  # the first device lost it
+    assert other.api("GET", "state").get_json()["stage"] == "headphone"
+    assert other.headphones().status_code == 302 and other.instructions().status_code == 302
+    assert other.state()["trial"]["id"] == "p2"  # the answers given stay; the next trial follows
+    kinds = [e.kind for e in rows(database_url, sa.select(Event).order_by(Event.id))]
+    assert kinds.count("headphone") == 2 and "second_device" in kinds
+
+
+def test_a_consent_whose_reply_was_lost_is_not_locked_out(participant, study):
+    """Before the headphone check nothing was done: the session moves (with its check still ahead)."""
+    first = participant()
+    assert first.start("PROLIFIC_PID=pidD").status_code == 302
+    again = participant()
+    response = again.start("PROLIFIC_PID=pidD")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/headphones")
 
 
 def test_bad_prolific_ids_are_ignored(participant, study):

@@ -66,22 +66,22 @@ def test_required_listening_refuses_answers_until_x_a_and_b_are_played(make_part
     study, p = make_participant(require_listening=True)
     state = p.present()
     trial, urls = state["trial"]["id"], state["trial"]["audio"]
-    refused = p.answer("A", trial)
+    refused = p.answer("A", trial, listen=False)
     assert refused.status_code == 409
     body = refused.get_json()
     assert body["error"] == "not_listened" and "not yet played: X, A, B" in body["message"]
     _play(p, trial, ("x", "a", "b"))  # the page says it played them, but the server never sent them
-    assert "not yet played: X, A, B" in p.answer("A", trial).get_json()["message"]
+    assert "not yet played: X, A, B" in p.answer("A", trial, listen=False).get_json()["message"]
     for slot in ("x", "a"):
         assert p.client.get(urls[slot]).status_code == 200
-    assert "not yet played: B" in p.answer("A", trial).get_json()["message"]
+    assert "not yet played: B" in p.answer("A", trial, listen=False).get_json()["message"]
     assert p.client.get(urls["b"]).status_code == 200
-    ok = p.answer("A", trial)
+    ok = p.answer("A", trial, listen=False)
     assert ok.status_code == 200, ok.get_json()
     # the next trial starts from nothing: fetches and plays of the last one do not count
     nxt = ok.get_json()["state"]["trial"]["id"]
     p.present(nxt)
-    assert p.answer("A", nxt).status_code == 409
+    assert p.answer("A", nxt, listen=False).status_code == 409
 
 
 def test_fetched_but_not_played_is_refused(make_participant):
@@ -91,13 +91,20 @@ def test_fetched_but_not_played_is_refused(make_participant):
     for url in state["trial"]["audio"].values():
         assert p.client.get(url).status_code == 200
     _play(p, trial, ("x", "b"))
-    assert "not yet played: A" in p.answer("A", trial).get_json()["message"]
+    assert "not yet played: A" in p.answer("A", trial, listen=False).get_json()["message"]
 
 
-def test_without_the_setting_answers_need_no_listening(make_participant):
+def test_listening_is_required_by_default(make_participant):
+    """Issue 29: an answer 1.1 s after X started, neither A nor B heard, was recorded (the setting was off)."""
     study, p = make_participant()
     trial = p.present()["trial"]["id"]
-    assert p.answer("A", trial).status_code == 200
+    assert p.answer("A", trial, listen=False).get_json()["error"] == "not_listened"
+
+
+def test_a_study_may_turn_the_listening_check_off(make_participant):
+    study, p = make_participant(require_listening=False)
+    trial = p.present()["trial"]["id"]
+    assert p.answer("A", trial, listen=False).status_code == 200
 
 
 def test_the_whole_study_can_be_done_with_listening_required(make_participant):

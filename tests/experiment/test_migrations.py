@@ -166,3 +166,25 @@ def test_0006_admits_mixed_keeps_sessions_and_downgrade_refuses_while_mixed_stud
             assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_0007_adds_simulated_false_and_keeps_every_child_row(database_url):
+    """session.simulated is false for old sessions, and adding it deletes nothing (no SQLite table copy)."""
+    from alembic import command
+
+    db.upgrade(database_url, "0005")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+            conn.execute(sa.text("insert into event (id, session_id, kind, created_utc) "
+                                 "values (1, 1, 'consent', '2026-01-01 00:00:00')"))
+        db.upgrade(database_url)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("select simulated from session")).scalar() in (False, 0)
+            assert conn.execute(sa.text("select count(*) from event")).scalar() == 1
+        command.downgrade(db.alembic_config(database_url), "0005")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
+    finally:
+        engine.dispose()

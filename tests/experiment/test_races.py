@@ -65,6 +65,7 @@ def test_a_late_time_out_never_overwrites_an_acknowledged_answer(route, postgres
         p = Participant(app, study.experiment_id)
         p.ready()
         urls = p.present("p1")["trial"]["audio"]
+        p.listen({"trial": {"id": "p1", "audio": urls}}, "p1")  # studies require X, A and B played (issue 29)
         timer_client, answer_client = _twin(p), _twin(p)
 
         timer_in_read, answered = threading.Event(), threading.Event()

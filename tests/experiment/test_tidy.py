@@ -65,7 +65,7 @@ def test_table_after_a_session(participant, study, clock):
     assert (table["correct"] == (table["answer"] == table["correct_side"])).all()
     assert table.loc[1, "correct"] == False  # noqa: E712 - a time-out counts false
     assert pd.isna(table.loc[1, "rt_ms"]) and table.loc[4, "rt_ms"] == 3000.0
-    assert table["n_plays"].tolist() == [3, 0, 3, 3, 0]
+    assert table["n_plays"].tolist() == [3, 0, 3, 3, 3]  # t1 too: answers need X, A and B played (issue 29)
     assert set(table["session_status"]) == {"active"} and set(withdrawn["session_status"]) == {"withdrawn"}
     assert withdrawn["withdrawn"].all() and not table["withdrawn"].any()
     assert table["headphone_passed"].all() and set(table["prolific_pid"]) == {"pidT"}
