@@ -5,6 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from experiment.config import default_database_url
 from experiment.db import make_engine
@@ -49,11 +50,33 @@ def run_migrations_online() -> None:
     engine = make_engine(_url())
     try:
         with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=False)
             _configure(connection=conn)
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
     finally:
         engine.dispose()
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Turn SQLite's foreign keys off for a migration, and back on with a check after it.
+
+    Batch mode rebuilds a table by copying it and dropping the old one; with foreign keys on, SQLite's DROP
+    TABLE first deletes every row, and ON DELETE CASCADE takes every child row with it (a migration of
+    `session` emptied `event` and `presentation`). The pragma only works outside a transaction."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if on:
+            broken = cursor.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left {len(broken)} rows whose parent is missing, e.g. {broken[0]}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
 
 
 if context.is_offline_mode():

@@ -188,3 +188,25 @@ def test_0007_adds_simulated_false_and_keeps_every_child_row(database_url):
             assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_every_migration_keeps_the_rows_that_hang_off_a_rebuilt_table(database_url):
+    """Batch mode rebuilds `session` on SQLite; with foreign keys on, dropping the old table cascaded and emptied
+    `event` (and `presentation`). Upgrading from the first revision to the head, and back, loses no row."""
+    from alembic import command
+
+    db.upgrade(database_url, "0001")
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+            conn.execute(sa.text("insert into event (id, session_id, kind, created_utc) "
+                                 "values (1, 1, 'consent', '2026-01-01 00:00:00')"))
+        db.upgrade(database_url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from event")).scalar() == 1
+        command.downgrade(db.alembic_config(database_url), "0001")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from event")).scalar() == 1
+    finally:
+        engine.dispose()
