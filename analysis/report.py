@@ -220,7 +220,7 @@ def _typical_trials(scored: pd.DataFrame) -> int:
 def _code_version() -> str:
     """The installed tuneback version."""
     try:
-        from tuneback import __version__
+        from tuneback_core import __version__
     except ImportError:
         return "unknown"
     return __version__

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.fingerprint import fingerprint_control
 from reconstruct.evaluation.time_specific import time_specific_evidence
-from reconstruct.features import spectrogram_db
+from reconstruct.features import clip_log_mel
 from reconstruct.invert import invert_batch
 from reconstruct.loudness import normalize_clips
 from reconstruct.evaluation.observer import foil_kind_lines, identity_clip_spectra, ideal_observer, units_to_db
@@ -52,7 +52,7 @@ def _sha256(path: Path) -> str:
 
 def code_version() -> str:
     """Package version plus the git commit when run from a checkout."""
-    from tuneback import __version__
+    from tuneback_core import __version__
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              cwd=Path(__file__).parent, timeout=5).stdout.strip()
@@ -117,12 +117,6 @@ def _entry(out: Path, cid: str, y: np.ndarray, *, song: str, participant: str | 
     return {"id": cid, "file": f"audio/{cid}.wav", "sha256": _sha256(path), "song": song,
             "eeg_participant": participant, "position": position_of(chunk), "onset_s": float(chunk * CHUNK_S),
             "duration_s": float(CHUNK_S), "role": role, "half": half, "target": target}
-
-
-def clip_log_mel(path: Path) -> np.ndarray:
-    """Log-mel dB [shape=(frames, 128)] of a rendered clip, as heard."""
-    y, _ = sf.read(path, dtype="float32")
-    return spectrogram_db(y, kind="mel").T
 
 
 def _target_units(config: RunConfig, choice: Choice) -> np.ndarray:

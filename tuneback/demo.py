@@ -53,7 +53,7 @@ def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> di
     """Ideal observer on the exact trials listeners will get (rendered audio, as heard)."""
     import json
 
-    from reconstruct.clips import clip_log_mel
+    from reconstruct.features import clip_log_mel
     from reconstruct.evaluation.observer import ideal_observer
 
     files = {c["id"]: manifest_path.parent / c["file"] for c in json.loads(manifest_path.read_text())["clips"]}

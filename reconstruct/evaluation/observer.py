@@ -356,7 +356,7 @@ def format_kind_lines(lines: dict) -> list[str]:
 def run_kind_lines(config: RunConfig, *, trials_path: Path | None = None) -> dict:
     """The observer lines of a finished run: every admissible pair of its clips and, with a design file (what
     `tuneback experiment trials` writes), the study's own trials; identity from RUN/clips/identity_only/."""
-    from reconstruct.clips import clip_log_mel
+    from reconstruct.features import clip_log_mel
 
     clips_dir = Path(config.run_dir) / "clips"
     manifest_path = clips_dir / "manifest.json"
