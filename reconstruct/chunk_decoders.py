@@ -26,10 +26,10 @@ class SegmentData:
     """The segments of some examples: EEG at the frame rate, targets, participant and chunk of each."""
 
     def __init__(self, inputs: np.ndarray, indices: np.ndarray, participants: list[str],
-                 targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 targets_of: Callable[[np.ndarray], np.ndarray] | None = None, *, used_s: int = USED_S) -> None:
         check_raw(inputs)
         self.indices = np.asarray(indices)
-        self.segments = segments_of(self.indices)
+        self.segments = segments_of(self.indices, used_s=used_s)
         pos = self.segments.positions(self.indices)
         self.positions = pos
         self.eeg = [segment_eeg(inputs, self.indices[p]) for p in pos]  # rows of `inputs` are flat indices
@@ -37,16 +37,17 @@ class SegmentData:
         self.frames = [segment_frames(y, p) for p in pos] if y is not None else None
         rec = self.segments.recordings
         self.participant = np.array([participants[r] for r in rec])
-        self.chunk_in_song = (self.segments.starts % USED_S) // CHUNK_S
+        self.chunk_in_song = (self.segments.starts % used_s) // CHUNK_S
 
     def __len__(self) -> int:
         return len(self.eeg)
 
 
 def read_segments(inputs: np.ndarray, indices: np.ndarray, participants: list[str],
-                  targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> SegmentData:
-    """Segments of `indices` (sorted flat example indices) from the raw inputs array."""
-    return SegmentData(inputs, indices, participants, targets_of)
+                  targets_of: Callable[[np.ndarray], np.ndarray] | None = None, *,
+                  used_s: int = USED_S) -> SegmentData:
+    """Segments of `indices` (sorted flat example indices, `used_s` seconds per recording) from the raw inputs."""
+    return SegmentData(inputs, indices, participants, targets_of, used_s=used_s)
 
 
 def channel_scaler(eeg: list[np.ndarray]) -> dict:

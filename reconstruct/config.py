@@ -14,7 +14,7 @@ from reconstruct.invert import InversionConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.models.trf import TRFConfig
 from reconstruct.simulate import SimulationConfig
-from reconstruct.split import MAX_GUARD_S, SCOPES
+from reconstruct.split import MAX_GUARD_S, SCOPES, USED_S
 from reconstruct.train import TrainConfig
 
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
@@ -79,6 +79,13 @@ class RunConfig:
         if self.dataset == "simulated" and self.allow_stimulus_like:
             raise ParameterError("--allow-stimulus-like applies to real data sets (the guard does not run "
                                  "on the simulated one)")
+
+    @property
+    def used_s(self) -> int:
+        """Seconds of every recording the stages use: the paper's 240, or a folder's `--length`."""
+        if self.dataset == "folder" and self.folder.length_s is not None:
+            return self.folder.length_s
+        return USED_S
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (paths as strings)."""

@@ -25,6 +25,7 @@ from reconstruct.errors import ParameterError
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
 from reconstruct.evaluation.runs import share_upstream
 from reconstruct.evaluation.time_specific import load_test_chunks, song_mean_baseline, time_specific_evidence
+from reconstruct.rundir import RunDir
 
 DECODER_LABELS = {"cnn": "paper pipeline: PSD → small CNN (Table 1 preset 'small')",
                   "ridge": "ridge on the PSD (the paper's baseline)",
@@ -88,7 +89,7 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
             run_all(sub, until="predict", progress=progress, log=lambda _: None)
             runs.append(sub)
             row, baseline = score_decoder_run(sub)
-            trained = json.loads((Path(sub.run_dir) / "stages" / "train.done.json").read_text())["seconds"]
+            trained = RunDir.of(sub).stage_record("train")["seconds"]
             level["rows"].append({"decoder": decoder, **row, "train_seconds": trained})
             log(f"[compare] snr {snr:g} {decoder:9s} same-song {row['same_song']['accuracy']:.1%} top-1 "
                 f"{row['top1']['accuracy']:.1%} different-song {row['different_song']['accuracy']:.1%} "
@@ -113,7 +114,7 @@ def eeg_digest(config: RunConfig) -> str:
     """sha256 of the run's first recording's EEG: two levels share a data set only if this matches (settings
     alone cannot tell that the generator changed between two runs)."""
     import hashlib
-    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
+    eeg = RunDir.of(config).eeg()
     return hashlib.sha256(np.ascontiguousarray(eeg[0]).tobytes()).hexdigest()
 
 

@@ -47,6 +47,7 @@ from reconstruct.evaluation.stats import family_at_chance
 from reconstruct.evaluation.time_specific import TIME_MEASURES, time_specific_evidence
 from reconstruct.pipeline import one_song_per_participant, read_summary, recordings_table
 from reconstruct.split import CHUNK_S
+from reconstruct.rundir import RunDir
 
 PAPER_TABLE2 = {("psd", "mel"): 0.8080, ("psd", "linear"): 0.7228, ("raw", "mel"): 0.4607,
                 ("raw", "linear"): 0.3753}
@@ -126,7 +127,7 @@ def run_envelope_r(config: RunConfig, *, n: int = 3) -> dict:
     """The stimulus-envelope backward-model r on the run's first `n` recordings (their own 240 s)."""
     from reconstruct.evaluation.envelope import envelope_r_summary
     from reconstruct.pipeline import song_audio
-    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
+    eeg = RunDir.of(config).eeg()
     table = recordings_table(config)[:n]
     return envelope_r_summary([np.asarray(eeg[i], np.float64) for i in range(len(table))],
                               [song_audio(config, s) for _, s in table])

@@ -17,7 +17,6 @@ EEG knows the song without decoding any music. Three figures, reported wherever 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -32,8 +31,9 @@ from reconstruct.evaluation.time_specific import (
     score_spectra,
     song_mean_baseline,
 )
-from reconstruct.pipeline import load_split, one_song_per_participant, read_summary, recordings_table
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
+from reconstruct.pipeline import load_split, one_song_per_participant, recordings_table, used_seconds
+from reconstruct.rundir import RunDir
+from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
 
 
 def second_features(eeg: np.ndarray) -> np.ndarray:
@@ -86,12 +86,11 @@ def other_presentation_chunks(config: RunConfig, table: list[tuple[str, str]],
     """The held-out presentation's test chunks, decoded by the run's model (which never saw them), at the
     test chunks of the same participant and song in the training presentation."""
     from reconstruct.pipeline import predict_examples
-    run = Path(config.run_dir)
+    run = RunDir.of(config)
     if not held:
         return None
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(run / "features" / "targets.npy", mmap_mode="r")
-    eeg = np.load(run / "data" / "held_out" / "eeg.npy", mmap_mode="r")
+    songs, targets = run.target_songs(), run.targets()
+    eeg = run.eeg(held_out=True)
     roles = load_split(config).chunk_roles
     source = {pair: i for i, pair in enumerate(table)}
     rec, part, song, chunk, recon, truth = [], [], [], [], [], []
@@ -99,7 +98,7 @@ def other_presentation_chunks(config: RunConfig, table: list[tuple[str, str]],
         if pair not in source:
             continue
         test = np.flatnonzero(roles[source[pair]] == TEST)
-        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=USED_S)
+        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=used_seconds(config))
         seconds = (test[:, None] * CHUNK_S + np.arange(CHUNK_S)).ravel()
         pred = predict_examples(config, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
         for k, c in enumerate(test):
@@ -126,7 +125,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     """Participant ID from the EEG, the identity-only decoder and the other presentation (module doc).
 
     `decoder` is the run's own `score_spectra` of its test chunks where the caller has it already."""
-    run = Path(config.run_dir)
+    run = RunDir.of(config)
     table = recordings_table(config)
     participants = sorted({p for p, _ in table})
     one_song = one_song_per_participant(table)
@@ -136,8 +135,8 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     if len(participants) < 2:
         return {**out, "skipped": "one participant: nothing to recognise"}
     split = load_split(config)
-    roles = split.example_roles().reshape(len(table), USED_S)
-    eeg = np.load(run / "data" / "eeg.npy", mmap_mode="r")
+    roles = split.example_roles().reshape(len(table), split.used_s)
+    eeg = run.eeg()
     model = _fit_participants(eeg, table, roles)
     chunks = load_test_chunks(config)
     predicted = _chunk_votes(model, eeg, chunks)
@@ -149,7 +148,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     if held and not per_second:
         out["other_presentation_skipped"] = f"not yet computed for the {config.decoder} decoder"
     if other is not None:
-        held_eeg = np.load(run / "data" / "held_out" / "eeg.npy", mmap_mode="r")
+        held_eeg = run.eeg(held_out=True)
         votes = _chunk_votes(model, held_eeg, other)
         out["participant_id_other_presentation"] = _id_accuracy(votes, other, len(participants), song_of)
         out["other_presentation"] = _scored(config, other, other.recon, seed=seed)
