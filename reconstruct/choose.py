@@ -24,10 +24,10 @@ from reconstruct.evaluation.runs import link_stage, share_upstream
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra
 from reconstruct.pipeline import (example_targets, is_done, load_split, predict_indices, read_summary,
                                   recordings_table)
-from reconstruct.rundir import CHOICE_FILE, RunDir
+from reconstruct.decoders.registry import decoder_names
+from reconstruct.rundir import CHOICE_FILE, RunDir  # noqa: F401 - CHOICE_FILE: where the choice is kept
 from reconstruct.split import CHUNK_S, VAL
 
-CANDIDATES = ("cnn", "ridge", "trf", "temporal")
 
 
 def candidate_config(config: RunConfig, decoder: str) -> RunConfig:
@@ -68,9 +68,11 @@ def _rank_key(s: dict) -> tuple:
     return (s["same_song"], top1, -s["val_mse"])
 
 
-def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATES, force: bool = False,
+def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] | None = None, force: bool = False,
                    progress: bool = True, log: Callable[[str], None] = print) -> dict:
-    """Train each candidate (or reuse it), score it on validation chunks, and return the choice."""
+    """Train each candidate (every registered decoder unless `candidates` names some), or reuse it, score it on
+    validation chunks, and return the choice."""
+    candidates = tuple(candidates or decoder_names())
     from reconstruct.run import run_all
     subs: list[RunConfig] = []
     scores = {}
@@ -90,13 +92,14 @@ def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATE
             "candidates": list(candidates), "validation": scores, "test_chunks_used": False}
 
 
-def resolve_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATES, progress: bool = True,
+def resolve_decoder(config: RunConfig, *, candidates: tuple[str, ...] | None = None, progress: bool = True,
                     log: Callable[[str], None] = print) -> tuple[RunConfig, dict | None]:
     """For ``decoder='auto'``: choose on validation, link the chosen model into the main run, and return the
     main run's configuration with that decoder (and its input); otherwise the configuration unchanged."""
     if config.decoder != "auto":
         return config, None
     path = RunDir.of(config).choice_file
+    candidates = tuple(candidates or decoder_names())
     key = fingerprint({**config.to_dict(), "run_dir": None, "candidates": list(candidates)})
     saved = json.loads(path.read_text()) if path.exists() else None
     choice = saved if saved and saved.get("key") == key else {

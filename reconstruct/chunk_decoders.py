@@ -19,7 +19,6 @@ from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
 from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
 from reconstruct.split import CHUNK_S, USED_S
 
-CHUNK_DECODERS = ("trf", "temporal")
 
 
 class SegmentData:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from reconstruct.config import DECODERS, DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
+from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.datasets.channels import BADS, ChannelOptions, parse_channels
 from reconstruct.datasets.options import (AXIS_ORDER, DEFAULT_LENGTH_S, SHORT, FolderOptions, LoaderConfig,
                                          parse_audio_files, parse_offsets, parse_songs)
@@ -103,7 +104,7 @@ def run_options(func):
                      help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
                      show_default=True),
-        click.option("--decoder", type=click.Choice(list(DECODERS) + ["auto"]), default="cnn", show_default=True,
+        click.option("--decoder", type=click.Choice([*decoder_names(), "auto"]), default="cnn", show_default=True,
                      help="cnn = the paper's Table-1 CNN (small preset by --arch); ridge on the same features; "
                           "trf = the field's lagged backward model per participant (MNE's ReceptiveField); "
                           "temporal = a 1-D conv decoder with ±1 s of context; auto = the one that scores best "

@@ -17,14 +17,14 @@ from tqdm.auto import tqdm
 
 from reconstruct import features as feat
 from reconstruct.config import RunConfig, fingerprint
-from reconstruct.distributed import World, barrier
+from reconstruct.distributed import World
+from reconstruct.decoders.base import TrainingData
+from reconstruct.decoders.registry import get_decoder
 from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
-from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS, Dataset
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
-from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
 
 SPLIT_VERSION = 2  # 1: a pattern per recording (leaked test targets through other recordings); 2: per song
 SELECT_VERSION = 2  # 2: a second practice clip per song, the same-song foil of a mixed study's practice (issue 25)
@@ -59,8 +59,9 @@ def stage_params(config: RunConfig, stage: str) -> dict:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
         params["model_layout"] = MODEL_LAYOUT  # a model saved by older code is retrained, not mis-loaded
-        if cfg["decoder"] in ("trf", "temporal"):  # only these decoders' settings, so older runs stay valid
-            params[cfg["decoder"]] = cfg[cfg["decoder"]]
+        field = get_decoder(cfg["decoder"]).settings_field if cfg["decoder"] != "auto" else None
+        if field:  # only decoders with settings of their own, so older runs stay valid
+            params[field] = cfg[field]
     return params
 
 
@@ -289,79 +290,44 @@ def load_split(config: RunConfig) -> Split:
 
 def stage_train(config: RunConfig, *, progress: bool = True, world: World | None = None) -> dict:
     """Fit the decoder on training chunks, early-stopping on validation chunks (data-parallel over `world`)."""
-    world = world or World()
-    split = load_split(config)
-    inputs = RunDir.of(config).inputs()
-    tr, va = split.indices(TRAIN), split.indices(VAL)
     if config.decoder == "auto":
         raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.choose.resolve_decoder); "
                                "use `tuneback reconstruct run --decoder auto`")
-    if config.decoder in ("trf", "temporal"):
-        return _train_chunk_decoder(config, inputs, tr, va, progress=progress)
-    x_tr, x_va = np.asarray(inputs[tr]), np.asarray(inputs[va])
-    y_tr, y_va = example_targets(config, tr), example_targets(config, va)
-    model_dir = RunDir.of(config).model
-    if config.decoder == "ridge":
-        from reconstruct.train import InputScaler
-        scaler = InputScaler(config.input_kind == "psd").fit(x_tr)
-        ridge = RidgeDecoder(config.ridge_alpha).fit(scaler.transform(x_tr), y_tr)
-        val_loss = float(np.mean((ridge.predict(scaler.transform(x_va)).clip(0, 1) - y_va) ** 2))
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / "ridge.npz", coef=ridge.coef_, intercept=ridge.intercept_,
-                 out_shape=np.array(y_tr.shape[1:]), **{f"scaler_{k}": v for k, v in scaler.state().items()})
-        return {"decoder": "ridge", "alpha": config.ridge_alpha, "val_loss": val_loss,
-                "n_train": len(tr), "n_val": len(va)}
-    if world.main and not checkpoint_compatible(model_dir, config.train):
-        shutil.rmtree(model_dir)  # made with other settings: start afresh rather than resume
-    barrier(world)  # no rank reads model/ while rank 0 may be clearing it
-    summary = train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=model_dir,
-                        log_inputs=config.input_kind == "psd", progress=progress, world=world)
-    return {"decoder": "cnn", "n_train": len(tr), "n_val": len(va),
-            **{k: v for k, v in summary.items() if k != "history"}}
-
-
-def _train_chunk_decoder(config: RunConfig, inputs: np.ndarray, tr: np.ndarray, va: np.ndarray, *,
-                         progress: bool) -> dict:
-    """trf / temporal: fit on training segments only (the trf cross-validates within them)."""
-    from reconstruct.chunk_decoders import read_segments, train_temporal_decoder, train_trf
-    participants = [p for p, _ in recordings_table(config)]
-    used = used_seconds(config)
-    train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i), used_s=used)
-    val = read_segments(inputs, va, participants, lambda i: example_targets(config, i), used_s=used)
-    model_dir = RunDir.of(config).model
-    if config.decoder == "trf":
-        summary = train_trf(train, val, config.trf, model_dir)
-    else:
-        summary = train_temporal_decoder(train, val, config.temporal, model_dir, progress=progress)
-    return {**summary, "n_train": len(tr), "n_val": len(va)}
+    decoder = get_decoder(config.decoder)
+    split = load_split(config)
+    inputs = RunDir.of(config).inputs()
+    tr, va = split.indices(TRAIN), split.indices(VAL)
+    data = TrainingData(config=config, model_dir=RunDir.of(config).model, n_train=len(tr), n_val=len(va),
+                        progress=progress, world=world or World())
+    if decoder.per_second:
+        data.x_train, data.x_val = np.asarray(inputs[tr]), np.asarray(inputs[va])
+        data.y_train, data.y_val = example_targets(config, tr), example_targets(config, va)
+    else:  # segments: the trf cross-validates within the training ones
+        from reconstruct.chunk_decoders import read_segments
+        participants, used = [p for p, _ in recordings_table(config)], used_seconds(config)
+        data.train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i), used_s=used)
+        data.val = read_segments(inputs, va, participants, lambda i: example_targets(config, i), used_s=used)
+    return decoder.train(data)
 
 
 def predict_indices(config: RunConfig, indices: np.ndarray) -> np.ndarray:
     """The trained decoder's 1-s predictions [shape=(n, frames, bins)] of flat example `indices` (sorted)."""
     inputs = RunDir.of(config).inputs()
-    if config.decoder not in ("trf", "temporal"):
+    decoder = get_decoder(config.decoder)
+    if decoder.per_second:
         return predict_examples(config, np.asarray(inputs[indices]))
-    from reconstruct.chunk_decoders import (predict_temporal_segments, predict_trf_segments, read_segments,
-                                            seconds_from_segments)
+    from reconstruct.chunk_decoders import read_segments, seconds_from_segments
     data = read_segments(inputs, indices, [p for p, _ in recordings_table(config)], used_s=used_seconds(config))
-    model_dir = RunDir.of(config).model
-    preds = (predict_trf_segments(data, model_dir) if config.decoder == "trf"
-             else predict_temporal_segments(data, model_dir, device=config.temporal.device))
+    preds = decoder.predict(decoder.load(RunDir.of(config).model, config), data)
     return seconds_from_segments(preds, data)
 
 
 def predict_examples(config: RunConfig, x: np.ndarray) -> np.ndarray:
-    """Run the trained per-second decoder (cnn, ridge) on raw inputs, clipped to [0, 1]."""
-    model_dir = RunDir.of(config).model
-    if config.decoder == "ridge":
-        from reconstruct.train import InputScaler
-        z = np.load(model_dir / "ridge.npz")
-        scaler = InputScaler.from_state({k: z[f"scaler_{k}"] for k in ("log", "mean", "std")})
-        ridge = RidgeDecoder(config.ridge_alpha)
-        ridge.coef_, ridge.intercept_, ridge._out_shape = z["coef"], z["intercept"], tuple(z["out_shape"])
-        return ridge.predict(scaler.transform(x)).clip(0, 1)
-    model, scaler = load_cnn(model_dir / "best.pt", device=config.train.device)
-    return predict_cnn(model, scaler, x)
+    """Run the trained per-second decoder (cnn, ridge, ...) on raw inputs, clipped to [0, 1]."""
+    decoder = get_decoder(config.decoder)
+    if not decoder.per_second:
+        raise ReconstructError(f"the {decoder.name} decoder reads whole segments, not single seconds")
+    return decoder.predict(decoder.load(RunDir.of(config).model, config), x)
 
 
 def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:

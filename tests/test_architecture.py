@@ -21,7 +21,7 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -37,6 +37,20 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
             if name and name != me:
                 found.add(name)
     return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node, leaving out `if TYPE_CHECKING:` blocks (annotations only: never imported at run time)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            test = getattr(child, "test", None) if isinstance(child, ast.If) else None
+            if test is not None and "TYPE_CHECKING" in ast.unparse(test):
+                todo.extend(child.orelse)
+                continue
+            todo.append(child)
 
 
 def import_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:

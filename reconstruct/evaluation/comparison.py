@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reconstruct.config import DECODERS, RunConfig, default_input
+from reconstruct.config import RunConfig, default_input
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
 from reconstruct.evaluation.runs import share_upstream
@@ -140,10 +141,10 @@ def merge_comparison(new: dict, old: dict) -> dict:
                 and row["decoder"] != "song_mean"]  # a level not re-run here keeps every row it had
         base = fresh or earlier
         rows = [r for r in (fresh or {}).get("rows", []) if r["decoder"] != "song_mean"] + kept
-        rows.sort(key=lambda r: DECODERS.index(r["decoder"]))
+        rows.sort(key=lambda r: decoder_names().index(r["decoder"]))
         rows += [r for r in base["rows"] if r["decoder"] == "song_mean"]
         levels.append({**base, "rows": rows})
-    decoders = [d for d in DECODERS if d in rerun or d in old["decoders"]]
+    decoders = [d for d in decoder_names() if d in rerun or d in old["decoders"]]
     return {**new, "decoders": decoders, "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")},
             "levels": levels}
 

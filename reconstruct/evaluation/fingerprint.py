@@ -32,6 +32,7 @@ from reconstruct.evaluation.time_specific import (
     song_mean_baseline,
 )
 from reconstruct.pipeline import load_split, one_song_per_participant, recordings_table, used_seconds
+from reconstruct.decoders.registry import get_decoder
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
 
@@ -143,7 +144,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     out["participant_id"] = _id_accuracy(predicted, chunks, len(participants), song_of)
     decoder = decoder or score_spectra(chunks, chunks.recon, seed=seed)
     held = recordings_table(config, held_out=True)
-    per_second = config.decoder in ("cnn", "ridge")  # the chunk decoders (trf, temporal) predict whole chunks
+    per_second = get_decoder(config.decoder).per_second  # segment decoders (trf, temporal) predict whole chunks
     other = other_presentation_chunks(config, table, held) if per_second else None
     if held and not per_second:
         out["other_presentation_skipped"] = f"not yet computed for the {config.decoder} decoder"
