@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct.config import RunConfig
+from tuneback_core import code_version as _code_version
 from reconstruct.evaluation.fingerprint import fingerprint_control
 from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.features import clip_log_mel
@@ -52,15 +52,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def code_version() -> str:
-    """Package version plus the git commit when run from a checkout."""
-    from tuneback_core import __version__
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{__version__}+git.{sha}" if sha else __version__
+code_version = _code_version  # the one recorder (tuneback_core.code_version), under the name callers use
 
 
 def stage_render(config: RunConfig, *, progress: bool = True) -> dict:
