@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import signal
@@ -18,6 +19,9 @@ from scipy import signal
 from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
 from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
 from reconstruct.split import CHUNK_S, USED_S
+
+if TYPE_CHECKING:
+    from reconstruct.models.temporal import TemporalConfig
 
 
 
@@ -124,7 +128,8 @@ def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]
             raise ReconstructError(f"participant {p} has no trf model (no training chunks)")
         i = info[p]["index"]
         scaler = {"mean": z[f"{i}_mean"], "std": z[f"{i}_std"]}
-        out.append(predict_trf(_trf_input(x, scaler, band), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"]).clip(0, 1))
+        pred = predict_trf(_trf_input(x, scaler, band), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"])
+        out.append(pred.clip(0, 1))
     return out
 
 
@@ -148,7 +153,7 @@ def _standardised(data: SegmentData, scalers: dict[str, dict], names: list[str])
             "frames": data.frames, "pid": [names.index(p) for p in data.participant]}
 
 
-def train_temporal_decoder(train: SegmentData, val: SegmentData, config, model_dir: Path, *,
+def train_temporal_decoder(train: SegmentData, val: SegmentData, config: TemporalConfig, model_dir: Path, *,
                            progress: bool = True) -> dict:
     """Per-participant channel scaling on training frames, then the seeded loop with early stopping."""
     from reconstruct.train_temporal import train_temporal

@@ -112,7 +112,8 @@ def _entry(out: Path, cid: str, y: np.ndarray, *, song: str, participant: str | 
     path = out / "audio" / f"{cid}.wav"
     sf.write(path, y, AUDIO_SR, subtype="PCM_16")
     return {"id": cid, "file": f"audio/{cid}.wav", "sha256": _sha256(path), "song": song,
-            "eeg_participant": participant, "position": position_of(chunk, used_s=used_s), "onset_s": float(chunk * CHUNK_S),
+            "eeg_participant": participant, "position": position_of(chunk, used_s=used_s),
+            "onset_s": float(chunk * CHUNK_S),
             "duration_s": float(CHUNK_S), "role": role, "half": half, "target": target}
 
 

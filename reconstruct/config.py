@@ -28,7 +28,8 @@ def default_input(decoder: str) -> str:
 
 
 DEFAULT_SNR = 0.4
-LITERATURE_SNR = 3e-4  # stimulus-envelope backward-model r ≈ 0.14 here (4 recordings, 2026-12-02), the level real EEG decoding reaches
+# stimulus-envelope backward-model r ≈ 0.14 here (4 recordings, 2026-12-02), the level real EEG decoding reaches
+LITERATURE_SNR = 3e-4
 SNR_LEVELS = {"default": DEFAULT_SNR, "literature": LITERATURE_SNR}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -32,7 +33,7 @@ class SnrLevel(click.ParamType):
 
     name = "snr"
 
-    def convert(self, value, param, ctx) -> float:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         """'literature' → its SNR; '0.4' → 0.4; anything else is refused with the levels listed."""
         if isinstance(value, float):
             return value
@@ -44,7 +45,7 @@ class SnrLevel(click.ParamType):
             self.fail(f"{value!r} is neither a number nor one of {sorted(SNR_LEVELS)}", param, ctx)
 
 
-def run_options(func):
+def run_options(func: Callable) -> Callable:
     """The options every stage shares, so each verb sees the same configuration."""
     options = [
         click.option("--run-dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,

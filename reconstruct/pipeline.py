@@ -127,7 +127,8 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
     ds = load_dataset(config, progress=progress)
     used_s = int(ds.meta.get("used_s") or config.used_s)
     if used_s % CHUNK_S:
-        raise ReconstructError(f"the recordings give {used_s} s each: the used length must be a multiple of {CHUNK_S} s")
+        raise ReconstructError(f"the recordings give {used_s} s each: the used length must be a multiple of "
+                               f"{CHUNK_S} s")
     n_samples = used_s * EEG_FS
     short = [r for r in ds.recordings + ds.held_out if r.eeg.shape[1] < n_samples]
     if short:
@@ -141,7 +142,6 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
         from reconstruct.datasets.leak_guard import guard_dataset
         guard = guard_dataset(ds, n_samples=n_samples, allow=config.allow_stimulus_like)
     run = RunDir.of(config)
-    data = run.data
     run.songs_dir.mkdir(parents=True, exist_ok=True)
     channels = {r.eeg.shape[0] for r in ds.recordings}
     if len(channels) != 1:

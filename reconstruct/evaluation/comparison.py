@@ -12,7 +12,6 @@ the stimulus-envelope backward-model r of its EEG.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -129,7 +128,8 @@ def merge_comparison(new: dict, old: dict) -> dict:
     rerun = set(new["decoders"])
     for fresh in new["levels"]:
         earlier = next((lv for lv in old["levels"] if lv["snr"] == fresh["snr"]), None)
-        if earlier is not None and (earlier.get("eeg_digest") is None or earlier["eeg_digest"] != fresh.get("eeg_digest")):
+        digest = earlier.get("eeg_digest") if earlier is not None else None
+        if earlier is not None and (digest is None or digest != fresh.get("eeg_digest")):
             raise ParameterError(f"SNR {fresh['snr']:g}: the earlier rows were measured on other EEG (the generator "
                                  "or the data changed, or the earlier run recorded no digest): re-run every decoder")
     levels = []

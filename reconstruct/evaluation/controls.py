@@ -2,13 +2,13 @@
 
 * **Noise only** (``noise_only``): the simulated set regenerated at SNR 0 (same songs, heads, seeds,
   recordings table and split); there is no stimulus in the EEG. Must be at chance.
-* **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's
-  5-s chunks (every recording's, where each participant heard one song) are handed around by a random permutation within their split role (training chunks among
-  training chunks, test among test), so a recording of song s holds, chunk by chunk, EEG heard during
-  random songs at random times. The EEG is still real EEG with all its structure; only its pairing with
-  the music is broken, and no test chunk's EEG becomes a training input (with one pattern per song,
-  shuffling by chunk position would feed one song's test-time EEG to another song's training). Must be
-  at chance.
+* **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's 5-s
+  chunks (every recording's, where each participant heard one song) are handed around by a random permutation
+  within their split role (training chunks among training chunks, test among test), so a recording of song s
+  holds, chunk by chunk, EEG heard during random songs at random times. The EEG is still real EEG with all its
+  structure; only its pairing with the music is broken, and no test chunk's EEG becomes a training input (with
+  one pattern per song, shuffling by chunk position would feed one song's test-time EEG to another song's
+  training). Must be at chance.
 * **Recordings shuffled across songs** (``shuffled_songs``): each recording trained and tested against
   another song's targets, deranged within every participant (no recording keeps its song; each song
   still appears once per participant). A leak that lets a decoder tell recordings apart (a recording's
@@ -41,7 +41,7 @@ import csv
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from reconstruct.evaluation.runs import derived_config, link_stage
 from reconstruct.pipeline import is_done, recordings_table, used_seconds
 from reconstruct.split import CHUNK_S, USED_S
 from reconstruct.rundir import RunDir
+
+if TYPE_CHECKING:
+    from reconstruct.simulate import SimulationConfig
 
 
 def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConfig:
@@ -63,7 +66,7 @@ def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConf
                           decoder=decoder)
 
 
-def _with_snr(simulation, snr: float):
+def _with_snr(simulation: SimulationConfig, snr: float) -> SimulationConfig:
     from dataclasses import replace
     return replace(simulation, snr=snr)
 
@@ -254,7 +257,6 @@ def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data:
     elif feats.exists():
         shutil.rmtree(feats)
     feats.mkdir(parents=True)
-    src_feats = RunDir.of(base).features
     RunDir.of(config).targets_file.symlink_to(RunDir.of(base).targets_file.resolve())
     inputs = RunDir.of(base).inputs()
     out = np.lib.format.open_memmap(RunDir.of(config).inputs_file, mode="w+", dtype=inputs.dtype,

@@ -84,4 +84,5 @@ def load_run_examples(config: RunConfig, *, recon_path: Path | None = None) -> R
     labels = song_of[rec]
     return RunExamples(songs=songs, target_kind=config.target_kind, train_x=train_x, train_labels=pairs[:, 0],
                        train_seconds=pairs[:, 1], test_true=np.asarray(targets[labels, sec]),
-                       test_recon=np.asarray(recon), test_labels=labels, test_recording=rec, test_second=sec, used_s=used)
+                       test_recon=np.asarray(recon), test_labels=labels, test_recording=rec, test_second=sec,
+                       used_s=used)

@@ -118,7 +118,8 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
     ts = out["time_specific"]["decoder"]
     log(f"[evaluate] {out['label']} in {config.run_dir}: song ID {song_id['per_example']['accuracy']:.1%} "
         f"per second, {song_id['per_chunk']['accuracy']:.1%} per chunk; same-song observer "
-        f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; SSIM {out['ssim']['mean']:.3f}, "
+        f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; "
+        f"SSIM {out['ssim']['mean']:.3f}, "
         f"PSNR {out['psnr_db']['mean']:.2f} dB ({time.perf_counter() - started:.0f} s)")
     return out, arrays, ex
 
@@ -266,7 +267,7 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
     return EvaluationResult(json=result, arrays=arrays)
 
 
-def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, log) -> dict:
+def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, log: Callable[[str], None]) -> dict:
     from reconstruct.errors import ParameterError
     from reconstruct.evaluation.observer import ideal_observer_report
     from reconstruct.run import run_all
@@ -278,7 +279,8 @@ def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, 
         return {"skipped": str(exc)}
 
 
-def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, progress: bool, log) -> dict:
+def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, progress: bool,
+              log: Callable[[str], None]) -> dict:
     decoders = [config.decoder] + (["ridge"] if options.baseline and config.decoder != "ridge" else [])
     out: dict = {"noise_only": {}, "shuffled_chunks": {}, "time_scrambled": {}, "time_shifted": {},
                  "shuffled_songs": {}}

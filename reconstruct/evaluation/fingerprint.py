@@ -17,6 +17,7 @@ EEG knows the song without decoding any music. Three figures, reported wherever 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from reconstruct.decoders.registry import get_decoder
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 
 def second_features(eeg: np.ndarray) -> np.ndarray:
     """Per second, each channel's mean and log-variance [shape=(seconds, 2 × channels)]: the make-up of
@@ -45,7 +49,7 @@ def second_features(eeg: np.ndarray) -> np.ndarray:
     return np.concatenate([w.mean(axis=2).T, np.log(w.var(axis=2).T + 1e-12)], axis=1)
 
 
-def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.ndarray):
+def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.ndarray) -> Pipeline:
     """A standardised multinomial logistic regression from second features to participant, on training
     and validation seconds only."""
     from sklearn.linear_model import LogisticRegression
@@ -59,7 +63,7 @@ def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.n
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300)).fit(np.concatenate(x), y)
 
 
-def _chunk_votes(model, eeg: np.ndarray, chunks: HeldOutChunks) -> np.ndarray:
+def _chunk_votes(model: Pipeline, eeg: np.ndarray, chunks: HeldOutChunks) -> np.ndarray:
     """The participant predicted for each test chunk: the most probable over its five seconds."""
     classes = model.classes_
     out = np.empty(len(chunks), dtype=object)
@@ -188,7 +192,8 @@ def format_fingerprint(fp: dict) -> list[str]:
     op = fp.get("other_presentation")
     if op:
         d = op["decoder"]
-        lines.append(f"  the other presentation, never trained on: different-song {d['different_song']['accuracy']:.1%}, "
+        lines.append("  the other presentation, never trained on: "
+                     f"different-song {d['different_song']['accuracy']:.1%}, "
                      f"same-song {d['same_song']['accuracy']:.1%}, top-1 span "
                      f"{d['span_id']['top1']['accuracy']:.1%} (chance {d['span_id']['top1']['chance']:.1%})")
     return lines

@@ -258,7 +258,8 @@ def observe_kinds(mel: dict[str, np.ndarray], trials: list[tuple[str, str, str, 
         rows = [t for t in trials if t[3] == kind]
         if not rows:
             continue
-        clusters = (np.array([m for _, m, _, _ in rows]), np.array([f for _, _, f, _ in rows])) if len(rows) > 1 else None
+        clusters = ((np.array([m for _, m, _, _ in rows]), np.array([f for _, _, f, _ in rows]))
+                    if len(rows) > 1 else None)
         out[kind] = ideal_observer([mel[x] for x, _, _, _ in rows],
                                    [mel[replace.get(m, m)] for _, m, _, _ in rows],
                                    [mel[replace.get(f, f)] for _, _, f, _ in rows],

@@ -114,7 +114,8 @@ def training_subset(train_idx: np.ndarray, minutes: float | None) -> np.ndarray:
     return train_idx[np.isin(chunk_of, keep)]
 
 
-def _fit_predict(config: SweepConfig, x_tr, y_tr, x_va, y_va, x_te, *, progress: bool) -> np.ndarray:
+def _fit_predict(config: SweepConfig, x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: np.ndarray,
+                 x_te: np.ndarray, *, progress: bool) -> np.ndarray:
     log_inputs = config.input_kind == "psd"
     if config.decoder == "ridge":
         scaler = InputScaler(log_inputs).fit(x_tr)

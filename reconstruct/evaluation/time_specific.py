@@ -32,7 +32,7 @@ from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, level_rela
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
 from reconstruct.pipeline import load_split, recordings_table, used_seconds
 from reconstruct.rundir import RunDir
-from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
+from reconstruct.split import CHUNK_S, TRAIN, VAL
 
 TOP_K = (1, 3)
 TIME_MEASURES = ("same_song", "top1", "top3")  # the measures that song identity alone cannot pass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import analyze_command, cli
+from analysis.cli import cli
 from analysis.errors import AnalysisError
 
 

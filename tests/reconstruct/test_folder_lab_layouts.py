@@ -21,7 +21,7 @@ from scipy.signal import resample_poly
 from reconstruct import pipeline
 from reconstruct.config import RunConfig
 from reconstruct.datasets import load_folder
-from reconstruct.errors import DataFormatError, ReconstructError
+from reconstruct.errors import DataFormatError
 from reconstruct.split import CHUNK_S, make_split, target_overlap
 
 HEADER = "eeg_file,participant,song,audio_file,onset"

@@ -6,7 +6,6 @@ same pipeline scores far above chance, so the chance-level result is one that co
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from lab_recordings import EEG, continuous_raw, make_song, write_brainvision, write_csv, write_songs
 
