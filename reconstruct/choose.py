@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reconstruct.config import RunConfig, default_input, fingerprint
+from reconstruct.config import RunConfig, default_input, stage_hash
 from reconstruct.evaluation.runs import link_stage, share_upstream
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra
 from reconstruct.pipeline import (example_targets, is_done, load_split, predict_indices, read_summary,
@@ -99,7 +99,7 @@ def resolve_decoder(config: RunConfig, *, candidates: tuple[str, ...] | None = N
         return config, None
     path = RunDir.of(config).choice_file
     candidates = tuple(candidates or decoder_names())
-    key = fingerprint({**config.to_dict(), "run_dir": None, "candidates": list(candidates)})
+    key = stage_hash({**config.to_dict(), "run_dir": None, "candidates": list(candidates)})
     saved = json.loads(path.read_text()) if path.exists() else None
     choice = saved if saved and saved.get("key") == key else {
         **choose_decoder(config, candidates=candidates, progress=progress, log=log), "key": key}

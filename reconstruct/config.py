@@ -102,6 +102,7 @@ class RunConfig:
         return replace(self, **changes)
 
 
-def fingerprint(params: dict) -> str:
-    """Short stable hash of a stage's parameters, to tell whether its artefacts can be reused."""
+def stage_hash(params: dict) -> str:
+    """Short stable hash of a stage's parameters, to tell whether its artefacts can be reused (stored under the
+    key "fingerprint" in each `<stage>.done.json`, so earlier runs stay reusable)."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -16,13 +16,13 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct import features as feat
-from reconstruct.config import RunConfig, fingerprint
+from reconstruct.config import RunConfig, stage_hash
 from reconstruct.distributed import World
 from reconstruct.decoders.base import TrainingData
 from reconstruct.decoders.registry import get_decoder
 from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
-from reconstruct.recording import EEG_FS, Dataset
+from reconstruct.recording import EEG_FS, Dataset, one_song_per_participant  # noqa: F401 - re-exported
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
 
@@ -68,14 +68,14 @@ def stage_params(config: RunConfig, stage: str) -> dict:
 def is_done(config: RunConfig, stage: str) -> bool:
     """True when the stage's artefacts exist for exactly these parameters."""
     path = RunDir.of(config).stage_done(stage)
-    return path.exists() and json.loads(path.read_text())["fingerprint"] == fingerprint(stage_params(config, stage))
+    return path.exists() and json.loads(path.read_text())["fingerprint"] == stage_hash(stage_params(config, stage))
 
 
 def mark_done(config: RunConfig, stage: str, summary: dict, seconds: float) -> None:
     """Record that a stage finished, with what it made and how long it took."""
     path = RunDir.of(config).stage_done(stage)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"stage": stage, "fingerprint": fingerprint(stage_params(config, stage)),
+    path.write_text(json.dumps({"stage": stage, "fingerprint": stage_hash(stage_params(config, stage)),
                                 "params": stage_params(config, stage), "seconds": round(seconds, 2),
                                 "summary": summary}, indent=2, default=str))
 
@@ -202,14 +202,6 @@ def recordings_table(config: RunConfig, *, held_out: bool = False) -> list[tuple
     return RunDir.of(config).recordings(held_out=held_out)
 
 
-def one_song_per_participant(table: list[tuple[str, str]]) -> bool:
-    """True on the NMED-H design: every participant heard exactly one song (so identity names the song)."""
-    songs_of: dict[str, set[str]] = {}
-    for participant, song in table:
-        songs_of.setdefault(participant, set()).add(song)
-    return all(len(songs) == 1 for songs in songs_of.values())
-
-
 def song_audio(config: RunConfig, song: str) -> np.ndarray:
     """The stimulus audio of one song, mono float32 at 22 050 Hz."""
     return RunDir.of(config).song_audio(song)
@@ -281,9 +273,7 @@ def stage_split(config: RunConfig, *, progress: bool = True) -> dict:
 
 def load_split(config: RunConfig) -> Split:
     """The saved split."""
-    s = read_summary(config, "split")
-    return Split(np.load(RunDir.of(config).split_file), s["seed"], s["test_every"], s["val_fraction"],
-                 scope=s.get("scope", "recording"), guard_s=s.get("guard_s", 0))
+    return RunDir.of(config).split()
 
 
 # ---- train / predict --------------------------------------------------------------------------------
@@ -344,9 +334,4 @@ def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:
 
 def chunk_prediction(config: RunConfig, recording: int, chunk: int) -> np.ndarray:
     """The 5-s predicted spectrogram [shape=(5 × 44, bins)] of one test chunk."""
-    pred, index = RunDir.of(config).predictions()
-    first = recording * used_seconds(config) + chunk * CHUNK_S
-    pos = np.searchsorted(index, first)
-    if pos + CHUNK_S > len(index) or index[pos] != first:
-        raise ReconstructError(f"chunk {chunk} of recording {recording} is not a test chunk")
-    return np.concatenate(np.asarray(pred[pos:pos + CHUNK_S]))
+    return RunDir.of(config).chunk_prediction(recording, chunk)

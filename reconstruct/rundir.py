@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from reconstruct.errors import ReconstructError
+from reconstruct.split import CHUNK_S, USED_S, Split
+
 STUDY_TRIALS = "study_trials.json"
 CHOICE_FILE = "decoder_choice.json"
 STAGE_ARTEFACTS = {"load": ("data",), "features": ("features",), "split": ("split.npy",), "train": ("model",)}
@@ -188,6 +191,25 @@ class RunDir:
     def predictions(self) -> tuple[np.ndarray, np.ndarray]:
         """The test predictions (memory-mapped) and the flat example index of each."""
         return np.load(self.predictions_file, mmap_mode="r"), np.load(self.predictions_index_file)
+
+    def used_s(self) -> int:
+        """Seconds of every recording this run used (recorded by the load stage where not the paper's 240)."""
+        return int(self.dataset().get("used_s", USED_S))
+
+    def split(self) -> Split:
+        """The saved train/val/test split."""
+        s = self.summary("split")
+        return Split(np.load(self.split_file), s["seed"], s["test_every"], s["val_fraction"],
+                     scope=s.get("scope", "recording"), guard_s=s.get("guard_s", 0))
+
+    def chunk_prediction(self, recording: int, chunk: int) -> np.ndarray:
+        """The 5-s predicted spectrogram [shape=(5 × 44, bins)] of one test chunk."""
+        pred, index = self.predictions()
+        first = recording * self.used_s() + chunk * CHUNK_S
+        pos = np.searchsorted(index, first)
+        if pos + CHUNK_S > len(index) or index[pos] != first:
+            raise ReconstructError(f"chunk {chunk} of recording {recording} is not a test chunk")
+        return np.concatenate(np.asarray(pred[pos:pos + CHUNK_S]))
 
     def selection(self) -> dict:
         return json.loads(self.selection_file.read_text())

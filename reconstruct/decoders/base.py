@@ -11,8 +11,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     from reconstruct.chunk_decoders import SegmentData
-    from reconstruct.config import RunConfig
     from reconstruct.distributed import World
+
+RunConfig = Any
+"""A reconstruct.config.RunConfig: not imported here, because the config checks its decoder against the registry."""
 
 
 @dataclass

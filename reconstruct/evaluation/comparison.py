@@ -72,7 +72,6 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
                      log: Callable[[str], None] = print) -> dict:
     """Run (or resume) every decoder at every SNR on the simulated set and score them side by side."""
     from reconstruct.evaluation.evaluate import run_envelope_r
-    from reconstruct.pipeline import read_summary
     from reconstruct.run import run_all
     out_dir = Path(out_dir)
     levels = []
@@ -97,9 +96,9 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
         level["rows"].append({"decoder": "song_mean", **baseline})
         if envelope_recordings:
             level["envelope_r"] = run_envelope_r(runs[0], n=envelope_recordings)["mean_r"]
-        level["dataset"] = read_summary(runs[0], "load")["name"]
+        level["dataset"] = RunDir.of(runs[0]).summary("load")["name"]
         level["eeg_digest"] = eeg_digest(runs[0])
-        level["split"] = {k: v for k, v in read_summary(runs[0], "split").items() if k in ("scope", "overlap")}
+        level["split"] = {k: v for k, v in RunDir.of(runs[0]).summary("split").items() if k in ("scope", "overlap")}
         levels.append(level)
     return {"schema": "tuneback.decoder_comparison/1", "simulated": True, "decoders": list(decoders),
             "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")}, "levels": levels,

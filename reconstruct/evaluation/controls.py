@@ -48,7 +48,7 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.runs import derived_config, link_stage
-from reconstruct.pipeline import is_done, recordings_table, used_seconds
+from reconstruct.pipeline import is_done
 from reconstruct.split import CHUNK_S, USED_S
 from reconstruct.rundir import RunDir
 
@@ -128,7 +128,7 @@ def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = Non
             raise ReconstructError(f"the main run has no {stage!r} stage yet")
     run = RunDir.of(config)
     data, info = run.data, run.shuffle_file
-    table = recordings_table(base)
+    table = RunDir.of(base).recordings()
     new_songs = derange_songs(table, seed=seed)
     wanted = {"seed": seed, "songs": new_songs}
     if not (is_done(config, "split") and info.exists() and json.loads(info.read_text()) == wanted):
@@ -175,8 +175,7 @@ def chunk_permutation(table: list[tuple[str, str]], roles: np.ndarray, *, seed: 
 def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
     """Build (or reuse) the chunk-shuffled sub-run: same data, labels and split; inputs rearranged by chunk
     (each participant's chunks handed around within their split role)."""
-    from reconstruct.pipeline import load_split
-    source = chunk_permutation(recordings_table(base), load_split(base).chunk_roles, seed=seed)
+    source = chunk_permutation(RunDir.of(base).recordings(), RunDir.of(base).split().chunk_roles, seed=seed)
     return rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
                              {"seed": seed, "source": source.tolist()}, decoder=decoder)
 
@@ -213,8 +212,8 @@ def time_scrambled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
 def per_song_times(base: RunConfig, draw: Callable[[int, int], np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One order of chunk times per song, ``draw(n_chunks, song_number)``, and the `rearranged_config`
     source that gives every recording its song's order (its own EEG, other times)."""
-    table = recordings_table(base)
-    n_chunks = used_seconds(base) // CHUNK_S
+    table = RunDir.of(base).recordings()
+    n_chunks = RunDir.of(base).used_s() // CHUNK_S
     orders = {s: draw(n_chunks, i) for i, s in enumerate(sorted({s for _, s in table}))}
     source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
     return orders, source
@@ -261,7 +260,7 @@ def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data:
     inputs = RunDir.of(base).inputs()
     out = np.lib.format.open_memmap(RunDir.of(config).inputs_file, mode="w+", dtype=inputs.dtype,
                                     shape=inputs.shape)
-    used = used_seconds(base)
+    used = RunDir.of(base).used_s()
     for rec in range(source.shape[0]):
         for k in range(source.shape[1]):
             dst = rec * used + k * CHUNK_S

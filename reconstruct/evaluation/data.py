@@ -9,7 +9,7 @@ import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
-from reconstruct.pipeline import is_done, load_split, recordings_table
+from reconstruct.pipeline import is_done
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
 
@@ -66,10 +66,10 @@ def load_run_examples(config: RunConfig, *, recon_path: Path | None = None) -> R
     """Read targets, split and predictions of a run dir whose `predict` stage is done."""
     require_predictions(config)
     run = RunDir.of(config)
-    table = recordings_table(config)
+    table = RunDir.of(config).recordings()
     songs = list(run.target_songs())
     song_of = np.array([songs.index(s) for _, s in table])
-    split = load_split(config)
+    split = RunDir.of(config).split()
     roles, used = split.example_roles(), split.used_s
     targets = run.targets()
     # classifier training set: distinct (song, second) pairs of training/validation chunks

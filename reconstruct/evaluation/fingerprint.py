@@ -32,7 +32,7 @@ from reconstruct.evaluation.time_specific import (
     score_spectra,
     song_mean_baseline,
 )
-from reconstruct.pipeline import load_split, one_song_per_participant, recordings_table, used_seconds
+from reconstruct.recording import one_song_per_participant
 from reconstruct.decoders.registry import get_decoder
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
@@ -90,22 +90,23 @@ def other_presentation_chunks(config: RunConfig, table: list[tuple[str, str]],
                               held: list[tuple[str, str]]) -> HeldOutChunks | None:
     """The held-out presentation's test chunks, decoded by the run's model (which never saw them), at the
     test chunks of the same participant and song in the training presentation."""
-    from reconstruct.pipeline import predict_examples
     run = RunDir.of(config)
     if not held:
         return None
+    decoder = get_decoder(config.decoder)
+    model = decoder.load(run.model, config)  # the finished run's own model, read through the run directory
     songs, targets = run.target_songs(), run.targets()
     eeg = run.eeg(held_out=True)
-    roles = load_split(config).chunk_roles
+    roles = RunDir.of(config).split().chunk_roles
     source = {pair: i for i, pair in enumerate(table)}
     rec, part, song, chunk, recon, truth = [], [], [], [], [], []
     for h, pair in enumerate(held):
         if pair not in source:
             continue
         test = np.flatnonzero(roles[source[pair]] == TEST)
-        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=used_seconds(config))
+        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=RunDir.of(config).used_s())
         seconds = (test[:, None] * CHUNK_S + np.arange(CHUNK_S)).ravel()
-        pred = predict_examples(config, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
+        pred = decoder.predict(model, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
         for k, c in enumerate(test):
             rec.append(h)
             part.append(pair[0])
@@ -131,7 +132,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
 
     `decoder` is the run's own `score_spectra` of its test chunks where the caller has it already."""
     run = RunDir.of(config)
-    table = recordings_table(config)
+    table = RunDir.of(config).recordings()
     participants = sorted({p for p, _ in table})
     one_song = one_song_per_participant(table)
     song_of = dict(table) if one_song else {}
@@ -139,7 +140,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
                  "n_participants": len(participants)}
     if len(participants) < 2:
         return {**out, "skipped": "one participant: nothing to recognise"}
-    split = load_split(config)
+    split = RunDir.of(config).split()
     roles = split.example_roles().reshape(len(table), split.used_s)
     eeg = run.eeg()
     model = _fit_participants(eeg, table, roles)
@@ -147,7 +148,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     predicted = _chunk_votes(model, eeg, chunks)
     out["participant_id"] = _id_accuracy(predicted, chunks, len(participants), song_of)
     decoder = decoder or score_spectra(chunks, chunks.recon, seed=seed)
-    held = recordings_table(config, held_out=True)
+    held = RunDir.of(config).recordings(held_out=True)
     per_second = get_decoder(config.decoder).per_second  # segment decoders (trf, temporal) predict whole chunks
     other = other_presentation_chunks(config, table, held) if per_second else None
     if held and not per_second:

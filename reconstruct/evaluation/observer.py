@@ -38,7 +38,6 @@ from reconstruct.config import RunConfig
 from reconstruct.features import MAX_DB
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
-from reconstruct.pipeline import chunk_prediction, read_summary, recordings_table
 from reconstruct.rundir import STUDY_TRIALS, RunDir  # noqa: F401 - STUDY_TRIALS: a study's exact trials (docs/contracts.md)
 from reconstruct.split import CHUNK_S
 
@@ -152,7 +151,7 @@ def file_trials(config: RunConfig, path: Path) -> list[dict]:
     else:
         raise ReconstructError(f"{path}: expected a design with 'versions' or a list of trials")
     clips = {c["id"]: c for c in json.loads(manifest_path.read_text())["clips"]}
-    rec_of = {pair: i for i, pair in enumerate(recordings_table(config))}
+    rec_of = {pair: i for i, pair in enumerate(RunDir.of(config).recordings())}
     trials = []
     for t in raw:
         if not isinstance(t, dict):
@@ -185,7 +184,8 @@ def score_trials(config: RunConfig, trials: list[dict]) -> dict:
     closer = {"distance": [], "ssim": []}
     for t in trials:
         x = units_to_db(_true_span(config, *t["x"]))
-        m, f = units_to_db(chunk_prediction(config, *t["match"])), units_to_db(chunk_prediction(config, *t["foil"]))
+        run = RunDir.of(config)
+        m, f = units_to_db(run.chunk_prediction(*t["match"])), units_to_db(run.chunk_prediction(*t["foil"]))
         closer["distance"].append(correlation_distance(m, x) < correlation_distance(f, x))
         closer["ssim"].append(ssim_db(m, x) > ssim_db(f, x))
     versions = sorted({t["version"] for t in trials if t["version"] is not None})
@@ -270,12 +270,12 @@ def observe_kinds(mel: dict[str, np.ndarray], trials: list[tuple[str, str, str, 
 def song_mean_units(config: RunConfig, songs: list[str]) -> dict[str, np.ndarray]:
     """Each song's mean training (and validation) spectrogram in units, tiled over a 5-s clip: what knowing the
     song and nothing about time predicts (never a test second)."""
-    from reconstruct.pipeline import load_split
     from reconstruct.split import TRAIN, VAL
 
-    table, run = recordings_table(config), RunDir.of(config)
+    run = RunDir.of(config)
+    table = run.recordings()
     names, targets = run.target_songs(), run.targets()
-    split = load_split(config)
+    split = RunDir.of(config).split()
     roles = split.example_roles().reshape(len(table), split.used_s)
     out = {}
     for s in songs:
@@ -296,7 +296,7 @@ def identity_clip_spectra(config: RunConfig, songs: list[str]) -> dict[str, np.n
     from reconstruct.recording import AUDIO_SR
 
     means = song_mean_units(config, songs)
-    refs = read_summary(config, "features")["ref_db"]
+    refs = RunDir.of(config).summary("features")["ref_db"]
     length = CHUNK_S * AUDIO_SR
     audio = invert_batch(np.stack([means[s] for s in songs]), np.array([refs[s] for s in songs]),
                          kind=config.target_kind, length=length, config=config.inversion)

@@ -32,7 +32,6 @@ from reconstruct.evaluation.controls import (
 )
 from reconstruct.evaluation.runs import derived_config, ensure_predictions
 from reconstruct.evaluation.time_specific import HeldOutChunks, load_test_chunks, score_spectra, true_spans
-from reconstruct.pipeline import recordings_table, used_seconds
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TRAIN, VAL, make_split
 
@@ -40,8 +39,8 @@ from reconstruct.split import CHUNK_S, TRAIN, VAL, make_split
 def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s: int = 0) -> np.ndarray:
     """Each test second replaced by the mean true spectrum of the nearest second(s) that a split with
     `guard_s` would train or validate on, in the same recording."""
-    table = recordings_table(config)
-    run, used = RunDir.of(config), used_seconds(config)
+    table = RunDir.of(config).recordings()
+    run, used = RunDir.of(config), RunDir.of(config).used_s()
     songs, targets = run.target_songs(), run.targets()
     split = make_split([s for _, s in table], seed=config.split_seed, scope=config.split_scope, guard_s=guard_s,
                        used_s=used)
@@ -59,7 +58,7 @@ def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s
 
 def offset_truth_oracle(config: RunConfig, chunks: HeldOutChunks, *, shift: int) -> np.ndarray:
     """Chunk k replaced by the true spectrogram of chunk k + shift of its song (circularly)."""
-    n_chunks = used_seconds(config) // CHUNK_S
+    n_chunks = RunDir.of(config).used_s() // CHUNK_S
     return true_spans(config, chunks.song, ((chunks.chunk + shift) % n_chunks) * CHUNK_S)
 
 

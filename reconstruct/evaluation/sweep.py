@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from reconstruct import features as feat
-from reconstruct.config import fingerprint
+from reconstruct.config import stage_hash
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.classifier import (
     ClassifierConfig,
@@ -132,7 +132,7 @@ def _fit_predict(config: SweepConfig, x_tr: np.ndarray, y_tr: np.ndarray, x_va: 
 def _point_key(config: SweepConfig, snr: float, minutes: float | None) -> str:
     d = config.to_dict()
     d.pop("snrs"), d.pop("minutes")
-    return fingerprint({**d, "snr": snr, "minutes": minutes})
+    return stage_hash({**d, "snr": snr, "minutes": minutes})
 
 
 def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: bool = True,

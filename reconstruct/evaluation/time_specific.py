@@ -30,7 +30,6 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, level_relative, units_to_db
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
-from reconstruct.pipeline import load_split, recordings_table, used_seconds
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TRAIN, VAL
 
@@ -61,7 +60,7 @@ class HeldOutChunks:
 
 def load_test_chunks(config: RunConfig) -> HeldOutChunks:
     """The run's test chunks, each a 5-s spectrogram [shape=(n, 5 × frames, bins)], recording-major."""
-    table, used = recordings_table(config), used_seconds(config)
+    table, used = RunDir.of(config).recordings(), RunDir.of(config).used_s()
     pred, index = RunDir.of(config).predictions()
     starts = np.flatnonzero(index % CHUNK_S == 0)
     rec, sec = index[starts] // used, index[starts] % used
@@ -81,10 +80,10 @@ def true_spans(config: RunConfig, songs: np.ndarray, starts: np.ndarray) -> np.n
 
 def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:
     """Each test chunk replaced by its song's mean training spectrogram, tiled over the chunk's 5 s."""
-    table = recordings_table(config)
+    table = RunDir.of(config).recordings()
     run = RunDir.of(config)
     songs, targets = run.target_songs(), run.targets()
-    roles = load_split(config).example_roles().reshape(len(table), used_seconds(config))
+    roles = RunDir.of(config).split().example_roles().reshape(len(table), RunDir.of(config).used_s())
     means = {}
     for s in set(chunks.song):
         seconds = np.unique(np.concatenate([np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))
