@@ -14,7 +14,7 @@ from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.models.trf import TRFConfig
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import MAX_GUARD_S, SCOPES, USED_S
 from reconstruct.train import TrainConfig
 
@@ -41,7 +41,7 @@ class RunConfig:
     dataset: str = "simulated"
     eeg_path: str | None = None
     audio_path: str | None = None
-    simulation: SimulationConfig = field(default_factory=lambda: SimulationConfig(snr=DEFAULT_SNR))
+    simulation: SimulatedDataConfig = field(default_factory=lambda: SimulatedDataConfig(snr=DEFAULT_SNR))
     input_kind: str = "psd"
     target_kind: str = "mel"
     decoder: str = "cnn"

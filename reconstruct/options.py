@@ -14,7 +14,7 @@ from reconstruct.datasets.options import (AXIS_ORDER, DEFAULT_LENGTH_S, SHORT, F
                                          parse_audio_files, parse_offsets, parse_songs)
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
 
@@ -142,7 +142,7 @@ def build_config(**o) -> RunConfig:
     """CLI options → RunConfig (the one place options become configuration)."""
     return RunConfig(
         run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
-        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
+        simulation=SimulatedDataConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
         input_kind=o["input_kind"] or default_input(o["decoder"]), target_kind=o["target_kind"],
         decoder=o["decoder"],
         ridge_alpha=o["ridge_alpha"],

@@ -26,7 +26,7 @@ from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.comparison import (comparison_markdown, compare_decoders, merge_comparison,
                                                write_comparison)
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 
 
 def parse_snrs(value: str) -> tuple[float, ...]:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = sorted(set(decoders) - set(decoder_names()))
     if unknown:
         raise SystemExit(f"--decoders: unknown {unknown}; choose from {list(decoder_names())}")
-    base = RunConfig(run_dir=args.cache, simulation=SimulationConfig(shape="nmedh", seed=args.seed,
+    base = RunConfig(run_dir=args.cache, simulation=SimulatedDataConfig(shape="nmedh", seed=args.seed,
                                                                      n_participants=args.participants))
     started = time.perf_counter()
     levels: list[dict] = []

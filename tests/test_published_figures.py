@@ -29,9 +29,9 @@ def _decoder_figures(run_dir: Path, decoder: str) -> dict:
     """Train one decoder on a tiny simulated run and return its exact outputs."""
     from reconstruct.config import RunConfig
     from reconstruct.run import run_stage
-    from reconstruct.simulate import SimulationConfig
+    from reconstruct.simulate import SimulatedDataConfig
 
-    sim = SimulationConfig(n_songs=4, n_participants=1, duration_s=245, snr=0.4, n_channels=8, presentations="a")
+    sim = SimulatedDataConfig(n_songs=4, n_participants=1, duration_s=245, snr=0.4, n_channels=8, presentations="a")
     config = RunConfig(run_dir=run_dir, simulation=sim, decoder=decoder,
                        input_kind="raw" if decoder == "trf" else "psd")
     summaries = {s: run_stage(config, s, progress=False, log=lambda _: None) for s in STAGES}

@@ -53,7 +53,7 @@ from reconstruct.split import CHUNK_S, USED_S
 from reconstruct.rundir import RunDir
 
 if TYPE_CHECKING:
-    from reconstruct.simulate import SimulationConfig
+    from reconstruct.simulate import SimulatedDataConfig
 
 
 def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConfig:
@@ -66,7 +66,7 @@ def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConf
                           decoder=decoder)
 
 
-def _with_snr(simulation: SimulationConfig, snr: float) -> SimulationConfig:
+def _with_snr(simulation: SimulatedDataConfig, snr: float) -> SimulatedDataConfig:
     from dataclasses import replace
     return replace(simulation, snr=snr)
 

@@ -9,10 +9,10 @@ from reconstruct.choose import CHOICE_FILE, candidate_config, choose_decoder, re
 from reconstruct.config import RunConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.pipeline import load_split, stage_params
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import TEST, VAL
 
-SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8)
+SIM = SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8)
 CANDIDATES = ("ridge", "trf", "temporal")
 
 

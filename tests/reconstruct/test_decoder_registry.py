@@ -12,7 +12,7 @@ from reconstruct.config import RunConfig
 from reconstruct.decoders import registry
 from reconstruct.decoders.base import Decoder, TrainingData
 from reconstruct.run import run_stage
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 
 
 class SongBlind(Decoder):
@@ -42,7 +42,7 @@ def toy():
     registry.unregister("toy")
 
 
-SIM = SimulationConfig(n_songs=4, n_participants=1, duration_s=245, snr=0.4, n_channels=8, presentations="a")
+SIM = SimulatedDataConfig(n_songs=4, n_participants=1, duration_s=245, snr=0.4, n_channels=8, presentations="a")
 
 
 def test_a_registered_decoder_trains_and_predicts(toy, tmp_path):
