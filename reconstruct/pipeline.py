@@ -24,7 +24,7 @@ from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
 from reconstruct.recording import EEG_FS, Dataset, one_song_per_participant  # noqa: F401 - re-exported
 from reconstruct.rundir import RunDir
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
+from reconstruct.split import TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
 
 SPLIT_VERSION = 2  # 1: a pattern per recording (leaked test targets through other recordings); 2: per song
 SELECT_VERSION = 2  # 2: a second practice clip per song, the same-song foil of a mixed study's practice (issue 25)
@@ -126,9 +126,6 @@ def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
     A real data set first passes the stimulus-leak guard (:mod:`reconstruct.datasets.leak_guard`)."""
     ds = load_dataset(config, progress=progress)
     used_s = int(ds.meta.get("used_s") or config.used_s)
-    if used_s % CHUNK_S:
-        raise ReconstructError(f"the recordings give {used_s} s each: the used length must be a multiple of "
-                               f"{CHUNK_S} s")
     n_samples = used_s * EEG_FS
     short = [r for r in ds.recordings + ds.held_out if r.eeg.shape[1] < n_samples]
     if short:
