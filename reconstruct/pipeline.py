@@ -278,7 +278,7 @@ def load_split(config: RunConfig) -> Split:
 def stage_train(config: RunConfig, *, progress: bool = True, world: World | None = None) -> dict:
     """Fit the decoder on training chunks, early-stopping on validation chunks (data-parallel over `world`)."""
     if config.decoder == "auto":
-        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.choose.resolve_decoder); "
+        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.decoder_choice.resolve_decoder); "
                                "use `tuneback reconstruct run --decoder auto`")
     decoder = get_decoder(config.decoder)
     split = load_split(config)

@@ -136,7 +136,7 @@ def cli(serve: bool, old_default: bool, foil_policy: str | None, host: str, port
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
 
-    from reconstruct.choose import reference_cnn, resolve_decoder
+    from reconstruct.decoder_choice import reference_cnn, resolve_decoder
     from reconstruct.evaluation.observer import format_kind_lines
     from reconstruct.options import SnrLevel
 

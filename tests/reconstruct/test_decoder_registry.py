@@ -56,7 +56,7 @@ def test_a_registered_decoder_trains_and_predicts(toy, tmp_path):
 
 
 def test_the_validation_choice_iterates_the_registry(toy, tmp_path, monkeypatch):
-    from reconstruct.choose import choose_decoder
+    from reconstruct.decoder_choice import choose_decoder
 
     monkeypatch.setattr(registry, "_REGISTRY", {n: registry.get_decoder(n) for n in ("ridge", "toy")})
     config = RunConfig(run_dir=tmp_path / "run", simulation=SIM, decoder="auto")

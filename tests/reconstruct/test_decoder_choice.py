@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from reconstruct.choose import CHOICE_FILE, candidate_config, choose_decoder, resolve_decoder
+from reconstruct.decoder_choice import CHOICE_FILE, candidate_config, choose_decoder, resolve_decoder
 from reconstruct.config import RunConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.pipeline import load_split, stage_params
