@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from tuneback.errors import TunebackError
+from tuneback_core.errors import TunebackError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -25,7 +25,7 @@ from analysis.mixed import gee_model, mixed_model
 from analysis.power import Setup, binomial_power, power_report
 from analysis.labels import label
 from analysis.foil_kinds import foil_kind_report
-from analysis.prose import claim_paragraph, results_paragraph
+from analysis.prose import apa_p, claim_paragraph, results_paragraph
 from analysis.provenance import provenance
 from analysis.render import render_html
 from analysis.rt import rt_summary
@@ -233,12 +233,10 @@ def _typical_trials(scored: pd.DataFrame) -> int:
 
 
 def _code_version() -> str:
-    """The installed tuneback version."""
-    try:
-        from tuneback import __version__
-    except ImportError:
-        return "unknown"
-    return __version__
+    """The code version every artefact records (tuneback_core.code_version)."""
+    from tuneback_core import code_version
+
+    return code_version()
 
 
 def _tests_line(g: dict) -> str:
@@ -317,9 +315,5 @@ def _pct(x: float | None) -> str:
 
 
 def _p(p: float | None) -> str:
-    """Format 'p = …' readably at any size."""
-    if p is None:
-        return "p n/a"
-    if p < 1e-300:
-        return "p < 1e-300"
-    return f"p = {p:.2g}" if p < 0.001 else f"p = {p:.3f}"
+    """Format p the one way the analysis does (analysis.prose.apa_p)."""
+    return apa_p(p)

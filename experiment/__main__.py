@@ -7,7 +7,7 @@ The web image (Dockerfile) installs only what the app needs, so it runs `python 
 from __future__ import annotations
 
 from experiment.cli import cli
-from tuneback.clirun import run_click
+from tuneback_core.clirun import run_click
 
 
 def main(argv: list[str] | None = None) -> None:

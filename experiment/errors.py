@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuneback.errors import TunebackError
+from tuneback_core.errors import TunebackError
 
 
 class ExperimentError(TunebackError):

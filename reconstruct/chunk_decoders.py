@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import signal
@@ -22,17 +23,19 @@ from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
 from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
 from reconstruct.split import CHUNK_S, USED_S
 
-CHUNK_DECODERS = ("trf", "temporal")
+if TYPE_CHECKING:
+    from reconstruct.models.temporal import TemporalConfig
+
 
 
 class SegmentData:
     """The segments of some examples: EEG at the frame rate, targets, participant and chunk of each."""
 
     def __init__(self, inputs: np.ndarray, indices: np.ndarray, participants: list[str],
-                 targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 targets_of: Callable[[np.ndarray], np.ndarray] | None = None, *, used_s: int = USED_S) -> None:
         check_raw(inputs)
         self.indices = np.asarray(indices)
-        self.segments = segments_of(self.indices)
+        self.segments = segments_of(self.indices, used_s=used_s)
         pos = self.segments.positions(self.indices)
         self.positions = pos
         self.eeg = [segment_eeg(inputs, self.indices[p]) for p in pos]  # rows of `inputs` are flat indices
@@ -40,16 +43,17 @@ class SegmentData:
         self.frames = [segment_frames(y, p) for p in pos] if y is not None else None
         rec = self.segments.recordings
         self.participant = np.array([participants[r] for r in rec])
-        self.chunk_in_song = (self.segments.starts % USED_S) // CHUNK_S
+        self.chunk_in_song = (self.segments.starts % used_s) // CHUNK_S
 
     def __len__(self) -> int:
         return len(self.eeg)
 
 
 def read_segments(inputs: np.ndarray, indices: np.ndarray, participants: list[str],
-                  targets_of: Callable[[np.ndarray], np.ndarray] | None = None) -> SegmentData:
-    """Segments of `indices` (sorted flat example indices) from the raw inputs array."""
-    return SegmentData(inputs, indices, participants, targets_of)
+                  targets_of: Callable[[np.ndarray], np.ndarray] | None = None, *,
+                  used_s: int = USED_S) -> SegmentData:
+    """Segments of `indices` (sorted flat example indices, `used_s` seconds per recording) from the raw inputs."""
+    return SegmentData(inputs, indices, participants, targets_of, used_s=used_s)
 
 
 def channel_scaler(eeg: list[np.ndarray]) -> dict:
@@ -149,7 +153,8 @@ def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]
             raise ReconstructError(f"participant {p} has no trf model (no training chunks)")
         i = info[p]["index"]
         scaler = {"mean": z[f"{i}_mean"], "std": z[f"{i}_std"]}
-        out.append(predict_trf(_trf_input(x, scaler, band), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"]).clip(0, 1))
+        pred = predict_trf(_trf_input(x, scaler, band), z[f"{i}_coef"], z[f"{i}_intercept"], z[f"{i}_lags"])
+        out.append(pred.clip(0, 1))
     return out
 
 
@@ -173,7 +178,7 @@ def _standardised(data: SegmentData, scalers: dict[str, dict], names: list[str])
             "frames": data.frames, "pid": [names.index(p) for p in data.participant]}
 
 
-def train_temporal_decoder(train: SegmentData, val: SegmentData, config, model_dir: Path, *,
+def train_temporal_decoder(train: SegmentData, val: SegmentData, config: TemporalConfig, model_dir: Path, *,
                            progress: bool = True) -> dict:
     """Per-participant channel scaling on training frames, then the seeded loop with early stopping."""
     from reconstruct.train_temporal import train_temporal

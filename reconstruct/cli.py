@@ -43,7 +43,7 @@ for _stage in STAGES:
 @run_options
 def run_command(force_from: str | None, until: str, quiet: bool, **options) -> None:
     """Run every stage (resuming from what is already done) and print a summary."""
-    from reconstruct.choose import resolve_decoder
+    from reconstruct.decoder_choice import resolve_decoder
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
     if World.from_env().distributed:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,17 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct.config import RunConfig
+from tuneback_core import code_version as _code_version
 from reconstruct.evaluation.fingerprint import fingerprint_control
 from reconstruct.evaluation.time_specific import time_specific_evidence
-from reconstruct.features import spectrogram_db
+from reconstruct.features import clip_log_mel
 from reconstruct.invert import invert_batch
 from reconstruct.loudness import normalize_clips
 from reconstruct.evaluation.observer import foil_kind_lines, identity_clip_spectra, ideal_observer, units_to_db
-from reconstruct.pipeline import (chunk_prediction, read_summary, recordings_table, song_audio, load_split)
+from reconstruct.pipeline import (chunk_prediction, load_split, read_summary, recordings_table, song_audio,
+                                  used_seconds)
 from reconstruct.recording import AUDIO_SR
+from reconstruct.rundir import RunDir
 from reconstruct.select import Choice, default_pairs, select_clips
 from reconstruct.split import CHUNK_S
 
@@ -35,13 +37,13 @@ def stage_select(config: RunConfig, *, progress: bool = True) -> dict:
                            songs=list(config.songs) if config.songs else None)
     pairs = default_pairs(choices, seed=config.select_seed)
     out = {"choices": [c.to_dict() for c in choices], "pairs": pairs}
-    (config.run_dir / "selection.json").write_text(json.dumps(out, indent=2))
+    RunDir.of(config).selection_file.write_text(json.dumps(out, indent=2))
     return {"n_reconstructions": sum(c.role == "reconstruction" for c in choices), "n_pairs": len(pairs)}
 
 
 def load_selection(config: RunConfig) -> tuple[list[Choice], list[tuple[int, int]]]:
     """The saved selection."""
-    data = json.loads((config.run_dir / "selection.json").read_text())
+    data = RunDir.of(config).selection()
     choices = [Choice(**{k: v for k, v in c.items() if k != "onset_s"}) for c in data["choices"]]
     return choices, [tuple(p) for p in data["pairs"]]
 
@@ -50,15 +52,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def code_version() -> str:
-    """Package version plus the git commit when run from a checkout."""
-    from tuneback import __version__
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{__version__}+git.{sha}" if sha else __version__
+code_version = _code_version  # the one recorder (tuneback_core.code_version), under the name callers use
 
 
 def stage_render(config: RunConfig, *, progress: bool = True) -> dict:
@@ -76,20 +70,23 @@ def stage_render(config: RunConfig, *, progress: bool = True) -> dict:
         targets = np.stack([audio[s][k * CLIP_SAMPLES:(k + 1) * CLIP_SAMPLES] for s, k, _ in spans])
         clips, lufs = normalize_clips(np.concatenate([recon, targets]))
         bar.update(1)
-    out = config.run_dir / "clips"
+    run = RunDir.of(config)
+    out, used = run.clips, used_seconds(config)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     entries, target_ids = [], {}
     for j, (song, chunk, practice) in enumerate(spans):
         cid = f"{'q' if practice else 'x'}{j + 1:02d}"
         target_ids[(song, chunk, practice)] = cid
         entries.append(_entry(out, cid, clips[len(recon) + j], song=song, participant=None, chunk=chunk,
-                              role="practice_target" if practice else "target", half=None, target=None))
+                              role="practice_target" if practice else "target", half=None, target=None,
+                              used_s=used))
     for i, c in enumerate(choices):
         practice = c.role == "practice_reconstruction"
         cid = f"{'p' if practice else 'r'}{i + 1:02d}"
         entries.append(_entry(out, cid, clips[i], song=c.song, participant=c.participant, chunk=c.chunk,
-                              role=c.role, half=c.half, target=target_ids[(c.song, c.chunk, practice)]))
-    dataset = json.loads((config.run_dir / "data" / "dataset.json").read_text())
+                              role=c.role, half=c.half, target=target_ids[(c.song, c.chunk, practice)],
+                              used_s=used))
+    dataset = run.dataset()
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "dataset": {"name": dataset["name"], "simulated": dataset["simulated"],
@@ -105,41 +102,37 @@ def stage_render(config: RunConfig, *, progress: bool = True) -> dict:
         "songs": sorted({c.song for c in choices}),
         "clips": sorted(entries, key=lambda e: e["id"]),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return {"manifest": str(out / "manifest.json"), "n_clips": len(entries), "loudness_lufs": lufs}
+    run.manifest_file.write_text(json.dumps(manifest, indent=2, default=str))
+    return {"manifest": str(run.manifest_file), "n_clips": len(entries), "loudness_lufs": lufs}
 
 
 def _entry(out: Path, cid: str, y: np.ndarray, *, song: str, participant: str | None, chunk: int, role: str,
-           half: int | None, target: str | None) -> dict:
+           half: int | None, target: str | None, used_s: int) -> dict:
     from reconstruct.select import position_of
     path = out / "audio" / f"{cid}.wav"
     sf.write(path, y, AUDIO_SR, subtype="PCM_16")
     return {"id": cid, "file": f"audio/{cid}.wav", "sha256": _sha256(path), "song": song,
-            "eeg_participant": participant, "position": position_of(chunk), "onset_s": float(chunk * CHUNK_S),
+            "eeg_participant": participant, "position": position_of(chunk, used_s=used_s),
+            "onset_s": float(chunk * CHUNK_S),
             "duration_s": float(CHUNK_S), "role": role, "half": half, "target": target}
-
-
-def clip_log_mel(path: Path) -> np.ndarray:
-    """Log-mel dB [shape=(frames, 128)] of a rendered clip, as heard."""
-    y, _ = sf.read(path, dtype="float32")
-    return spectrogram_db(y, kind="mel").T
 
 
 def _target_units(config: RunConfig, choice: Choice) -> np.ndarray:
     """The true 5-s target [shape=(5 × 44, bins)] in [0, 1] of a chosen chunk."""
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
+    run = RunDir.of(config)
+    songs, targets = run.target_songs(), run.targets()
     first = choice.chunk * CHUNK_S
     return np.concatenate(np.asarray(targets[songs.index(choice.song), first:first + CHUNK_S]))
 
 
 def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
     """Ideal observer on the 48 AB-X pairs: on the rendered audio (as heard) and on the predicted spectra."""
-    manifest = json.loads((config.run_dir / "clips" / "manifest.json").read_text())
+    run = RunDir.of(config)
+    manifest = run.manifest()
     by_id = {c["id"]: c for c in manifest["clips"]}
     choices, pairs = load_selection(config)
     recon_ids = [f"{'p' if c.role == 'practice_reconstruction' else 'r'}{i + 1:02d}" for i, c in enumerate(choices)]
-    audio_dir = config.run_dir / "clips"
+    audio_dir = run.clips
     mel = {cid: clip_log_mel(audio_dir / by_id[cid]["file"]) for cid in tqdm(
         list(by_id), desc="observer spectra", disable=not progress)}
     x_ids = [by_id[recon_ids[m]]["target"] for m, _ in pairs]
@@ -157,5 +150,5 @@ def stage_observe(config: RunConfig, *, progress: bool = True) -> dict:
               "foil_kinds": foil_kind_lines(manifest["clips"], mel, identity, seed=config.select_seed),
               "all_test_chunks": evidence,
               "fingerprint": fingerprint_control(config, seed=config.select_seed, decoder=evidence["decoder"])}
-    (config.run_dir / "clips" / "observer.json").write_text(json.dumps(result, indent=2))
+    run.observer_file.write_text(json.dumps(result, indent=2))
     return result

@@ -8,25 +8,28 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from reconstruct.datasets.options import FolderOptions, LoaderConfig
+from reconstruct.decoders.registry import decoder_names, get_decoder
 from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.models.trf import TRFConfig
-from reconstruct.simulate import SimulationConfig
-from reconstruct.split import MAX_GUARD_S, SCOPES
+from reconstruct.simulate import SimulatedDataConfig
+from reconstruct.split import MAX_GUARD_S, SCOPES, USED_S
 from reconstruct.train import TrainConfig
 
 DATASETS = ("simulated", "nmedt", "nmedh", "folder")
-DECODERS = ("cnn", "ridge", "trf", "temporal")
-RAW_DECODERS = ("trf", "temporal")  # read the EEG as time series: need raw inputs
 
 
 def default_input(decoder: str) -> str:
-    """The input a decoder reads unless told otherwise: PSD for the paper's CNN and ridge, raw for the rest."""
-    return "raw" if decoder in RAW_DECODERS else "psd"
+    """The input a decoder reads unless told otherwise (its registered `input_kind`: PSD for the paper's CNN
+    and ridge, raw EEG for the trf and the temporal CNN)."""
+    return get_decoder(decoder).input_kind
+
+
 DEFAULT_SNR = 0.4
-LITERATURE_SNR = 3e-4  # stimulus-envelope backward-model r ≈ 0.14 here (4 recordings, 2026-12-02), the level real EEG decoding reaches
+# stimulus-envelope backward-model r ≈ 0.14 here (4 recordings, 2026-12-02), the level real EEG decoding reaches
+LITERATURE_SNR = 3e-4
 SNR_LEVELS = {"default": DEFAULT_SNR, "literature": LITERATURE_SNR}
 
 
@@ -38,7 +41,7 @@ class RunConfig:
     dataset: str = "simulated"
     eeg_path: str | None = None
     audio_path: str | None = None
-    simulation: SimulationConfig = field(default_factory=lambda: SimulationConfig(snr=DEFAULT_SNR))
+    simulation: SimulatedDataConfig = field(default_factory=lambda: SimulatedDataConfig(snr=DEFAULT_SNR))
     input_kind: str = "psd"
     target_kind: str = "mel"
     decoder: str = "cnn"
@@ -59,12 +62,13 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         checks = [("dataset", self.dataset, DATASETS), ("input_kind", self.input_kind, INPUTS),
-                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, DECODERS + ("auto",))]
+                  ("target_kind", self.target_kind, TARGETS), ("decoder", self.decoder, decoder_names() + ("auto",))]
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ParameterError(f"{name}={value!r} must be one of {list(allowed)}")
-        if self.decoder in RAW_DECODERS and self.input_kind != "raw":
-            raise ParameterError(f"decoder={self.decoder!r} reads EEG time series: use --input raw "
+        decoder = get_decoder(self.decoder) if self.decoder != "auto" else None
+        if decoder is not None and decoder.input_required and self.input_kind != decoder.input_kind:
+            raise ParameterError(f"decoder={self.decoder!r} reads EEG time series: use --input {decoder.input_kind} "
                                  f"(got input_kind={self.input_kind!r})")
         if self.dataset != "simulated" and not self.eeg_path:
             raise ParameterError(f"dataset={self.dataset!r} needs --eeg PATH")
@@ -80,6 +84,13 @@ class RunConfig:
             raise ParameterError("--allow-stimulus-like applies to real data sets (the guard does not run "
                                  "on the simulated one)")
 
+    @property
+    def used_s(self) -> int:
+        """Seconds of every recording the stages use: the paper's 240, or a folder's `--length`."""
+        if self.dataset == "folder" and self.folder.length_s is not None:
+            return self.folder.length_s
+        return USED_S
+
     def to_dict(self) -> dict:
         """Plain JSON-able dict (paths as strings)."""
         d = asdict(self)
@@ -91,6 +102,7 @@ class RunConfig:
         return replace(self, **changes)
 
 
-def fingerprint(params: dict) -> str:
-    """Short stable hash of a stage's parameters, to tell whether its artefacts can be reused."""
+def stage_hash(params: dict) -> str:
+    """Short stable hash of a stage's parameters, to tell whether its artefacts can be reused (stored under the
+    key "fingerprint" in each `<stage>.done.json`, so earlier runs stay reusable)."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,6 +1,6 @@
 """Errors raised by the reconstruction pipeline; the CLI prints them as one line."""
 
-from tuneback.errors import TunebackError
+from tuneback_core.errors import TunebackError
 
 
 class ReconstructError(TunebackError):

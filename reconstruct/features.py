@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import librosa
 import numpy as np
 from scipy import signal
@@ -69,3 +71,11 @@ def audio_targets(y: np.ndarray, *, kind: str, n_seconds: int, ref_db: float, sr
     seconds = y[: n_seconds * sr].reshape(n_seconds, sr)
     db = np.stack([spectrogram_db(s, kind=kind, sr=sr).T for s in seconds])
     return db_to_unit(db, ref_db=ref_db)
+
+
+def clip_log_mel(path: str | Path) -> np.ndarray:
+    """Log-mel dB [shape=(frames, 128)] of a rendered clip, as heard."""
+    import soundfile as sf
+
+    y, _ = sf.read(path, dtype="float32")
+    return spectrogram_db(y, kind="mel").T

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from reconstruct.config import DECODERS, DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
+from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR, SNR_LEVELS, RunConfig, default_input
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.datasets.channels import BADS, ChannelOptions, parse_channels
 from reconstruct.datasets.options import (AXIS_ORDER, DEFAULT_LENGTH_S, SHORT, FolderOptions, LoaderConfig,
                                          parse_audio_files, parse_offsets, parse_songs)
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
 
@@ -31,7 +33,7 @@ class SnrLevel(click.ParamType):
 
     name = "snr"
 
-    def convert(self, value, param, ctx) -> float:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         """'literature' → its SNR; '0.4' → 0.4; anything else is refused with the levels listed."""
         if isinstance(value, float):
             return value
@@ -43,7 +45,7 @@ class SnrLevel(click.ParamType):
             self.fail(f"{value!r} is neither a number nor one of {sorted(SNR_LEVELS)}", param, ctx)
 
 
-def run_options(func):
+def run_options(func: Callable) -> Callable:
     """The options every stage shares, so each verb sees the same configuration."""
     options = [
         click.option("--run-dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
@@ -103,7 +105,7 @@ def run_options(func):
                      help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
                      show_default=True),
-        click.option("--decoder", type=click.Choice(list(DECODERS) + ["auto"]), default="cnn", show_default=True,
+        click.option("--decoder", type=click.Choice([*decoder_names(), "auto"]), default="cnn", show_default=True,
                      help="cnn = the paper's Table-1 CNN (small preset by --arch); ridge on the same features; "
                           "trf = the field's lagged backward model per participant (MNE's ReceptiveField); "
                           "temporal = a 1-D conv decoder with ±1 s of context; auto = the one that scores best "
@@ -140,7 +142,7 @@ def build_config(**o) -> RunConfig:
     """CLI options → RunConfig (the one place options become configuration)."""
     return RunConfig(
         run_dir=o["run_dir"], dataset=o["dataset"], eeg_path=o["eeg_path"], audio_path=o["audio_path"],
-        simulation=SimulationConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
+        simulation=SimulatedDataConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
         input_kind=o["input_kind"] or default_input(o["decoder"]), target_kind=o["target_kind"],
         decoder=o["decoder"],
         ridge_alpha=o["ridge_alpha"],

@@ -16,22 +16,19 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from reconstruct import features as feat
-from reconstruct.config import RunConfig, fingerprint
-from reconstruct.distributed import World, barrier
+from reconstruct.config import RunConfig, stage_hash
+from reconstruct.distributed import World
+from reconstruct.decoders.base import TrainingData
+from reconstruct.decoders.registry import get_decoder
 from reconstruct.errors import ReconstructError
 from reconstruct.models.cnn import MODEL_LAYOUT
-from reconstruct.models.ridge import RidgeDecoder
-from reconstruct.recording import EEG_FS, Dataset
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
-from reconstruct.train import checkpoint_compatible, load_cnn, predict_cnn, train_cnn
+from reconstruct.recording import EEG_FS, Dataset, one_song_per_participant  # noqa: F401 - re-exported
+from reconstruct.rundir import RunDir
+from reconstruct.split import TEST, TRAIN, USED_S, VAL, Split, make_split, target_overlap
 
 SPLIT_VERSION = 2  # 1: a pattern per recording (leaked test targets through other recordings); 2: per song
 SELECT_VERSION = 2  # 2: a second practice clip per song, the same-song foil of a mixed study's practice (issue 25)
 STAGES = ("load", "features", "split", "train", "predict", "select", "render", "observe")
-
-
-def _done_path(run_dir: Path, stage: str) -> Path:
-    return run_dir / "stages" / f"{stage}.done.json"
 
 
 def stage_params(config: RunConfig, stage: str) -> dict:
@@ -62,29 +59,30 @@ def stage_params(config: RunConfig, stage: str) -> dict:
         params["split_version"] = SPLIT_VERSION  # a split drawn by older (leaky) code is redrawn, not reused
     if "train" in keys:
         params["model_layout"] = MODEL_LAYOUT  # a model saved by older code is retrained, not mis-loaded
-        if cfg["decoder"] in ("trf", "temporal"):  # only these decoders' settings, so older runs stay valid
-            params[cfg["decoder"]] = cfg[cfg["decoder"]]
+        field = get_decoder(cfg["decoder"]).settings_field if cfg["decoder"] != "auto" else None
+        if field:  # only decoders with settings of their own, so older runs stay valid
+            params[field] = cfg[field]
     return params
 
 
 def is_done(config: RunConfig, stage: str) -> bool:
     """True when the stage's artefacts exist for exactly these parameters."""
-    path = _done_path(config.run_dir, stage)
-    return path.exists() and json.loads(path.read_text())["fingerprint"] == fingerprint(stage_params(config, stage))
+    path = RunDir.of(config).stage_done(stage)
+    return path.exists() and json.loads(path.read_text())["fingerprint"] == stage_hash(stage_params(config, stage))
 
 
 def mark_done(config: RunConfig, stage: str, summary: dict, seconds: float) -> None:
     """Record that a stage finished, with what it made and how long it took."""
-    path = _done_path(config.run_dir, stage)
+    path = RunDir.of(config).stage_done(stage)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"stage": stage, "fingerprint": fingerprint(stage_params(config, stage)),
+    path.write_text(json.dumps({"stage": stage, "fingerprint": stage_hash(stage_params(config, stage)),
                                 "params": stage_params(config, stage), "seconds": round(seconds, 2),
                                 "summary": summary}, indent=2, default=str))
 
 
 def read_summary(config: RunConfig, stage: str) -> dict:
     """The summary a finished stage recorded."""
-    return json.loads(_done_path(config.run_dir, stage).read_text())["summary"]
+    return RunDir.of(config).summary(stage)
 
 
 # ---- load -------------------------------------------------------------------------------------------
@@ -117,55 +115,52 @@ def load_dataset(config: RunConfig, *, progress: bool = True) -> Dataset:
         if audio == config.eeg_path and not Path(audio).is_dir():
             raise ReconstructError(f"--eeg {audio} is not a folder: give the songs' folder with --audio DIR")
         return datasets.load_nmedh(config.eeg_path, audio, progress=progress, **config.loader.kwargs("nmedh"))
-    if config.folder.length_s != USED_S:
-        raise ReconstructError(f"--length {config.folder.length_s}: the stages after load still take {USED_S} s "
-                               f"(reconstruct.datasets.load_folder takes other lengths)")
     return datasets.load_folder(config.eeg_path, options=config.folder, audio_dir=config.audio_path,
-                                min_used_s=USED_S, progress=progress)
+                                progress=progress)
 
 
 def stage_load(config: RunConfig, *, progress: bool = True) -> dict:
-    """Write the first 240 s of every recording's EEG, the recordings table and the song audio.
+    """Write the used length (`config.used_s`, 240 s unless `--length`; the common length with `--short common`)
+    of every recording's EEG, the recordings table and the song audio; record the used length in dataset.json.
 
     A real data set first passes the stimulus-leak guard (:mod:`reconstruct.datasets.leak_guard`)."""
     ds = load_dataset(config, progress=progress)
-    used_s = ds.meta.get("used_s") or USED_S
-    if used_s != USED_S:
-        raise ReconstructError(f"the recordings give {used_s} s each (--length/--short common), but the stages "
-                               f"after load still take {USED_S} s; use recordings and songs of {USED_S} s or more")
-    n_samples = USED_S * EEG_FS
+    used_s = int(ds.meta.get("used_s") or config.used_s)
+    n_samples = used_s * EEG_FS
     short = [r for r in ds.recordings + ds.held_out if r.eeg.shape[1] < n_samples]
     if short:
-        raise ReconstructError(f"{len(short)} recordings are shorter than {USED_S} s "
+        raise ReconstructError(f"{len(short)} recordings are shorter than {used_s} s "
                                f"(e.g. {short[0].participant}/{short[0].song}: {short[0].duration_s:.1f} s)")
     for song, y in ds.audio.items():
-        if len(y) < USED_S * ds.sr:
-            raise ReconstructError(f"audio of {song} is {len(y) / ds.sr:.1f} s, need {USED_S} s")
+        if len(y) < used_s * ds.sr:
+            raise ReconstructError(f"audio of {song} is {len(y) / ds.sr:.1f} s, need {used_s} s")
     guard = None
     if not ds.simulated:  # the simulation has no aux channels; its music-driven EEG passes (test_stimulus_leak)
         from reconstruct.datasets.leak_guard import guard_dataset
         guard = guard_dataset(ds, n_samples=n_samples, allow=config.allow_stimulus_like)
-    data = config.run_dir / "data"
-    (data / "songs").mkdir(parents=True, exist_ok=True)
+    run = RunDir.of(config)
+    run.songs_dir.mkdir(parents=True, exist_ok=True)
     channels = {r.eeg.shape[0] for r in ds.recordings}
     if len(channels) != 1:
         raise ReconstructError(f"recordings differ in channel count: {sorted(channels)}")
-    eeg = np.lib.format.open_memmap(data / "eeg.npy", mode="w+", dtype=np.float32,
+    eeg = np.lib.format.open_memmap(run.eeg_file(), mode="w+", dtype=np.float32,
                                     shape=(len(ds.recordings), channels.pop(), n_samples))
     for i, r in enumerate(ds.recordings):
         eeg[i] = r.eeg[:, :n_samples]
     eeg.flush()
-    _write_recordings(data, ds.recordings)
-    shutil.rmtree(data / "held_out", ignore_errors=True)  # never leave another run's held-out set behind
+    _write_recordings(run, ds.recordings)
+    shutil.rmtree(run.data_dir(held_out=True), ignore_errors=True)  # never leave another run's held-out set behind
     if ds.held_out:  # a test presentation: saved beside, never in the arrays later stages train on
-        _write_recordings(data / "held_out", ds.held_out, eeg_too=n_samples)
+        _write_recordings(run, ds.held_out, held_out=True, eeg_too=n_samples)
     for song, y in ds.audio.items():
-        sf.write(data / "songs" / f"{song}.wav", y, ds.sr, subtype="FLOAT")
+        sf.write(run.song_file(song), y, ds.sr, subtype="FLOAT")
     summary = {"name": ds.name, "simulated": ds.simulated, "n_recordings": len(ds.recordings),
                "n_held_out": len(ds.held_out), "songs": ds.songs, "participants": ds.participants, "meta": ds.meta}
+    if used_s != USED_S:  # absent at the paper's 240 s, so the recorded summaries of older runs stay the same
+        summary["used_s"] = used_s
     if guard is not None:
         summary["leak_guard"] = guard
-    (data / "dataset.json").write_text(json.dumps(summary, indent=2, default=str))
+    run.dataset_file.write_text(json.dumps(summary, indent=2, default=str))
     if progress and "channel_names" in ds.meta:
         for line in channel_report(ds.meta):
             tqdm.write(line)
@@ -184,16 +179,16 @@ def channel_report(meta: dict) -> list[str]:
     return lines
 
 
-def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> None:
+def _write_recordings(run: RunDir, recordings: list, *, held_out: bool = False, eeg_too: int = 0) -> None:
     """recordings.csv (index, participant, song, presentation), and with `eeg_too` samples the EEG as eeg.npy."""
-    folder.mkdir(parents=True, exist_ok=True)
+    run.data_dir(held_out=held_out).mkdir(parents=True, exist_ok=True)
     if eeg_too:
-        eeg = np.lib.format.open_memmap(folder / "eeg.npy", mode="w+", dtype=np.float32,
+        eeg = np.lib.format.open_memmap(run.eeg_file(held_out=held_out), mode="w+", dtype=np.float32,
                                         shape=(len(recordings), recordings[0].eeg.shape[0], eeg_too))
         for i, r in enumerate(recordings):
             eeg[i] = r.eeg[:, :eeg_too]
         eeg.flush()
-    with open(folder / "recordings.csv", "w", newline="") as fh:
+    with open(run.recordings_file(held_out=held_out), "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["index", "participant", "song", "presentation"])
         writer.writerows((i, r.participant, r.song, r.presentation) for i, r in enumerate(recordings))
@@ -201,50 +196,45 @@ def _write_recordings(folder: Path, recordings: list, *, eeg_too: int = 0) -> No
 
 def recordings_table(config: RunConfig, *, held_out: bool = False) -> list[tuple[str, str]]:
     """(participant, song) per recording index (of the held-out presentation with `held_out`; [] if none)."""
-    path = config.run_dir / "data" / ("held_out" if held_out else "") / "recordings.csv"
-    if held_out and not path.exists():
-        return []
-    with open(path) as fh:
-        return [(row["participant"], row["song"]) for row in csv.DictReader(fh)]
-
-
-def one_song_per_participant(table: list[tuple[str, str]]) -> bool:
-    """True on the NMED-H design: every participant heard exactly one song (so identity names the song)."""
-    songs_of: dict[str, set[str]] = {}
-    for participant, song in table:
-        songs_of.setdefault(participant, set()).add(song)
-    return all(len(songs) == 1 for songs in songs_of.values())
+    return RunDir.of(config).recordings(held_out=held_out)
 
 
 def song_audio(config: RunConfig, song: str) -> np.ndarray:
     """The stimulus audio of one song, mono float32 at 22 050 Hz."""
-    y, _ = sf.read(config.run_dir / "data" / "songs" / f"{song}.wav", dtype="float32")
-    return y
+    return RunDir.of(config).song_audio(song)
 
 
 # ---- features ---------------------------------------------------------------------------------------
 
 def stage_features(config: RunConfig, *, progress: bool = True) -> dict:
     """Per-second inputs for every recording and per-second targets for every song, in [0, 1]."""
-    eeg = np.load(config.run_dir / "data" / "eeg.npy", mmap_mode="r")
+    run = RunDir.of(config)
+    eeg = run.eeg()
     table = recordings_table(config)
     songs = sorted({s for _, s in table})
-    out = config.run_dir / "features"
-    out.mkdir(parents=True, exist_ok=True)
-    first = feat.eeg_input(np.asarray(eeg[0]), kind=config.input_kind, n_seconds=USED_S)
-    inputs = np.lib.format.open_memmap(out / "inputs.npy", mode="w+", dtype=np.float32,
-                                       shape=(len(table) * USED_S, *first.shape[1:]))
+    used = used_seconds(config)
+    run.features.mkdir(parents=True, exist_ok=True)
+    first = feat.eeg_input(np.asarray(eeg[0]), kind=config.input_kind, n_seconds=used)
+    inputs = np.lib.format.open_memmap(run.inputs_file, mode="w+", dtype=np.float32,
+                                       shape=(len(table) * used, *first.shape[1:]))
     for i in tqdm(range(len(table)), desc="EEG features", disable=not progress):
-        inputs[i * USED_S:(i + 1) * USED_S] = feat.eeg_input(np.asarray(eeg[i]), kind=config.input_kind,
-                                                             n_seconds=USED_S)
+        inputs[i * used:(i + 1) * used] = feat.eeg_input(np.asarray(eeg[i]), kind=config.input_kind, n_seconds=used)
     inputs.flush()
     refs = _ref_db(config, songs)
-    targets = np.stack([feat.audio_targets(song_audio(config, s), kind=config.target_kind, n_seconds=USED_S,
+    targets = np.stack([feat.audio_targets(song_audio(config, s), kind=config.target_kind, n_seconds=used,
                                            ref_db=refs[s]) for s in tqdm(songs, desc="audio targets",
                                                                         disable=not progress)])
-    np.save(out / "targets.npy", targets)
+    np.save(run.targets_file, targets)
     return {"songs": songs, "ref_db": refs, "input_shape": list(first.shape[1:]),
-            "target_shape": list(targets.shape[2:]), "n_examples": len(table) * USED_S}
+            "target_shape": list(targets.shape[2:]), "n_examples": len(table) * used}
+
+
+def used_seconds(config: RunConfig) -> int:
+    """The used length of every recording: the configured one (`config.used_s`), or with `--short common` the
+    common length the load stage found and recorded (data/dataset.json)."""
+    if config.dataset != "folder" or config.folder.short != "common":
+        return config.used_s
+    return int(RunDir.of(config).dataset().get("used_s", config.used_s))
 
 
 def _ref_db(config: RunConfig, songs: list[str]) -> dict[str, float]:
@@ -257,11 +247,10 @@ def _ref_db(config: RunConfig, songs: list[str]) -> dict[str, float]:
 
 def example_targets(config: RunConfig, indices: np.ndarray) -> np.ndarray:
     """Targets of flat example indices (recording-major, one per second)."""
-    table = recordings_table(config)
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
-    song_idx = np.array([songs.index(table[i // USED_S][1]) for i in indices])
-    return np.asarray(targets[song_idx, indices % USED_S])
+    run = RunDir.of(config)
+    table, songs, used = recordings_table(config), run.target_songs(), used_seconds(config)
+    song_idx = np.array([songs.index(table[i // used][1]) for i in indices])
+    return np.asarray(run.targets()[song_idx, indices % used])
 
 
 # ---- split ------------------------------------------------------------------------------------------
@@ -269,8 +258,9 @@ def example_targets(config: RunConfig, indices: np.ndarray) -> np.ndarray:
 def stage_split(config: RunConfig, *, progress: bool = True) -> dict:
     """Draw the chunk-level train/val/test split (one pattern per song), save it, and count any overlap."""
     songs = [s for _, s in recordings_table(config)]
-    split = make_split(songs, seed=config.split_seed, scope=config.split_scope, guard_s=config.split_guard_s)
-    np.save(config.run_dir / "split.npy", split.chunk_roles)
+    split = make_split(songs, seed=config.split_seed, scope=config.split_scope, guard_s=config.split_guard_s,
+                       used_s=used_seconds(config))
+    np.save(RunDir.of(config).split_file, split.chunk_roles)
     roles = split.chunk_roles
     return {"seed": split.seed, "test_every": split.test_every, "val_fraction": split.val_fraction,
             "scope": split.scope, "guard_s": split.guard_s,
@@ -280,87 +270,51 @@ def stage_split(config: RunConfig, *, progress: bool = True) -> dict:
 
 def load_split(config: RunConfig) -> Split:
     """The saved split."""
-    s = read_summary(config, "split")
-    return Split(np.load(config.run_dir / "split.npy"), s["seed"], s["test_every"], s["val_fraction"],
-                 scope=s.get("scope", "recording"), guard_s=s.get("guard_s", 0))
+    return RunDir.of(config).split()
 
 
 # ---- train / predict --------------------------------------------------------------------------------
 
 def stage_train(config: RunConfig, *, progress: bool = True, world: World | None = None) -> dict:
     """Fit the decoder on training chunks, early-stopping on validation chunks (data-parallel over `world`)."""
-    world = world or World()
-    split = load_split(config)
-    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
-    tr, va = split.indices(TRAIN), split.indices(VAL)
     if config.decoder == "auto":
-        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.choose.resolve_decoder); "
+        raise ReconstructError("decoder 'auto' is chosen before training (reconstruct.decoder_choice.resolve_decoder); "
                                "use `tuneback reconstruct run --decoder auto`")
-    if config.decoder in ("trf", "temporal"):
-        return _train_chunk_decoder(config, inputs, tr, va, progress=progress)
-    x_tr, x_va = np.asarray(inputs[tr]), np.asarray(inputs[va])
-    y_tr, y_va = example_targets(config, tr), example_targets(config, va)
-    model_dir = config.run_dir / "model"
-    if config.decoder == "ridge":
-        from reconstruct.train import InputScaler
-        scaler = InputScaler(config.input_kind == "psd").fit(x_tr)
-        ridge = RidgeDecoder(config.ridge_alpha).fit(scaler.transform(x_tr), y_tr)
-        val_loss = float(np.mean((ridge.predict(scaler.transform(x_va)).clip(0, 1) - y_va) ** 2))
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / "ridge.npz", coef=ridge.coef_, intercept=ridge.intercept_,
-                 out_shape=np.array(y_tr.shape[1:]), **{f"scaler_{k}": v for k, v in scaler.state().items()})
-        return {"decoder": "ridge", "alpha": config.ridge_alpha, "val_loss": val_loss,
-                "n_train": len(tr), "n_val": len(va)}
-    if world.main and not checkpoint_compatible(model_dir, config.train):
-        shutil.rmtree(model_dir)  # made with other settings: start afresh rather than resume
-    barrier(world)  # no rank reads model/ while rank 0 may be clearing it
-    summary = train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=model_dir,
-                        log_inputs=config.input_kind == "psd", progress=progress, world=world)
-    return {"decoder": "cnn", "n_train": len(tr), "n_val": len(va),
-            **{k: v for k, v in summary.items() if k != "history"}}
-
-
-def _train_chunk_decoder(config: RunConfig, inputs: np.ndarray, tr: np.ndarray, va: np.ndarray, *,
-                         progress: bool) -> dict:
-    """trf / temporal: fit on training segments only (the trf cross-validates within them)."""
-    from reconstruct.chunk_decoders import read_segments, train_temporal_decoder, train_trf
-    participants = [p for p, _ in recordings_table(config)]
-    train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i))
-    val = read_segments(inputs, va, participants, lambda i: example_targets(config, i))
-    model_dir = config.run_dir / "model"
-    if config.decoder == "trf":
-        summary = train_trf(train, val, config.trf, model_dir)
-    else:
-        summary = train_temporal_decoder(train, val, config.temporal, model_dir, progress=progress)
-    return {**summary, "n_train": len(tr), "n_val": len(va)}
+    decoder = get_decoder(config.decoder)
+    split = load_split(config)
+    inputs = RunDir.of(config).inputs()
+    tr, va = split.indices(TRAIN), split.indices(VAL)
+    data = TrainingData(config=config, model_dir=RunDir.of(config).model, n_train=len(tr), n_val=len(va),
+                        progress=progress, world=world or World())
+    if decoder.per_second:
+        data.x_train, data.x_val = np.asarray(inputs[tr]), np.asarray(inputs[va])
+        data.y_train, data.y_val = example_targets(config, tr), example_targets(config, va)
+    else:  # segments: the trf cross-validates within the training ones
+        from reconstruct.chunk_decoders import read_segments
+        participants, used = [p for p, _ in recordings_table(config)], used_seconds(config)
+        data.train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i), used_s=used)
+        data.val = read_segments(inputs, va, participants, lambda i: example_targets(config, i), used_s=used)
+    return decoder.train(data)
 
 
 def predict_indices(config: RunConfig, indices: np.ndarray) -> np.ndarray:
     """The trained decoder's 1-s predictions [shape=(n, frames, bins)] of flat example `indices` (sorted)."""
-    inputs = np.load(config.run_dir / "features" / "inputs.npy", mmap_mode="r")
-    if config.decoder not in ("trf", "temporal"):
+    inputs = RunDir.of(config).inputs()
+    decoder = get_decoder(config.decoder)
+    if decoder.per_second:
         return predict_examples(config, np.asarray(inputs[indices]))
-    from reconstruct.chunk_decoders import (predict_temporal_segments, predict_trf_segments, read_segments,
-                                            seconds_from_segments)
-    data = read_segments(inputs, indices, [p for p, _ in recordings_table(config)])
-    model_dir = config.run_dir / "model"
-    preds = (predict_trf_segments(data, model_dir) if config.decoder == "trf"
-             else predict_temporal_segments(data, model_dir, device=config.temporal.device))
+    from reconstruct.chunk_decoders import read_segments, seconds_from_segments
+    data = read_segments(inputs, indices, [p for p, _ in recordings_table(config)], used_s=used_seconds(config))
+    preds = decoder.predict(decoder.load(RunDir.of(config).model, config), data)
     return seconds_from_segments(preds, data)
 
 
 def predict_examples(config: RunConfig, x: np.ndarray) -> np.ndarray:
-    """Run the trained per-second decoder (cnn, ridge) on raw inputs, clipped to [0, 1]."""
-    model_dir = config.run_dir / "model"
-    if config.decoder == "ridge":
-        from reconstruct.train import InputScaler
-        z = np.load(model_dir / "ridge.npz")
-        scaler = InputScaler.from_state({k: z[f"scaler_{k}"] for k in ("log", "mean", "std")})
-        ridge = RidgeDecoder(config.ridge_alpha)
-        ridge.coef_, ridge.intercept_, ridge._out_shape = z["coef"], z["intercept"], tuple(z["out_shape"])
-        return ridge.predict(scaler.transform(x)).clip(0, 1)
-    model, scaler = load_cnn(model_dir / "best.pt", device=config.train.device)
-    return predict_cnn(model, scaler, x)
+    """Run the trained per-second decoder (cnn, ridge, ...) on raw inputs, clipped to [0, 1]."""
+    decoder = get_decoder(config.decoder)
+    if not decoder.per_second:
+        raise ReconstructError(f"the {decoder.name} decoder reads whole segments, not single seconds")
+    return decoder.predict(decoder.load(RunDir.of(config).model, config), x)
 
 
 def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:
@@ -368,18 +322,13 @@ def stage_predict(config: RunConfig, *, progress: bool = True) -> dict:
     split = load_split(config)
     te = split.indices(TEST)
     pred = predict_indices(config, te)
-    np.save(config.run_dir / "predictions.npy", pred)
-    np.save(config.run_dir / "predictions_index.npy", te)
+    run = RunDir.of(config)
+    np.save(run.predictions_file, pred)
+    np.save(run.predictions_index_file, te)
     mse = float(np.mean((pred - example_targets(config, te)) ** 2))
     return {"n_test_examples": len(te), "test_mse": mse}
 
 
 def chunk_prediction(config: RunConfig, recording: int, chunk: int) -> np.ndarray:
     """The 5-s predicted spectrogram [shape=(5 × 44, bins)] of one test chunk."""
-    pred = np.load(config.run_dir / "predictions.npy", mmap_mode="r")
-    index = np.load(config.run_dir / "predictions_index.npy")
-    first = recording * USED_S + chunk * CHUNK_S
-    pos = np.searchsorted(index, first)
-    if pos + CHUNK_S > len(index) or index[pos] != first:
-        raise ReconstructError(f"chunk {chunk} of recording {recording} is not a test chunk")
-    return np.concatenate(np.asarray(pred[pos:pos + CHUNK_S]))
+    return RunDir.of(config).chunk_prediction(recording, chunk)

@@ -47,3 +47,11 @@ class Dataset:
     def participants(self) -> list[str]:
         """Participant ids in a stable order."""
         return sorted({r.participant for r in self.recordings})
+
+
+def one_song_per_participant(table: list[tuple[str, str]]) -> bool:
+    """True on the NMED-H design: every participant heard exactly one song (so identity names the song)."""
+    songs_of: dict[str, set[str]] = {}
+    for participant, song in table:
+        songs_of.setdefault(participant, set()).add(song)
+    return all(len(songs) == 1 for songs in songs_of.values())

@@ -13,6 +13,7 @@ from reconstruct.errors import ReconstructError
 from reconstruct.pipeline import (STAGES, is_done, mark_done, read_summary, stage_features, stage_load,
                                   stage_predict, stage_split, stage_train)
 from reconstruct.train import pick_device
+from reconstruct.rundir import RunDir
 
 STAGE_FUNCS: dict[str, Callable[..., dict]] = {
     "load": stage_load, "features": stage_features, "split": stage_split, "train": stage_train,
@@ -48,7 +49,7 @@ def run_stage(config: RunConfig, stage: str, *, force: bool = False, progress: b
         return _run_data_parallel(config, stage, force=force, progress=progress, log=log, world=world)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     for name in RESUMABLE.get(stage, ()) if force else ():
-        shutil.rmtree(config.run_dir / name, ignore_errors=True)
+        shutil.rmtree(RunDir.of(config).path(name), ignore_errors=True)
     started = time.perf_counter()
     summary = STAGE_FUNCS[stage](config, progress=progress)
     mark_done(config, stage, summary, time.perf_counter() - started)
@@ -75,7 +76,7 @@ def _run_data_parallel(config: RunConfig, stage: str, *, force: bool, progress: 
         if world.main:
             config.run_dir.mkdir(parents=True, exist_ok=True)
             for name in RESUMABLE.get(stage, ()) if force else ():
-                shutil.rmtree(config.run_dir / name, ignore_errors=True)
+                shutil.rmtree(RunDir.of(config).path(name), ignore_errors=True)
         barrier(world)
         started = time.perf_counter()
         summary = STAGE_FUNCS[stage](config, progress=progress, world=world)

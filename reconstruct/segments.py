@@ -28,6 +28,7 @@ class Segments:
 
     starts: np.ndarray
     lengths: np.ndarray
+    used_s: int = USED_S  # seconds per recording (the run's used length)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -35,7 +36,7 @@ class Segments:
     @property
     def recordings(self) -> np.ndarray:
         """Recording index of each segment."""
-        return self.starts // USED_S
+        return self.starts // self.used_s
 
     @property
     def chunks(self) -> np.ndarray:
@@ -48,17 +49,17 @@ class Segments:
         return [np.array([where[int(s) + k] for k in range(int(n))]) for s, n in zip(self.starts, self.lengths)]
 
 
-def segments_of(indices: np.ndarray) -> Segments:
+def segments_of(indices: np.ndarray, *, used_s: int = USED_S) -> Segments:
     """Cut sorted flat example indices into runs of consecutive seconds that never cross a chunk edge."""
     idx = np.asarray(indices, dtype=np.int64)
     if len(idx) == 0:
-        return Segments(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return Segments(np.zeros(0, np.int64), np.zeros(0, np.int64), used_s)
     if np.any(np.diff(idx) <= 0):
         raise ParameterError("example indices must be sorted and distinct")
     breaks = np.flatnonzero((np.diff(idx) != 1) | (idx[1:] // CHUNK_S != idx[:-1] // CHUNK_S)) + 1
     starts = idx[np.concatenate([[0], breaks])]
     lengths = np.diff(np.concatenate([[0], breaks, [len(idx)]]))
-    return Segments(starts, lengths)
+    return Segments(starts, lengths, used_s)
 
 
 def segment_eeg(x_seconds: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, 
     position, plus one practice chunk per song from chunks the study doesn't use.
 
     `recordings` lists (participant, song) per recording index, in the split's order."""
+    _refuse_too_few_chunks(split, per_position)
     rng = np.random.default_rng(seed)
     all_songs = sorted({s for _, s in recordings})
     songs = list(songs) if songs else all_songs[:n_songs]
@@ -76,7 +77,7 @@ def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, 
                 layout += [(rec, position, int(half)) for rec, half in zip(group, halves)]
         chosen_chunks: dict[int, int] = {}
         for rec, position, half in layout:
-            options = [c for c in split.test_chunks(rec) if position_of(c) == position]
+            options = [c for c in split.test_chunks(rec) if position_of(c, used_s=split.used_s) == position]
             if not options:
                 raise ParameterError(f"recording {rec} has no test chunk in the {position}")
             chunk = int(rng.choice(options))
@@ -86,6 +87,17 @@ def select_clips(recordings: list[tuple[str, str]], split: Split, *, seed: int, 
         fresh = [r for r in recs if recordings[r][0] not in others]  # practice pairs need distinct participants
         choices.append(_practice(rng, song, fresh or recs, recordings, split, chosen_chunks))
     return choices + _second_practice(choices, recordings, split, seed=seed)
+
+
+def _refuse_too_few_chunks(split: Split, per_position: int) -> None:
+    """One line when the used length leaves a recording without a test chunk in the beginning, middle or end."""
+    for rec in range(len(split.chunk_roles)):
+        found = {position_of(int(c), used_s=split.used_s) for c in split.test_chunks(rec)}
+        if len(found) < len(POSITIONS):
+            raise ParameterError(
+                f"the used length {split.used_s} s gives {split.n_chunks} chunks of {CHUNK_S} s per recording, "
+                f"{len(split.test_chunks(rec))} of them test chunks, not one in each of the {'/'.join(POSITIONS)} "
+                f"thirds that a {per_position}/{per_position}/{per_position} study needs: use a longer --length")
 
 
 def _second_practice(choices: list[Choice], recordings: list[tuple[str, str]], split: Split, *,
@@ -103,7 +115,7 @@ def _second_practice(choices: list[Choice], recordings: list[tuple[str, str]], s
         if not options:
             continue
         rec, chunk = options[int(rng.integers(len(options)))]
-        out.append(Choice(rec, first.song, recordings[rec][0], int(chunk), position_of(chunk),
+        out.append(Choice(rec, first.song, recordings[rec][0], int(chunk), position_of(chunk, used_s=split.used_s),
                           "practice_reconstruction", None))
     return out
 
@@ -149,7 +161,8 @@ def _practice(rng: np.random.Generator, song: str, recs: list[int], recordings: 
     if not candidates:
         candidates = [(r, c) for r in recs for c in split.test_chunks(r) if c != used.get(r)]
     rec, chunk = candidates[int(rng.integers(len(candidates)))]
-    return Choice(rec, song, recordings[rec][0], int(chunk), position_of(chunk), "practice_reconstruction", None)
+    return Choice(rec, song, recordings[rec][0], int(chunk), position_of(chunk, used_s=split.used_s),
+                  "practice_reconstruction", None)
 
 
 def default_pairs(choices: list[Choice], *, seed: int) -> list[tuple[int, int]]:

@@ -36,7 +36,7 @@ ENVELOPE_SCALE = 3.0  # typical std of a log-mel band envelope, in natural-log u
 
 
 @dataclass(frozen=True)
-class SimulationConfig:
+class SimulatedDataConfig:
     """Everything that fixes a simulated data set; stored in every manifest made from it.
 
     ``n_participants`` counts participants per song on the NMED-H shape (each hears one song) and in
@@ -108,7 +108,7 @@ class PlannedRecording(NamedTuple):
     held_out: bool
 
 
-def recording_plan(config: SimulationConfig) -> list[PlannedRecording]:
+def recording_plan(config: SimulatedDataConfig) -> list[PlannedRecording]:
     """Every recording of the set in its order: the design of the shape, as on the real data set."""
     if not config.per_song:
         return [PlannedRecording(p, s, "", False) for p in range(config.participants) for s in range(config.songs)]
@@ -289,7 +289,7 @@ class SimulatedSongs:
     envelopes: dict[str, np.ndarray]
 
 
-def synthesize_songs(config: SimulationConfig, *, progress: bool = True) -> SimulatedSongs:
+def synthesize_songs(config: SimulatedDataConfig, *, progress: bool = True) -> SimulatedSongs:
     """Synthesise the set's songs and their EEG-rate band envelopes."""
     specs = song_specs(config.songs, seed=config.seed)
     audio, envs = {}, {}
@@ -310,7 +310,7 @@ class SimulatedPart(NamedTuple):
     background: np.ndarray
 
 
-def simulate_recording(config: SimulationConfig, songs: SimulatedSongs, planned: PlannedRecording) -> SimulatedPart:
+def simulate_recording(config: SimulatedDataConfig, songs: SimulatedSongs, planned: PlannedRecording) -> SimulatedPart:
     """Simulate one planned recording; its draws depend only on the seed and who hears what, so a smaller
     set (fewer participants or songs) holds exactly the same recordings."""
     head = draw_head(np.random.default_rng([config.seed + 1, planned.participant]), n_channels=config.n_channels,
@@ -327,7 +327,7 @@ def simulate_recording(config: SimulationConfig, songs: SimulatedSongs, planned:
                          fp.gains[:, None] * sig, fp.gains[:, None] * background)
 
 
-def simulate_parts(config: SimulationConfig, songs: SimulatedSongs, *, held_out: bool = True,
+def simulate_parts(config: SimulatedDataConfig, songs: SimulatedSongs, *, held_out: bool = True,
                    progress: bool = True) -> Iterator[SimulatedPart]:
     """Every recording of the set in its two parts, in the data set's order (held-out presentations too,
     unless `held_out` is False)."""
@@ -336,7 +336,7 @@ def simulate_parts(config: SimulationConfig, songs: SimulatedSongs, *, held_out:
         yield simulate_recording(config, songs, planned)
 
 
-def simulate_dataset(config: SimulationConfig, *, progress: bool = True) -> Dataset:
+def simulate_dataset(config: SimulatedDataConfig, *, progress: bool = True) -> Dataset:
     """Build the simulated data set in its shape's design, fully seeded."""
     songs = synthesize_songs(config, progress=progress)
     recordings, held_out = [], []

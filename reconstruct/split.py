@@ -44,6 +44,11 @@ class Split:
         """Chunks per recording."""
         return self.chunk_roles.shape[1]
 
+    @property
+    def used_s(self) -> int:
+        """Seconds of each recording the split covers (the run's used length)."""
+        return self.n_chunks * CHUNK_S
+
     def example_roles(self) -> np.ndarray:
         """Role of every 1-s example [shape=(n_recordings * n_chunks * 5,)], recording-major order."""
         roles = np.repeat(self.chunk_roles, CHUNK_S, axis=1).astype(object)

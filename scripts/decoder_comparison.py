@@ -16,17 +16,17 @@ import os
 import platform
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reconstruct.config import DECODERS, SNR_LEVELS, RunConfig
+from reconstruct.config import SNR_LEVELS, RunConfig
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.comparison import (comparison_markdown, compare_decoders, merge_comparison,
                                                write_comparison)
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 
 
 def parse_snrs(value: str) -> tuple[float, ...]:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Run (or resume) the comparison and write its table and plot; returns the JSON written."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--snrs", default="literature,1e-4,1e-3,default")
-    ap.add_argument("--decoders", default=",".join(DECODERS))
+    ap.add_argument("--decoders", default=",".join(decoder_names()))
     ap.add_argument("--participants", type=int, default=None, help="simulated participants (default: the shape's)")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed")
     ap.add_argument("--envelope-recordings", type=int, default=2)
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> dict:
                     help="keep the rows of decoders not re-run here from <out>/decoder_comparison.json (marked †)")
     args = ap.parse_args(argv)
     decoders = tuple(d.strip() for d in args.decoders.split(",") if d.strip())
-    unknown = sorted(set(decoders) - set(DECODERS))
+    unknown = sorted(set(decoders) - set(decoder_names()))
     if unknown:
-        raise SystemExit(f"--decoders: unknown {unknown}; choose from {list(DECODERS)}")
-    base = RunConfig(run_dir=args.cache, simulation=SimulationConfig(shape="nmedh", seed=args.seed,
+        raise SystemExit(f"--decoders: unknown {unknown}; choose from {list(decoder_names())}")
+    base = RunConfig(run_dir=args.cache, simulation=SimulatedDataConfig(shape="nmedh", seed=args.seed,
                                                                      n_participants=args.participants))
     started = time.perf_counter()
     levels: list[dict] = []

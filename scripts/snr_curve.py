@@ -29,7 +29,7 @@ from reconstruct.cli_evaluate import parse_floats, parse_minutes
 from reconstruct.evaluation.figures import sweep_plot
 from reconstruct.evaluation.report import write_json
 from reconstruct.evaluation.sweep import SweepConfig, run_sweep
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.train import TrainConfig
 
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "snr_curve")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
-    sim = SimulationConfig(shape="nmedt", n_participants=args.participants, seed=args.seed)
+    sim = SimulatedDataConfig(shape="nmedt", n_participants=args.participants, seed=args.seed)
     config = SweepConfig(simulation=sim, snrs=parse_floats(args.snrs, name="--snrs"),
                          minutes=parse_minutes(args.minutes), decoder=args.decoder,
                          train=replace(TrainConfig(), max_epochs=args.epochs))

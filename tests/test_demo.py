@@ -24,7 +24,10 @@ def test_observer_runs_on_the_studys_own_trials(sqlite_url, tmp_path):
     trials = triples(design)
     assert len(trials) == 48 and len({t[1] for t in trials}) == 48
     result = observe_study(manifest, trials)
-    assert result["n"] == 48 and 0 <= result["accuracy"] <= 1
+    assert result["n"] == 48 and result["correct"] == round(result["accuracy"] * 48)
+    # scored on these very trials: X as its own match always wins, X as its own foil always loses
+    assert observe_study(manifest, [(x, x, foil) for x, _, foil in trials])["correct"] == 48
+    assert observe_study(manifest, [(x, foil, x) for x, _, foil in trials])["correct"] == 0
 
 
 def test_demo_admin_password_is_fresh_each_run_and_works(sqlite_url, tmp_path):

@@ -1,3 +1,5 @@
 """tuneback: reconstruct music from EEG and test the reconstructions with listeners."""
 
-__version__ = "0.1.0"
+from tuneback_core import __version__
+
+__all__ = ["__version__"]

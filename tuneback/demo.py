@@ -63,7 +63,7 @@ def observe_study(manifest_path: Path, trials: list[tuple[str, str, str]]) -> di
     """Ideal observer on the exact trials listeners will get (rendered audio, as heard)."""
     import json
 
-    from reconstruct.clips import clip_log_mel
+    from reconstruct.features import clip_log_mel
     from reconstruct.evaluation.observer import ideal_observer
 
     files = {c["id"]: manifest_path.parent / c["file"] for c in json.loads(manifest_path.read_text())["clips"]}
@@ -142,11 +142,11 @@ def cli(serve: bool, old_default: bool, foil_policy: str | None, host: str, port
     observer hears beside identity alone, and serve the study."""
     from experiment.config import default_database_url
     from experiment.design_export import triples, write_study_trials
-    from reconstruct.evaluation.observer import STUDY_TRIALS
+    from reconstruct.rundir import RunDir
     from reconstruct.run import run_all
     from reconstruct.summary import format_summary
 
-    from reconstruct.choose import reference_cnn, resolve_decoder
+    from reconstruct.decoder_choice import reference_cnn, resolve_decoder
     from reconstruct.evaluation.observer import format_kind_lines
     from reconstruct.options import SnrLevel
 
@@ -165,10 +165,11 @@ def cli(serve: bool, old_default: bool, foil_policy: str | None, host: str, port
     url = db_url or default_database_url()
     study = find_or_create_study(url, manifest, foil_policy=foil_policy)
     password = ensure_admin(url)
-    design = write_study_trials(url, study, config.run_dir / STUDY_TRIALS)
+    trials_file = RunDir.of(config).study_trials_file
+    design = write_study_trials(url, study, trials_file)
     o = observe_study(manifest, triples(design))
     click.echo(f"\nstudy {study} ({foil_policy} foils) built from {manifest} in {url}; its trials: "
-               f"{config.run_dir / STUDY_TRIALS}")
+               f"{trials_file}")
     click.echo(f"ideal observer on the study's own {o['n']} trials (both versions): {o['correct']}/{o['n']} = "
                f"{o['accuracy']:.1%} (95% CI {o['ci95'][0]:.1%}-{o['ci95'][1]:.1%})")
     from experiment.observer_lines import store_observer_lines

@@ -1,5 +1,5 @@
-"""The one base error every package's errors derive from, so the CLI can print them as one line."""
+"""The base error, kept importable under its old name; it lives in :mod:`tuneback_core.errors`."""
 
+from tuneback_core.errors import TunebackError
 
-class TunebackError(Exception):
-    """A user-facing error: bad input, a missing file, an impossible request."""
+__all__ = ["TunebackError"]

@@ -143,7 +143,7 @@ def match_by_name(reference: Sequence[str], names: Sequence[str], *, where: str,
                               f"-{extra[0]}, or interpolate marked-bad ones with --bads interpolate)")
 
 
-def _listing(names) -> str:
+def _listing(names: Sequence[str]) -> str:
     names = list(names)
     return ", ".join(names[:12]) + (f" … ({len(names)} in all)" if len(names) > 12 else "") if names else "none"
 

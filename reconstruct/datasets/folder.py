@@ -45,7 +45,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from reconstruct.datasets import load_audio, require_dir
+from reconstruct.datasets.common import load_audio, require_dir
 from reconstruct.datasets.channels import ChannelChoice, choose_channels, match_by_name
 from reconstruct.datasets.folder_csv import CSV_NAME, Row, check_pairs_unique, read_rows, song_audio
 from reconstruct.datasets.folder_files import Header, read_header, read_stretch

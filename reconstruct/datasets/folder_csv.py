@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reconstruct.datasets import AUDIO_SUFFIXES
+from reconstruct.datasets.common import AUDIO_SUFFIXES
 from reconstruct.errors import DataFormatError
 from reconstruct.recording import EEG_FS
 

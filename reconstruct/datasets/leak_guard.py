@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.signal import butter, hilbert, resample_poly, sosfiltfilt
 
 from reconstruct.errors import DataFormatError
+
+if TYPE_CHECKING:
+    from reconstruct.recording import Dataset
 
 MAX_LAG_S = 0.050
 MIN_JUDGED_S = 10.0  # under this much EEG chance correlations of slow envelopes reach the threshold: not judged
@@ -118,7 +122,7 @@ __all__ = ["GUARD_VERSION", "MAX_LAG_S", "MIN_JUDGED_S", "THRESHOLD", "LeakScore
 GUARD_VERSION = 1  # in the load stage's fingerprint: a real data set loaded before the guard is loaded again
 
 
-def guard_dataset(ds, *, n_samples: int, allow: Iterable[str] = (), threshold: float = THRESHOLD) -> dict:
+def guard_dataset(ds: Dataset, *, n_samples: int, allow: Iterable[str] = (), threshold: float = THRESHOLD) -> dict:
     """Run :func:`check_leak` on every recording of a real data set (first `n_samples`); the run's record of it."""
     names = ds.meta.get("channel_names") or [f"ch{i + 1}" for i in range(ds.recordings[0].eeg.shape[0])]
     allow = tuple(allow)

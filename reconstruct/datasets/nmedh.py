@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from reconstruct.datasets import format_key, load_song_audio, recordings_from_mat, require_dir, song_number
+from reconstruct.datasets.common import format_key, load_song_audio, recordings_from_mat, require_dir, song_number
 from reconstruct.errors import DataFormatError, ParameterError
 from reconstruct.matfile import whos
 from reconstruct.recording import Dataset, Recording

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
-from reconstruct.datasets import song_number
+from reconstruct.datasets.common import song_number
 from reconstruct.datasets.channels import ChannelOptions
 from reconstruct.errors import ParameterError
 

@@ -12,7 +12,6 @@ the stimulus-envelope backward-model r of its EEG.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reconstruct.config import DECODERS, RunConfig, default_input
+from reconstruct.config import RunConfig, default_input
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
 from reconstruct.evaluation.runs import share_upstream
 from reconstruct.evaluation.time_specific import load_test_chunks, song_mean_baseline, time_specific_evidence
+from reconstruct.rundir import RunDir
 
 DECODER_LABELS = {"cnn": "paper pipeline: PSD → small CNN (Table 1 preset 'small')",
                   "ridge": "ridge on the PSD (the paper's baseline)",
@@ -71,7 +72,6 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
                      log: Callable[[str], None] = print) -> dict:
     """Run (or resume) every decoder at every SNR on the simulated set and score them side by side."""
     from reconstruct.evaluation.evaluate import run_envelope_r
-    from reconstruct.pipeline import read_summary
     from reconstruct.run import run_all
     out_dir = Path(out_dir)
     levels = []
@@ -88,7 +88,7 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
             run_all(sub, until="predict", progress=progress, log=lambda _: None)
             runs.append(sub)
             row, baseline = score_decoder_run(sub)
-            trained = json.loads((Path(sub.run_dir) / "stages" / "train.done.json").read_text())["seconds"]
+            trained = RunDir.of(sub).stage_record("train")["seconds"]
             level["rows"].append({"decoder": decoder, **row, "train_seconds": trained})
             log(f"[compare] snr {snr:g} {decoder:9s} same-song {row['same_song']['accuracy']:.1%} top-1 "
                 f"{row['top1']['accuracy']:.1%} different-song {row['different_song']['accuracy']:.1%} "
@@ -96,9 +96,9 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
         level["rows"].append({"decoder": "song_mean", **baseline})
         if envelope_recordings:
             level["envelope_r"] = run_envelope_r(runs[0], n=envelope_recordings)["mean_r"]
-        level["dataset"] = read_summary(runs[0], "load")["name"]
+        level["dataset"] = RunDir.of(runs[0]).summary("load")["name"]
         level["eeg_digest"] = eeg_digest(runs[0])
-        level["split"] = {k: v for k, v in read_summary(runs[0], "split").items() if k in ("scope", "overlap")}
+        level["split"] = {k: v for k, v in RunDir.of(runs[0]).summary("split").items() if k in ("scope", "overlap")}
         levels.append(level)
     return {"schema": "tuneback.decoder_comparison/1", "simulated": True, "decoders": list(decoders),
             "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")}, "levels": levels,
@@ -113,7 +113,7 @@ def eeg_digest(config: RunConfig) -> str:
     """sha256 of the run's first recording's EEG: two levels share a data set only if this matches (settings
     alone cannot tell that the generator changed between two runs)."""
     import hashlib
-    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
+    eeg = RunDir.of(config).eeg()
     return hashlib.sha256(np.ascontiguousarray(eeg[0]).tobytes()).hexdigest()
 
 
@@ -127,7 +127,8 @@ def merge_comparison(new: dict, old: dict) -> dict:
     rerun = set(new["decoders"])
     for fresh in new["levels"]:
         earlier = next((lv for lv in old["levels"] if lv["snr"] == fresh["snr"]), None)
-        if earlier is not None and (earlier.get("eeg_digest") is None or earlier["eeg_digest"] != fresh.get("eeg_digest")):
+        digest = earlier.get("eeg_digest") if earlier is not None else None
+        if earlier is not None and (digest is None or digest != fresh.get("eeg_digest")):
             raise ParameterError(f"SNR {fresh['snr']:g}: the earlier rows were measured on other EEG (the generator "
                                  "or the data changed, or the earlier run recorded no digest): re-run every decoder")
     levels = []
@@ -139,10 +140,10 @@ def merge_comparison(new: dict, old: dict) -> dict:
                 and row["decoder"] != "song_mean"]  # a level not re-run here keeps every row it had
         base = fresh or earlier
         rows = [r for r in (fresh or {}).get("rows", []) if r["decoder"] != "song_mean"] + kept
-        rows.sort(key=lambda r: DECODERS.index(r["decoder"]))
+        rows.sort(key=lambda r: decoder_names().index(r["decoder"]))
         rows += [r for r in base["rows"] if r["decoder"] == "song_mean"]
         levels.append({**base, "rows": rows})
-    decoders = [d for d in DECODERS if d in rerun or d in old["decoders"]]
+    decoders = [d for d in decoder_names() if d in rerun or d in old["decoders"]]
     return {**new, "decoders": decoders, "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")},
             "levels": levels}
 

@@ -2,13 +2,13 @@
 
 * **Noise only** (``noise_only``): the simulated set regenerated at SNR 0 (same songs, heads, seeds,
   recordings table and split); there is no stimulus in the EEG. Must be at chance.
-* **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's
-  5-s chunks (every recording's, where each participant heard one song) are handed around by a random permutation within their split role (training chunks among
-  training chunks, test among test), so a recording of song s holds, chunk by chunk, EEG heard during
-  random songs at random times. The EEG is still real EEG with all its structure; only its pairing with
-  the music is broken, and no test chunk's EEG becomes a training input (with one pattern per song,
-  shuffling by chunk position would feed one song's test-time EEG to another song's training). Must be
-  at chance.
+* **Chunks shuffled** (``shuffled_chunks``): the main run's EEG, split and labels, but each participant's 5-s
+  chunks (every recording's, where each participant heard one song) are handed around by a random permutation
+  within their split role (training chunks among training chunks, test among test), so a recording of song s
+  holds, chunk by chunk, EEG heard during random songs at random times. The EEG is still real EEG with all its
+  structure; only its pairing with the music is broken, and no test chunk's EEG becomes a training input (with
+  one pattern per song, shuffling by chunk position would feed one song's test-time EEG to another song's
+  training). Must be at chance.
 * **Recordings shuffled across songs** (``shuffled_songs``): each recording trained and tested against
   another song's targets, deranged within every participant (no recording keeps its song; each song
   still appears once per participant). A leak that lets a decoder tell recordings apart (a recording's
@@ -41,15 +41,19 @@ import csv
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.runs import derived_config, link_stage
-from reconstruct.pipeline import is_done, recordings_table
+from reconstruct.pipeline import is_done
 from reconstruct.split import CHUNK_S, USED_S
+from reconstruct.rundir import RunDir
+
+if TYPE_CHECKING:
+    from reconstruct.simulate import SimulatedDataConfig
 
 
 def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConfig:
@@ -62,7 +66,7 @@ def noise_only_config(base: RunConfig, *, decoder: str | None = None) -> RunConf
                           decoder=decoder)
 
 
-def _with_snr(simulation, snr: float):
+def _with_snr(simulation: SimulatedDataConfig, snr: float) -> SimulatedDataConfig:
     from dataclasses import replace
     return replace(simulation, snr=snr)
 
@@ -122,9 +126,9 @@ def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = Non
     for stage in ("load", "features", "split"):
         if not is_done(base, stage):
             raise ReconstructError(f"the main run has no {stage!r} stage yet")
-    data = Path(config.run_dir) / "data"
-    info = data / "shuffle.json"
-    table = recordings_table(base)
+    run = RunDir.of(config)
+    data, info = run.data, run.shuffle_file
+    table = RunDir.of(base).recordings()
     new_songs = derange_songs(table, seed=seed)
     wanted = {"seed": seed, "songs": new_songs}
     if not (is_done(config, "split") and info.exists() and json.loads(info.read_text()) == wanted):
@@ -133,13 +137,12 @@ def shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = Non
         elif data.exists():
             shutil.rmtree(data)
         data.mkdir(parents=True)
-        for name in ("eeg.npy", "songs"):
-            src = (Path(base.run_dir) / "data" / name).resolve()
-            (data / name).symlink_to(src, target_is_directory=src.is_dir())
-        dataset = json.loads((Path(base.run_dir) / "data" / "dataset.json").read_text())
+        for src, dst in ((RunDir.of(base).eeg_file(), run.eeg_file()), (RunDir.of(base).songs_dir, run.songs_dir)):
+            dst.symlink_to(src.resolve(), target_is_directory=src.is_dir())
+        dataset = RunDir.of(base).dataset()
         dataset["control"] = "EEG shuffled across songs (each recording trained/tested on another song)"
-        (data / "dataset.json").write_text(json.dumps(dataset, indent=2))
-        with open(data / "recordings.csv", "w", newline="") as fh:
+        run.dataset_file.write_text(json.dumps(dataset, indent=2))
+        with open(run.recordings_file(), "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["index", "participant", "song"])
             writer.writerows((i, p, s) for i, ((p, _), s) in enumerate(zip(table, new_songs)))
@@ -172,8 +175,7 @@ def chunk_permutation(table: list[tuple[str, str]], roles: np.ndarray, *, seed: 
 def chunk_shuffled_config(base: RunConfig, *, seed: int = 0, decoder: str | None = None) -> RunConfig:
     """Build (or reuse) the chunk-shuffled sub-run: same data, labels and split; inputs rearranged by chunk
     (each participant's chunks handed around within their split role)."""
-    from reconstruct.pipeline import load_split
-    source = chunk_permutation(recordings_table(base), load_split(base).chunk_roles, seed=seed)
+    source = chunk_permutation(RunDir.of(base).recordings(), RunDir.of(base).split().chunk_roles, seed=seed)
     return rearranged_config(base, f"shuffled-chunks-{decoder or base.decoder}", source,
                              {"seed": seed, "source": source.tolist()}, decoder=decoder)
 
@@ -210,8 +212,8 @@ def time_scrambled_config(base: RunConfig, *, seed: int = 0, decoder: str | None
 def per_song_times(base: RunConfig, draw: Callable[[int, int], np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One order of chunk times per song, ``draw(n_chunks, song_number)``, and the `rearranged_config`
     source that gives every recording its song's order (its own EEG, other times)."""
-    table = recordings_table(base)
-    n_chunks = USED_S // CHUNK_S
+    table = RunDir.of(base).recordings()
+    n_chunks = RunDir.of(base).used_s() // CHUNK_S
     orders = {s: draw(n_chunks, i) for i, s in enumerate(sorted({s for _, s in table}))}
     source = np.stack([np.stack([np.full(n_chunks, r), orders[s]], axis=-1) for r, (_, s) in enumerate(table)])
     return orders, source
@@ -243,31 +245,30 @@ def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data:
     for stage in ("load", "features", "split"):
         if not is_done(base, stage):
             raise ReconstructError(f"the main run has no {stage!r} stage yet")
-    info = Path(config.run_dir) / "rearrangement.json"
-    wanted = {**info_data, "split": json.loads((Path(base.run_dir) / "stages" / "split.done.json").read_text())[
-        "fingerprint"]}
+    info = RunDir.of(config).rearrangement_file
+    wanted = {**info_data, "split": RunDir.of(base).stage_record("split")["fingerprint"]}
     if is_done(config, "split") and info.exists() and json.loads(info.read_text()) == wanted:
         return config
     link_stage(base, config, "load")
-    feats = Path(config.run_dir) / "features"
+    feats = RunDir.of(config).features
     if feats.is_symlink():
         feats.unlink()
     elif feats.exists():
         shutil.rmtree(feats)
     feats.mkdir(parents=True)
-    src_feats = Path(base.run_dir) / "features"
-    (feats / "targets.npy").symlink_to((src_feats / "targets.npy").resolve())
-    inputs = np.load(src_feats / "inputs.npy", mmap_mode="r")
-    out = np.lib.format.open_memmap(feats / "inputs.npy", mode="w+", dtype=inputs.dtype, shape=inputs.shape)
+    RunDir.of(config).targets_file.symlink_to(RunDir.of(base).targets_file.resolve())
+    inputs = RunDir.of(base).inputs()
+    out = np.lib.format.open_memmap(RunDir.of(config).inputs_file, mode="w+", dtype=inputs.dtype,
+                                    shape=inputs.shape)
+    used = RunDir.of(base).used_s()
     for rec in range(source.shape[0]):
         for k in range(source.shape[1]):
-            dst = rec * USED_S + k * CHUNK_S
-            src = source[rec, k, 0] * USED_S + source[rec, k, 1] * CHUNK_S
+            dst = rec * used + k * CHUNK_S
+            src = source[rec, k, 0] * used + source[rec, k, 1] * CHUNK_S
             out[dst:dst + CHUNK_S] = inputs[src:src + CHUNK_S]
     out.flush()
     del out
-    shutil.copyfile(Path(base.run_dir) / "stages" / "features.done.json",
-                    Path(config.run_dir) / "stages" / "features.done.json")
+    shutil.copyfile(RunDir.of(base).stage_done("features"), RunDir.of(config).stage_done("features"))
     link_stage(base, config, "split")
     _forget_training(config)
     info.write_text(json.dumps(wanted))
@@ -276,7 +277,7 @@ def rearranged_config(base: RunConfig, name: str, source: np.ndarray, info_data:
 
 def _forget_training(config: RunConfig) -> None:
     for stale in ("train", "predict"):
-        (Path(config.run_dir) / "stages" / f"{stale}.done.json").unlink(missing_ok=True)
-    model = Path(config.run_dir) / "model"
+        RunDir.of(config).stage_done(stale).unlink(missing_ok=True)
+    model = RunDir.of(config).model
     if model.exists():
         shutil.rmtree(model)

@@ -9,7 +9,8 @@ import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
-from reconstruct.pipeline import is_done, load_split, read_summary, recordings_table
+from reconstruct.pipeline import is_done
+from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
 
 
@@ -34,11 +35,12 @@ class RunExamples:
     test_labels: np.ndarray
     test_recording: np.ndarray
     test_second: np.ndarray
+    used_s: int = USED_S  # seconds per recording (the run's used length)
 
     @property
     def test_chunk(self) -> np.ndarray:
         """Id of each test example's chunk (recording-major)."""
-        return self.test_recording * (USED_S // CHUNK_S) + self.test_second // CHUNK_S
+        return self.test_recording * (self.used_s // CHUNK_S) + self.test_second // CHUNK_S
 
     @property
     def n_songs(self) -> int:
@@ -63,22 +65,24 @@ def require_predictions(config: RunConfig) -> None:
 def load_run_examples(config: RunConfig, *, recon_path: Path | None = None) -> RunExamples:
     """Read targets, split and predictions of a run dir whose `predict` stage is done."""
     require_predictions(config)
-    run = Path(config.run_dir)
-    table = recordings_table(config)
-    songs = list(read_summary(config, "features")["songs"])
+    run = RunDir.of(config)
+    table = RunDir.of(config).recordings()
+    songs = list(run.target_songs())
     song_of = np.array([songs.index(s) for _, s in table])
-    roles = load_split(config).example_roles()
-    targets = np.load(run / "features" / "targets.npy", mmap_mode="r")
+    split = RunDir.of(config).split()
+    roles, used = split.example_roles(), split.used_s
+    targets = run.targets()
     # classifier training set: distinct (song, second) pairs of training/validation chunks
     fit = np.flatnonzero(np.isin(roles, [TRAIN, VAL]))
-    pairs = np.unique(np.stack([song_of[fit // USED_S], fit % USED_S], axis=1), axis=0)
+    pairs = np.unique(np.stack([song_of[fit // used], fit % used], axis=1), axis=0)
     train_x = np.asarray(targets[pairs[:, 0], pairs[:, 1]])
-    index = np.load(run / "predictions_index.npy")
+    pred, index = run.predictions()
     if not np.all(roles[index] == TEST):
-        raise ReconstructError(f"{run}/predictions_index.npy lists examples that are not test examples")
-    recon = np.load(recon_path or run / "predictions.npy", mmap_mode="r")
-    rec, sec = index // USED_S, index % USED_S
+        raise ReconstructError(f"{run.predictions_index_file} lists examples that are not test examples")
+    recon = np.load(recon_path, mmap_mode="r") if recon_path else pred
+    rec, sec = index // used, index % used
     labels = song_of[rec]
     return RunExamples(songs=songs, target_kind=config.target_kind, train_x=train_x, train_labels=pairs[:, 0],
                        train_seconds=pairs[:, 1], test_true=np.asarray(targets[labels, sec]),
-                       test_recon=np.asarray(recon), test_labels=labels, test_recording=rec, test_second=sec)
+                       test_recon=np.asarray(recon), test_labels=labels, test_recording=rec, test_second=sec,
+                       used_s=used)

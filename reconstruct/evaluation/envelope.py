@@ -46,7 +46,6 @@ def audio_envelope(y: np.ndarray, *, sr: int = AUDIO_SR, fs: int = EEG_FS, cutof
 
 def lagged(eeg: np.ndarray, n_lags: int) -> np.ndarray:
     """Design matrix [shape=(samples, channels × lags)]: EEG at t + 0 … t + n_lags − 1 (the EEG follows the music)."""
-    n = eeg.shape[1]
     cols = [np.concatenate([eeg[:, lag:], np.zeros((eeg.shape[0], lag))], axis=1) for lag in range(n_lags)]
     return np.concatenate(cols, axis=0).T
 

@@ -45,8 +45,9 @@ from reconstruct.evaluation.runs import (
 )
 from reconstruct.evaluation.stats import family_at_chance
 from reconstruct.evaluation.time_specific import TIME_MEASURES, time_specific_evidence
-from reconstruct.pipeline import one_song_per_participant, read_summary, recordings_table
+from reconstruct.recording import one_song_per_participant
 from reconstruct.split import CHUNK_S
+from reconstruct.rundir import RunDir
 
 PAPER_TABLE2 = {("psd", "mel"): 0.8080, ("psd", "linear"): 0.7228, ("raw", "mel"): 0.4607,
                 ("raw", "linear"): 0.3753}
@@ -99,13 +100,13 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
     out = {
         "label": label_of(config), "run_dir": str(config.run_dir), "input": config.input_kind,
         "target": config.target_kind, "decoder": config.decoder,
-        "train": read_summary(config, "train"), "test_mse": read_summary(config, "predict")["test_mse"],
+        "train": RunDir.of(config).summary("train"), "test_mse": RunDir.of(config).summary("predict")["test_mse"],
         "song_id": song_id,
         "classifier": {"n_train_examples": len(ex.train_x),
                        "trained_on": "true spectra of training and validation seconds only",
                        "seen_test_seconds": ex.seen_test_seconds(),
                        "accuracy_on_true_test_spectra": on_truth["per_example"]["accuracy"]},
-        "split": {k: v for k, v in read_summary(config, "split").items() if k in ("scope", "guard_s", "overlap")},
+        "split": {k: v for k, v in RunDir.of(config).summary("split").items() if k in ("scope", "guard_s", "overlap")},
         "ssim": summarize(ex_metrics["ssim"]), "psnr_db": summarize(ex_metrics["psnr"], cap=PSNR_CAP_DB),
         "time_specific": time_specific_evidence(config),
     }
@@ -117,7 +118,8 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
     ts = out["time_specific"]["decoder"]
     log(f"[evaluate] {out['label']} in {config.run_dir}: song ID {song_id['per_example']['accuracy']:.1%} "
         f"per second, {song_id['per_chunk']['accuracy']:.1%} per chunk; same-song observer "
-        f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; SSIM {out['ssim']['mean']:.3f}, "
+        f"{ts['same_song']['accuracy']:.1%}, top-1 span {ts['span_id']['top1']['accuracy']:.1%}; "
+        f"SSIM {out['ssim']['mean']:.3f}, "
         f"PSNR {out['psnr_db']['mean']:.2f} dB ({time.perf_counter() - started:.0f} s)")
     return out, arrays, ex
 
@@ -125,16 +127,15 @@ def score_run(config: RunConfig, *, classifier: ClassifierConfig, cache_dir: Pat
 def run_envelope_r(config: RunConfig, *, n: int = 3) -> dict:
     """The stimulus-envelope backward-model r on the run's first `n` recordings (their own 240 s)."""
     from reconstruct.evaluation.envelope import envelope_r_summary
-    from reconstruct.pipeline import song_audio
-    eeg = np.load(Path(config.run_dir) / "data" / "eeg.npy", mmap_mode="r")
-    table = recordings_table(config)[:n]
+    eeg = RunDir.of(config).eeg()
+    table = RunDir.of(config).recordings()[:n]
     return envelope_r_summary([np.asarray(eeg[i], np.float64) for i in range(len(table))],
-                              [song_audio(config, s) for _, s in table])
+                              [RunDir.of(config).song_audio(s) for _, s in table])
 
 
 def pictures(config: RunConfig, ex: RunExamples, *, n: int, seed: int = 0) -> list[dict]:
     """Paper Fig. 5's choice: per song (up to `n`), a random recording's test chunk nearest the 10th second."""
-    table = [p for p, _ in recordings_table(config)]
+    table = [p for p, _ in RunDir.of(config).recordings()]
     rng = np.random.default_rng(seed)
     out = []
     for label in range(min(n, ex.n_songs)):
@@ -195,8 +196,8 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
     cache = out_dir / "classifiers"
     clf = options.classifier
     ensure_predictions(config, progress=progress, log=log)
-    dataset = read_summary(config, "load")
-    n_songs = len(read_summary(config, "features")["songs"])
+    dataset = RunDir.of(config).summary("load")
+    n_songs = len(RunDir.of(config).summary("features")["songs"])
     result: dict = {
         "schema": "tuneback.evaluation/1",
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -265,7 +266,7 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
     return EvaluationResult(json=result, arrays=arrays)
 
 
-def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, log) -> dict:
+def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, log: Callable[[str], None]) -> dict:
     from reconstruct.errors import ParameterError
     from reconstruct.evaluation.observer import ideal_observer_report
     from reconstruct.run import run_all
@@ -277,13 +278,14 @@ def _observer(config: RunConfig, options: EvaluationOptions, *, progress: bool, 
         return {"skipped": str(exc)}
 
 
-def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, progress: bool, log) -> dict:
+def _controls(config: RunConfig, options: EvaluationOptions, *, cache: Path, progress: bool,
+              log: Callable[[str], None]) -> dict:
     decoders = [config.decoder] + (["ridge"] if options.baseline and config.decoder != "ridge" else [])
     out: dict = {"noise_only": {}, "shuffled_chunks": {}, "time_scrambled": {}, "time_shifted": {},
                  "shuffled_songs": {}}
-    songs = read_summary(config, "features")["songs"]
-    heard = np.array([songs.index(s) for _, s in recordings_table(config)])
-    one_song = one_song_per_participant(recordings_table(config))  # NMED-H: the EEG's make-up names the song
+    songs = RunDir.of(config).summary("features")["songs"]
+    heard = np.array([songs.index(s) for _, s in RunDir.of(config).recordings()])
+    one_song = one_song_per_participant(RunDir.of(config).recordings())  # NMED-H: the EEG's make-up names the song
 
     def score(sub: RunConfig, *, time_only: bool = False) -> tuple[dict, RunExamples]:
         scored, _, ex = score_run(sub, classifier=options.classifier, cache_dir=cache, per_bin=False, log=log)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -13,8 +14,11 @@ import numpy as np
 
 from reconstruct.evaluation.metrics import PSNR_CAP_DB
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _png(fig) -> bytes:
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)

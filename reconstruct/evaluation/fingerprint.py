@@ -17,7 +17,7 @@ EEG knows the song without decoding any music. Three figures, reported wherever 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,8 +32,13 @@ from reconstruct.evaluation.time_specific import (
     score_spectra,
     song_mean_baseline,
 )
-from reconstruct.pipeline import load_split, one_song_per_participant, read_summary, recordings_table
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
+from reconstruct.recording import one_song_per_participant
+from reconstruct.decoders.registry import get_decoder
+from reconstruct.rundir import RunDir
+from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 def second_features(eeg: np.ndarray) -> np.ndarray:
@@ -44,7 +49,7 @@ def second_features(eeg: np.ndarray) -> np.ndarray:
     return np.concatenate([w.mean(axis=2).T, np.log(w.var(axis=2).T + 1e-12)], axis=1)
 
 
-def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.ndarray):
+def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.ndarray) -> Pipeline:
     """A standardised multinomial logistic regression from second features to participant, on training
     and validation seconds only."""
     from sklearn.linear_model import LogisticRegression
@@ -58,7 +63,7 @@ def _fit_participants(eeg: np.ndarray, table: list[tuple[str, str]], roles: np.n
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300)).fit(np.concatenate(x), y)
 
 
-def _chunk_votes(model, eeg: np.ndarray, chunks: HeldOutChunks) -> np.ndarray:
+def _chunk_votes(model: Pipeline, eeg: np.ndarray, chunks: HeldOutChunks) -> np.ndarray:
     """The participant predicted for each test chunk: the most probable over its five seconds."""
     classes = model.classes_
     out = np.empty(len(chunks), dtype=object)
@@ -85,23 +90,23 @@ def other_presentation_chunks(config: RunConfig, table: list[tuple[str, str]],
                               held: list[tuple[str, str]]) -> HeldOutChunks | None:
     """The held-out presentation's test chunks, decoded by the run's model (which never saw them), at the
     test chunks of the same participant and song in the training presentation."""
-    from reconstruct.pipeline import predict_examples
-    run = Path(config.run_dir)
+    run = RunDir.of(config)
     if not held:
         return None
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(run / "features" / "targets.npy", mmap_mode="r")
-    eeg = np.load(run / "data" / "held_out" / "eeg.npy", mmap_mode="r")
-    roles = load_split(config).chunk_roles
+    decoder = get_decoder(config.decoder)
+    model = decoder.load(run.model, config)  # the finished run's own model, read through the run directory
+    songs, targets = run.target_songs(), run.targets()
+    eeg = run.eeg(held_out=True)
+    roles = RunDir.of(config).split().chunk_roles
     source = {pair: i for i, pair in enumerate(table)}
     rec, part, song, chunk, recon, truth = [], [], [], [], [], []
     for h, pair in enumerate(held):
         if pair not in source:
             continue
         test = np.flatnonzero(roles[source[pair]] == TEST)
-        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=USED_S)
+        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=RunDir.of(config).used_s())
         seconds = (test[:, None] * CHUNK_S + np.arange(CHUNK_S)).ravel()
-        pred = predict_examples(config, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
+        pred = decoder.predict(model, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
         for k, c in enumerate(test):
             rec.append(h)
             part.append(pair[0])
@@ -126,8 +131,8 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     """Participant ID from the EEG, the identity-only decoder and the other presentation (module doc).
 
     `decoder` is the run's own `score_spectra` of its test chunks where the caller has it already."""
-    run = Path(config.run_dir)
-    table = recordings_table(config)
+    run = RunDir.of(config)
+    table = RunDir.of(config).recordings()
     participants = sorted({p for p, _ in table})
     one_song = one_song_per_participant(table)
     song_of = dict(table) if one_song else {}
@@ -135,21 +140,21 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
                  "n_participants": len(participants)}
     if len(participants) < 2:
         return {**out, "skipped": "one participant: nothing to recognise"}
-    split = load_split(config)
-    roles = split.example_roles().reshape(len(table), USED_S)
-    eeg = np.load(run / "data" / "eeg.npy", mmap_mode="r")
+    split = RunDir.of(config).split()
+    roles = split.example_roles().reshape(len(table), split.used_s)
+    eeg = run.eeg()
     model = _fit_participants(eeg, table, roles)
     chunks = load_test_chunks(config)
     predicted = _chunk_votes(model, eeg, chunks)
     out["participant_id"] = _id_accuracy(predicted, chunks, len(participants), song_of)
     decoder = decoder or score_spectra(chunks, chunks.recon, seed=seed)
-    held = recordings_table(config, held_out=True)
-    per_second = config.decoder in ("cnn", "ridge")  # the chunk decoders (trf, temporal) predict whole chunks
+    held = RunDir.of(config).recordings(held_out=True)
+    per_second = get_decoder(config.decoder).per_second  # segment decoders (trf, temporal) predict whole chunks
     other = other_presentation_chunks(config, table, held) if per_second else None
     if held and not per_second:
         out["other_presentation_skipped"] = f"not yet computed for the {config.decoder} decoder"
     if other is not None:
-        held_eeg = np.load(run / "data" / "held_out" / "eeg.npy", mmap_mode="r")
+        held_eeg = run.eeg(held_out=True)
         votes = _chunk_votes(model, held_eeg, other)
         out["participant_id_other_presentation"] = _id_accuracy(votes, other, len(participants), song_of)
         out["other_presentation"] = _scored(config, other, other.recon, seed=seed)
@@ -188,7 +193,8 @@ def format_fingerprint(fp: dict) -> list[str]:
     op = fp.get("other_presentation")
     if op:
         d = op["decoder"]
-        lines.append(f"  the other presentation, never trained on: different-song {d['different_song']['accuracy']:.1%}, "
+        lines.append("  the other presentation, never trained on: "
+                     f"different-song {d['different_song']['accuracy']:.1%}, "
                      f"same-song {d['same_song']['accuracy']:.1%}, top-1 span "
                      f"{d['span_id']['top1']['accuracy']:.1%} (chance {d['span_id']['top1']['chance']:.1%})")
     return lines

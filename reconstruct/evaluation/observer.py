@@ -38,10 +38,8 @@ from reconstruct.config import RunConfig
 from reconstruct.features import MAX_DB
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
-from reconstruct.pipeline import chunk_prediction, read_summary, recordings_table
+from reconstruct.rundir import STUDY_TRIALS, RunDir  # noqa: F401 - STUDY_TRIALS: a study's exact trials (docs/contracts.md)
 from reconstruct.split import CHUNK_S
-
-STUDY_TRIALS = "study_trials.json"  # a study's exact trials, next to the run's clips (see experiment.design_export)
 
 
 RANGE_DB = 80.0  # the dynamic range compared: the top 80 dB of each spectrogram
@@ -114,14 +112,14 @@ def ideal_observer(targets: list[np.ndarray], matches: list[np.ndarray], foils: 
 
 
 def _true_span(config: RunConfig, song: str, chunk: int) -> np.ndarray:
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(Path(config.run_dir) / "features" / "targets.npy", mmap_mode="r")
+    run = RunDir.of(config)
+    songs, targets = run.target_songs(), run.targets()
     return np.concatenate(np.asarray(targets[songs.index(song), chunk * CHUNK_S:(chunk + 1) * CHUNK_S]))
 
 
 def selection_trials(config: RunConfig) -> list[dict]:
     """Trials from the run's selection.json: one per (match, foil) pair, X = the match's span."""
-    path = Path(config.run_dir) / "selection.json"
+    path = RunDir.of(config).selection_file
     if not path.exists():
         raise ReconstructError(f"{path} is missing: run `tuneback reconstruct select` first")
     data = json.loads(path.read_text())
@@ -137,7 +135,7 @@ def selection_trials(config: RunConfig) -> list[dict]:
 
 def file_trials(config: RunConfig, path: Path) -> list[dict]:
     """Trials from a design JSON, resolved through the run's clips/manifest.json."""
-    manifest_path = Path(config.run_dir) / "clips" / "manifest.json"
+    manifest_path = RunDir.of(config).manifest_file
     if not manifest_path.exists():
         raise ReconstructError(f"{manifest_path} is missing: render the clips before scoring a design file")
     try:
@@ -153,7 +151,7 @@ def file_trials(config: RunConfig, path: Path) -> list[dict]:
     else:
         raise ReconstructError(f"{path}: expected a design with 'versions' or a list of trials")
     clips = {c["id"]: c for c in json.loads(manifest_path.read_text())["clips"]}
-    rec_of = {pair: i for i, pair in enumerate(recordings_table(config))}
+    rec_of = {pair: i for i, pair in enumerate(RunDir.of(config).recordings())}
     trials = []
     for t in raw:
         if not isinstance(t, dict):
@@ -186,7 +184,8 @@ def score_trials(config: RunConfig, trials: list[dict]) -> dict:
     closer = {"distance": [], "ssim": []}
     for t in trials:
         x = units_to_db(_true_span(config, *t["x"]))
-        m, f = units_to_db(chunk_prediction(config, *t["match"])), units_to_db(chunk_prediction(config, *t["foil"]))
+        run = RunDir.of(config)
+        m, f = units_to_db(run.chunk_prediction(*t["match"])), units_to_db(run.chunk_prediction(*t["foil"]))
         closer["distance"].append(correlation_distance(m, x) < correlation_distance(f, x))
         closer["ssim"].append(ssim_db(m, x) > ssim_db(f, x))
     versions = sorted({t["version"] for t in trials if t["version"] is not None})
@@ -203,8 +202,8 @@ def score_trials(config: RunConfig, trials: list[dict]) -> dict:
 def ideal_observer_report(config: RunConfig, *, trials_path: Path | None = None) -> dict:
     """Score the trials of a design file (by default RUN/study_trials.json, which `tuneback demo` and
     `tuneback experiment trials` write), else the run's selection pairs; say which were used."""
-    if trials_path is None and (Path(config.run_dir) / STUDY_TRIALS).exists():
-        trials_path = Path(config.run_dir) / STUDY_TRIALS
+    if trials_path is None and RunDir.of(config).study_trials_file.exists():
+        trials_path = RunDir.of(config).study_trials_file
     if trials_path is not None:
         return {"source": str(trials_path), **score_trials(config, file_trials(config, trials_path))}
     return {"source": "selection.json pairs (reconstruct.select.default_pairs, the study's cross-half foil "
@@ -259,7 +258,8 @@ def observe_kinds(mel: dict[str, np.ndarray], trials: list[tuple[str, str, str, 
         rows = [t for t in trials if t[3] == kind]
         if not rows:
             continue
-        clusters = (np.array([m for _, m, _, _ in rows]), np.array([f for _, _, f, _ in rows])) if len(rows) > 1 else None
+        clusters = ((np.array([m for _, m, _, _ in rows]), np.array([f for _, _, f, _ in rows]))
+                    if len(rows) > 1 else None)
         out[kind] = ideal_observer([mel[x] for x, _, _, _ in rows],
                                    [mel[replace.get(m, m)] for _, m, _, _ in rows],
                                    [mel[replace.get(f, f)] for _, _, f, _ in rows],
@@ -270,13 +270,13 @@ def observe_kinds(mel: dict[str, np.ndarray], trials: list[tuple[str, str, str, 
 def song_mean_units(config: RunConfig, songs: list[str]) -> dict[str, np.ndarray]:
     """Each song's mean training (and validation) spectrogram in units, tiled over a 5-s clip: what knowing the
     song and nothing about time predicts (never a test second)."""
-    from reconstruct.pipeline import load_split
-    from reconstruct.split import TRAIN, USED_S, VAL
+    from reconstruct.split import TRAIN, VAL
 
-    table = recordings_table(config)
-    names = read_summary(config, "features")["songs"]
-    targets = np.load(Path(config.run_dir) / "features" / "targets.npy", mmap_mode="r")
-    roles = load_split(config).example_roles().reshape(len(table), USED_S)
+    run = RunDir.of(config)
+    table = run.recordings()
+    names, targets = run.target_songs(), run.targets()
+    split = RunDir.of(config).split()
+    roles = split.example_roles().reshape(len(table), split.used_s)
     out = {}
     for s in songs:
         seconds = np.unique(np.concatenate([np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))
@@ -296,12 +296,12 @@ def identity_clip_spectra(config: RunConfig, songs: list[str]) -> dict[str, np.n
     from reconstruct.recording import AUDIO_SR
 
     means = song_mean_units(config, songs)
-    refs = read_summary(config, "features")["ref_db"]
+    refs = RunDir.of(config).summary("features")["ref_db"]
     length = CHUNK_S * AUDIO_SR
     audio = invert_batch(np.stack([means[s] for s in songs]), np.array([refs[s] for s in songs]),
                          kind=config.target_kind, length=length, config=config.inversion)
     audio, _ = normalize_clips(audio)
-    folder = Path(config.run_dir) / "clips" / IDENTITY_DIR
+    folder = RunDir.of(config).clips / IDENTITY_DIR
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for s, y in zip(songs, audio):
@@ -356,10 +356,10 @@ def format_kind_lines(lines: dict) -> list[str]:
 def run_kind_lines(config: RunConfig, *, trials_path: Path | None = None) -> dict:
     """The observer lines of a finished run: every admissible pair of its clips and, with a design file (what
     `tuneback experiment trials` writes), the study's own trials; identity from RUN/clips/identity_only/."""
-    from reconstruct.clips import clip_log_mel
+    from reconstruct.features import clip_log_mel
 
-    clips_dir = Path(config.run_dir) / "clips"
-    manifest_path = clips_dir / "manifest.json"
+    run = RunDir.of(config)
+    clips_dir, manifest_path = run.clips, run.manifest_file
     if not manifest_path.exists():
         raise ReconstructError(f"{manifest_path} is missing: render the clips first")
     clips = json.loads(manifest_path.read_text())["clips"]

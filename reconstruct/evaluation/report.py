@@ -15,7 +15,7 @@ from reconstruct.evaluation.evaluate import EvaluationResult
 from reconstruct.evaluation.stats import p_text
 
 
-def _clean(value):
+def _clean(value: object) -> object:
     """JSON-safe copy: numpy → Python, non-finite floats → None."""
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}

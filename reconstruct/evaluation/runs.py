@@ -14,14 +14,15 @@ from pathlib import Path
 
 from reconstruct.config import RunConfig
 from reconstruct.pipeline import is_done, stage_params
+from reconstruct.rundir import STAGE_ARTEFACTS, RunDir
 
 SHARED_STAGES = ("load", "features", "split")
-_ARTEFACTS = {"load": ("data",), "features": ("features",), "split": ("split.npy",)}
+_ARTEFACTS = STAGE_ARTEFACTS
 
 
 def evaluation_dir(config: RunConfig) -> Path:
     """Where a run's evaluation artefacts live."""
-    return Path(config.run_dir) / "evaluation"
+    return RunDir.of(config).evaluation
 
 
 def derived_config(base: RunConfig, name: str, **changes) -> RunConfig:
@@ -30,13 +31,13 @@ def derived_config(base: RunConfig, name: str, **changes) -> RunConfig:
 
 
 def _marker(config: RunConfig, stage: str) -> Path:
-    return Path(config.run_dir) / "stages" / f"{stage}.done.json"
+    return RunDir.of(config).stage_done(stage)
 
 
 def link_stage(base: RunConfig, derived: RunConfig, stage: str, *, only: tuple[str, ...] | None = None) -> None:
     """Make `derived` reuse `base`'s artefacts of one stage (symbolic links + the done-marker)."""
     for name in only if only is not None else _ARTEFACTS[stage]:
-        src, dst = (Path(base.run_dir) / name).resolve(), Path(derived.run_dir) / name
+        src, dst = RunDir.of(base).path(name).resolve(), RunDir.of(derived).path(name)
         dst.parent.mkdir(parents=True, exist_ok=True)
         if dst.is_symlink() or dst.is_file():
             dst.unlink()

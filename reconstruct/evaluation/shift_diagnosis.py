@@ -32,18 +32,19 @@ from reconstruct.evaluation.controls import (
 )
 from reconstruct.evaluation.runs import derived_config, ensure_predictions
 from reconstruct.evaluation.time_specific import HeldOutChunks, load_test_chunks, score_spectra, true_spans
-from reconstruct.pipeline import read_summary, recordings_table
-from reconstruct.split import CHUNK_S, TRAIN, USED_S, VAL, make_split
+from reconstruct.rundir import RunDir
+from reconstruct.split import CHUNK_S, TRAIN, VAL, make_split
 
 
 def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s: int = 0) -> np.ndarray:
     """Each test second replaced by the mean true spectrum of the nearest second(s) that a split with
     `guard_s` would train or validate on, in the same recording."""
-    table = recordings_table(config)
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
-    split = make_split([s for _, s in table], seed=config.split_seed, scope=config.split_scope, guard_s=guard_s)
-    roles = split.example_roles().reshape(len(table), USED_S)
+    table = RunDir.of(config).recordings()
+    run, used = RunDir.of(config), RunDir.of(config).used_s()
+    songs, targets = run.target_songs(), run.targets()
+    split = make_split([s for _, s in table], seed=config.split_seed, scope=config.split_scope, guard_s=guard_s,
+                       used_s=used)
+    roles = split.example_roles().reshape(len(table), used)
     out = []
     for r, k, s in zip(chunks.recording, chunks.chunk, chunks.song):
         fitted = np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))
@@ -57,7 +58,7 @@ def nearest_training_oracle(config: RunConfig, chunks: HeldOutChunks, *, guard_s
 
 def offset_truth_oracle(config: RunConfig, chunks: HeldOutChunks, *, shift: int) -> np.ndarray:
     """Chunk k replaced by the true spectrogram of chunk k + shift of its song (circularly)."""
-    n_chunks = USED_S // CHUNK_S
+    n_chunks = RunDir.of(config).used_s() // CHUNK_S
     return true_spans(config, chunks.song, ((chunks.chunk + shift) % n_chunks) * CHUNK_S)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from reconstruct import features as feat
-from reconstruct.config import fingerprint
+from reconstruct.config import stage_hash
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.classifier import (
     ClassifierConfig,
@@ -33,7 +33,7 @@ from reconstruct.evaluation.classifier import (
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, psnr_batch, ssim_batch
 from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS
-from reconstruct.simulate import SimulationConfig, mix, simulate_parts, synthesize_songs
+from reconstruct.simulate import SimulatedDataConfig, mix, simulate_parts, synthesize_songs
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
 from reconstruct.train import InputScaler, TrainConfig, predict_cnn, train_cnn
 
@@ -42,7 +42,8 @@ from reconstruct.train import InputScaler, TrainConfig, predict_cnn, train_cnn
 class SweepConfig:
     """The grid and everything else that fixes a sweep's numbers."""
 
-    simulation: SimulationConfig = field(default_factory=lambda: SimulationConfig(shape="nmedt", n_participants=4))
+    simulation: SimulatedDataConfig = field(
+        default_factory=lambda: SimulatedDataConfig(shape="nmedt", n_participants=4))
     snrs: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
     minutes: tuple[float | None, ...] = (None,)
     decoder: str = "ridge"
@@ -85,7 +86,7 @@ class SimulatedComponents:
         return mix(self.signal[i], self.noise[i], snr)
 
 
-def simulate_components(config: SimulationConfig, *, progress: bool = True) -> SimulatedComponents:
+def simulate_components(config: SimulatedDataConfig, *, progress: bool = True) -> SimulatedComponents:
     """Simulate signal and noise separately, with exactly `simulate_dataset`'s random draws (first 240 s)."""
     songs = synthesize_songs(config, progress=progress)
     used = USED_S * EEG_FS
@@ -114,7 +115,8 @@ def training_subset(train_idx: np.ndarray, minutes: float | None) -> np.ndarray:
     return train_idx[np.isin(chunk_of, keep)]
 
 
-def _fit_predict(config: SweepConfig, x_tr, y_tr, x_va, y_va, x_te, *, progress: bool) -> np.ndarray:
+def _fit_predict(config: SweepConfig, x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: np.ndarray,
+                 x_te: np.ndarray, *, progress: bool) -> np.ndarray:
     log_inputs = config.input_kind == "psd"
     if config.decoder == "ridge":
         scaler = InputScaler(log_inputs).fit(x_tr)
@@ -131,7 +133,7 @@ def _fit_predict(config: SweepConfig, x_tr, y_tr, x_va, y_va, x_te, *, progress:
 def _point_key(config: SweepConfig, snr: float, minutes: float | None) -> str:
     d = config.to_dict()
     d.pop("snrs"), d.pop("minutes")
-    return fingerprint({**d, "snr": snr, "minutes": minutes})
+    return stage_hash({**d, "snr": snr, "minutes": minutes})
 
 
 def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: bool = True,

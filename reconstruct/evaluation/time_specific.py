@@ -30,8 +30,8 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, level_relative, units_to_db
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
-from reconstruct.pipeline import load_split, read_summary, recordings_table
-from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
+from reconstruct.rundir import RunDir
+from reconstruct.split import CHUNK_S, TRAIN, VAL
 
 TOP_K = (1, 3)
 TIME_MEASURES = ("same_song", "top1", "top3")  # the measures that song identity alone cannot pass
@@ -60,12 +60,10 @@ class HeldOutChunks:
 
 def load_test_chunks(config: RunConfig) -> HeldOutChunks:
     """The run's test chunks, each a 5-s spectrogram [shape=(n, 5 × frames, bins)], recording-major."""
-    run = config.run_dir
-    table = recordings_table(config)
-    pred = np.load(run / "predictions.npy", mmap_mode="r")
-    index = np.load(run / "predictions_index.npy")
+    table, used = RunDir.of(config).recordings(), RunDir.of(config).used_s()
+    pred, index = RunDir.of(config).predictions()
     starts = np.flatnonzero(index % CHUNK_S == 0)
-    rec, sec = index[starts] // USED_S, index[starts] % USED_S
+    rec, sec = index[starts] // used, index[starts] % used
     song = np.array([table[r][1] for r in rec])
     recon = np.stack([np.concatenate(np.asarray(pred[i:i + CHUNK_S])) for i in starts])
     truth = true_spans(config, song, sec)
@@ -75,17 +73,17 @@ def load_test_chunks(config: RunConfig) -> HeldOutChunks:
 
 def true_spans(config: RunConfig, songs: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The true 5-s spectrogram of each (song, start second) [shape=(n, 5 × frames, bins)], units."""
-    names = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
+    run = RunDir.of(config)
+    names, targets = run.target_songs(), run.targets()
     return np.stack([np.concatenate(np.asarray(targets[names.index(s), t:t + CHUNK_S])) for s, t in zip(songs, starts)])
 
 
 def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:
     """Each test chunk replaced by its song's mean training spectrogram, tiled over the chunk's 5 s."""
-    table = recordings_table(config)
-    songs = read_summary(config, "features")["songs"]
-    targets = np.load(config.run_dir / "features" / "targets.npy", mmap_mode="r")
-    roles = load_split(config).example_roles().reshape(len(table), USED_S)
+    table = RunDir.of(config).recordings()
+    run = RunDir.of(config)
+    songs, targets = run.target_songs(), run.targets()
+    roles = RunDir.of(config).split().example_roles().reshape(len(table), RunDir.of(config).used_s())
     means = {}
     for s in set(chunks.song):
         seconds = np.unique(np.concatenate([np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))

@@ -28,6 +28,19 @@ class RidgeDecoder:
         self._out_shape = y.shape[1:]
         return self
 
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """Shape of one prediction."""
+        return tuple(self._out_shape)
+
+    @classmethod
+    def from_arrays(cls, alpha: float, coef: np.ndarray, intercept: np.ndarray,
+                    out_shape: tuple[int, ...]) -> RidgeDecoder:
+        """A fitted decoder from saved coefficients."""
+        model = cls(alpha)
+        model.coef_, model.intercept_, model._out_shape = coef, intercept, tuple(out_shape)
+        return model
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predict y [shape=(n, *out_shape)]."""
         yf = x.reshape(len(x), -1) @ self.coef_ + self.intercept_

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from analysis.cli import analyze_command, cli
+from analysis.cli import cli
 from analysis.errors import AnalysisError
 
 
@@ -55,9 +54,18 @@ def test_bad_invocations_raise_analysis_error(tmp_path, args, message):
     assert isinstance(result.exception, AnalysisError) and message in str(result.exception)
 
 
-def test_alias_is_the_same_command():
-    assert isinstance(analyze_command, click.Command) and analyze_command.name == "analyze"
-    assert cli.commands["analyze"] is analyze_command and cli.name == "analysis"
+def test_alias_is_the_same_command(tmp_path):
+    """`tuneback analyze` and `tuneback analysis analyze` are one command: same object, same behaviour."""
+    from click.testing import CliRunner
+
+    from tuneback.cli import build_cli
+
+    top = build_cli()
+    assert top.get_command(None, "analyze") is top.get_command(None, "analysis").get_command(None, "analyze")
+    missing = str(tmp_path / "missing.csv")
+    short, long = (CliRunner().invoke(top, [*verb, "--export", missing]) for verb in (["analyze"],
+                                                                                     ["analysis", "analyze"]))
+    assert short.exit_code == long.exit_code != 0 and short.output == long.output
 
 
 def test_top_level_prints_one_line(capsys, tmp_path):

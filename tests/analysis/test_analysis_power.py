@@ -68,8 +68,9 @@ def test_listeners_needed_not_reached():
     assert result["listeners_needed"] is None and "below" in result["note"]
 
 
-def test_mixed_model_power_runs():
-    assert 0 <= group_power(8, Setup(accuracy=0.8, reps=3, test="mixed")) <= 1
+def test_mixed_model_power_detects_a_strong_effect_and_not_chance():
+    assert group_power(8, Setup(accuracy=0.9, reps=4, test="mixed")) == 1.0
+    assert group_power(8, Setup(accuracy=0.501, reps=4, test="mixed")) <= 0.25
 
 
 def test_report_uses_fitted_variance_components():

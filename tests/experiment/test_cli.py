@@ -47,7 +47,8 @@ def test_create_prints_the_id_and_builds_the_study(sqlite_url, manifest_path):
 
 
 def test_group_is_mounted_on_tuneback():
-    assert "experiment" in build_cli().commands
+    top = build_cli()
+    assert "experiment" in top.list_commands(None) and top.get_command(None, "experiment") is cli
     assert {"create", "migrate", "serve"} <= set(cli.commands)
 
 

@@ -29,7 +29,7 @@ def test_paper_preset_matches_table_1():
     assert shapes == [(8, 63, 125), (16, 63, 125), (32, 63, 125), (64, 63, 125), (128, 32, 63), (128, 17, 32)]
     assert model.flat_size == 69632
     linears = [m for m in model.head if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(69632, 128), (128, 5632)]
+    assert [(layer.in_features, layer.out_features) for layer in linears] == [(69632, 128), (128, 5632)]
     assert [m.p for m in model.head if isinstance(m, nn.Dropout)] == [0.15]
     assert any(isinstance(m, nn.BatchNorm1d) for m in model.head)
     assert isinstance(model.head[-1], nn.Linear), "output must be linear"

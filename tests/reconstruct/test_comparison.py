@@ -9,9 +9,9 @@ import pytest
 
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.comparison import compare_decoders, comparison_markdown, write_comparison
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 
-SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8)
+SIM = SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8)
 
 
 @pytest.fixture(scope="module")

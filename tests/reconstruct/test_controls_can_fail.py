@@ -20,10 +20,10 @@ from reconstruct.evaluation.controls import chunk_shuffled_config, noise_only_co
 from reconstruct.evaluation.runs import ensure_predictions
 from reconstruct.evaluation.time_specific import time_specific_evidence
 from reconstruct.run import run_all
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import TEST, TRAIN, Split
 
-SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=16, presentations="a")
+SIM = SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=16, presentations="a")
 TIME_MEASURES = ("same_song", "top1")
 
 

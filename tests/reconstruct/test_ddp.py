@@ -183,8 +183,8 @@ def _tiny_folder(folder: Path) -> Path:
         np.save(folder / f"eeg/{p}.npy", rng.standard_normal((8, 245 * 125)).astype(np.float32))
     t = np.arange(245 * 22050) / 22050
     sf.write(folder / "s1.wav", (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(t))).astype(np.float32), 22050)
-    (folder / "recordings.csv").write_text("eeg_file,participant,song,audio_file\n"
-                                           "eeg/p1.npy,p1,s1,s1.wav\neeg/p2.npy,p2,s1,s1.wav\n")
+    (folder / "recordings.csv").write_text("eeg_file,participant,song,audio_file,fs\n"
+                                           "eeg/p1.npy,p1,s1,s1.wav,125\neeg/p2.npy,p2,s1,s1.wav,125\n")
     return folder
 
 

@@ -36,11 +36,11 @@ from reconstruct.evaluation.sweep import (
     training_subset,
 )
 from reconstruct.pipeline import load_split, recordings_table
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S
 
 FAST = ClassifierConfig(epochs=4)
-SIM = SimulationConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=245, snr=0.5)  # all hear all songs
+SIM = SimulatedDataConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=245, snr=0.5)  # all hear all songs
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_sub_runs_share_data_and_split_with_the_main_run(run):
 
 
 def test_sweep_reproduces_the_pipeline_simulation_and_orders_snrs(run, tmp_path):
-    one = SimulationConfig(shape="nmedt", n_songs=3, n_participants=1, duration_s=245, snr=0.5)  # = the run's first participant
+    one = SimulatedDataConfig(shape="nmedt", n_songs=3, n_participants=1, duration_s=245, snr=0.5)  # = the run's first participant
     comps = simulate_components(one, progress=False)
     eeg = np.load(Path(run.run_dir) / "data" / "eeg.npy", mmap_mode="r")
     assert comps.table == recordings_table(run)[:3]

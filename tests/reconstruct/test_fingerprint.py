@@ -9,12 +9,12 @@ import pytest
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.fingerprint import fingerprint_control, format_fingerprint, second_features
 from reconstruct.evaluation.runs import ensure_predictions
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 
 
 def _run(tmp_path_factory, name: str, **sim) -> RunConfig:
     config = RunConfig(run_dir=tmp_path_factory.mktemp(name) / "run", decoder="ridge", input_kind="raw",
-                       ridge_alpha=1.0, simulation=SimulationConfig(duration_s=245, n_channels=16, **sim))
+                       ridge_alpha=1.0, simulation=SimulatedDataConfig(duration_s=245, n_channels=16, **sim))
     return ensure_predictions(config, progress=False)
 
 

@@ -21,7 +21,7 @@ from scipy.signal import resample_poly
 from reconstruct import pipeline
 from reconstruct.config import RunConfig
 from reconstruct.datasets import load_folder
-from reconstruct.errors import DataFormatError, ReconstructError
+from reconstruct.errors import DataFormatError
 from reconstruct.split import CHUNK_S, make_split, target_overlap
 
 HEADER = "eeg_file,participant,song,audio_file,onset"
@@ -316,14 +316,15 @@ def test_the_common_length_is_used_when_chosen_and_the_split_adapts(lab):
     assert target_overlap(split, songs)["test_targets_in_training"] == 0
 
 
-def test_the_load_stage_says_when_a_shorter_length_is_not_supported_downstream(lab, tmp_path):
+def test_the_load_stage_records_the_common_length_for_the_later_stages(lab, tmp_path):
     from reconstruct.datasets.options import FolderOptions
     root, _ = lab
     write_csv(root, _lines({"p01": ["2.0", "250.0"]}))
     config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root),
                        folder=FolderOptions(short="common"))
-    with pytest.raises(ReconstructError, match=r"the recordings give 235 s each .* still take 240 s"):
-        pipeline.stage_load(config, progress=False)
+    summary = pipeline.stage_load(config, progress=False)
+    assert summary["used_s"] == 235 and pipeline.used_seconds(config) == 235
+    assert np.load(tmp_path / "run" / "data" / "eeg.npy").shape[2] == 235 * 125
 
 
 def test_folder_options_on_another_dataset_are_refused():
@@ -397,14 +398,12 @@ def test_a_changed_song_in_the_audio_folder_reloads(lab, tmp_path, songs):
     assert not pipeline.is_done(config, "load")
 
 
-def test_the_load_stage_refuses_another_length_before_reading(lab, tmp_path, monkeypatch):
-    from reconstruct.datasets import folder
+def test_the_load_stage_takes_another_length_from_the_config(lab, tmp_path):
     from reconstruct.datasets.options import FolderOptions
     root, _ = lab
-    monkeypatch.setattr(folder, "read_stretch", lambda *a, **k: pytest.fail("EEG read before the length was refused"))
     write_csv(root, _lines({"p01": ["2.0", "250.0"]}))
-    for options, match in ((FolderOptions(length_s=120), r"--length 120: the stages after load still take 240 s"),
-                           (FolderOptions(short="common"), r"the recordings give 235 s each")):
-        config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root), folder=options)
-        with pytest.raises(ReconstructError, match=match):
-            pipeline.stage_load(config, progress=False)
+    config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root),
+                       folder=FolderOptions(length_s=120))
+    summary = pipeline.stage_load(config, progress=False)
+    assert config.used_s == summary["used_s"] == pipeline.used_seconds(config) == 120
+    assert np.load(tmp_path / "run" / "data" / "eeg.npy").shape[2] == 120 * 125

@@ -287,7 +287,7 @@ def test_cli_nmedt_and_none_keys(tmp_path):
 
 
 def test_load_stage_keeps_held_out_presentation_apart(published, tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "USED_S", 1)  # the stage keeps 240 s; these files hold 2 s
+    monkeypatch.setattr(RunConfig, "used_s", property(lambda self: 1))  # the config says 240 s; these files hold 2 s
     config = cli_config("--dataset", "nmedh", "--eeg", str(published["zip"]), "--audio", str(published["audio"]),
                         "--presentations", "holdout-b", "--run-dir", str(tmp_path / "run"))
     summary = pipeline.stage_load(config, progress=False)

@@ -15,10 +15,10 @@ from reconstruct.evaluation.shift_diagnosis import (
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra, true_spans
 from reconstruct.pipeline import load_split, read_summary, recordings_table
 from reconstruct.run import run_all
-from reconstruct.simulate import SimulationConfig
+from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import CHUNK_S, TEST
 
-SIM = SimulationConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8, presentations="a")
+SIM = SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, n_channels=8, presentations="a")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 
 from reconstruct.errors import ParameterError
 from reconstruct.simulate import (
-    SimulationConfig,
+    SimulatedDataConfig,
     band_envelopes,
     onset_drive,
     recording_plan,
@@ -17,7 +17,7 @@ from reconstruct.simulate import (
 
 @pytest.fixture(scope="module")
 def small():
-    return SimulationConfig(n_songs=2, n_participants=2, duration_s=20, snr=4.0, seed=3)
+    return SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=20, snr=4.0, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_eeg_carries_its_own_song_more_than_the_other(dataset):
 
 
 def test_snr_zero_is_noise_only(small):
-    ds = simulate_dataset(SimulationConfig(**{**small.__dict__, "snr": 0.0}), progress=False)
+    ds = simulate_dataset(SimulatedDataConfig(**{**small.__dict__, "snr": 0.0}), progress=False)
     env = {s: band_envelopes(ds.audio[s], sr=22050, n_bands=16) for s in ds.songs}
     for r in ds.recordings:
         other = [s for s in ds.songs if s != r.song][0]
@@ -73,11 +73,11 @@ def test_deterministic(small):
                                     {"fingerprint": -1}, {"response": "quadratic"}, {"meter": "swing"}])
 def test_bad_simulation_settings(kwargs):
     with pytest.raises(ParameterError):
-        SimulationConfig(**kwargs)
+        SimulatedDataConfig(**kwargs)
 
 
 def test_nmedh_design_one_song_per_participant_heard_twice():
-    config = SimulationConfig(n_songs=4, n_participants=3, duration_s=10)
+    config = SimulatedDataConfig(n_songs=4, n_participants=3, duration_s=10)
     plan = recording_plan(config)
     assert config.participants == 12 and len(plan) == 24
     songs_of = {}
@@ -85,11 +85,11 @@ def test_nmedh_design_one_song_per_participant_heard_twice():
         songs_of.setdefault(p.participant, set()).add(p.song)
     assert all(len(s) == 1 for s in songs_of.values()) and len(songs_of) == 12
     assert {p.presentation for p in plan if p.held_out} == {"b"} and sum(p.held_out for p in plan) == 12
-    assert not any(p.held_out for p in recording_plan(SimulationConfig(presentations="both", duration_s=10)))
+    assert not any(p.held_out for p in recording_plan(SimulatedDataConfig(presentations="both", duration_s=10)))
 
 
 def test_nmedt_design_every_participant_hears_every_song():
-    plan = recording_plan(SimulationConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=10))
+    plan = recording_plan(SimulatedDataConfig(shape="nmedt", n_songs=3, n_participants=2, duration_s=10))
     assert [(p.participant, p.song) for p in plan] == [(p, s) for p in range(2) for s in range(3)]
 
 
@@ -103,19 +103,19 @@ def test_held_out_presentation_is_the_same_participant_and_song_with_its_own_fin
 
 def test_fingerprint_zero_removes_the_participants_make_up(small):
     def spread(**kw) -> float:  # how much the participants' channel-variance profiles differ
-        ds = simulate_dataset(SimulationConfig(**{**small.__dict__, "snr": 0.0, **kw}), progress=False)
+        ds = simulate_dataset(SimulatedDataConfig(**{**small.__dict__, "snr": 0.0, **kw}), progress=False)
         return float(np.std([np.log(r.eeg.var(axis=1)) for r in ds.recordings], axis=0).mean())
     assert spread() > 2 * spread(fingerprint=0.0)
 
 
 def test_a_smaller_set_holds_exactly_the_same_recordings(small):
-    big = simulate_dataset(SimulationConfig(**{**small.__dict__, "n_participants": 3}), progress=False)
+    big = simulate_dataset(SimulatedDataConfig(**{**small.__dict__, "n_participants": 3}), progress=False)
     a = {(r.participant, r.song): r.eeg for r in simulate_dataset(small, progress=False).recordings}
     b = {(r.participant, r.song): r.eeg for r in big.recordings}
     np.testing.assert_array_equal(a[("p01", "song1")], b[("p01", "song1")])
 
 
-def _linear_share(config: SimulationConfig) -> float:
+def _linear_share(config: SimulatedDataConfig) -> float:
     """R² of the music-driven part from the best lagged linear map of the band envelopes (0-250 ms)."""
     songs = synthesize_songs(config, progress=False)
     part = next(simulate_parts(config, songs, progress=False))
@@ -129,8 +129,8 @@ def _linear_share(config: SimulationConfig) -> float:
 
 def test_the_response_is_not_a_lagged_linear_model():
     common = dict(n_songs=1, n_participants=1, duration_s=60, n_channels=16, fingerprint=0.0)
-    linear = _linear_share(SimulationConfig(response="linear", **common))
-    nonlinear = _linear_share(SimulationConfig(**common))
+    linear = _linear_share(SimulatedDataConfig(response="linear", **common))
+    nonlinear = _linear_share(SimulatedDataConfig(**common))
     assert linear > 0.95 and nonlinear < linear - 0.1, (linear, nonlinear)
 
 
@@ -165,5 +165,5 @@ def test_meter_is_left_out_of_the_stage_parameters_where_steady_so_older_runs_st
     from reconstruct.config import RunConfig
     from reconstruct.pipeline import stage_params
     steady = stage_params(RunConfig(run_dir=tmp_path), "load")["simulation"]
-    loose = stage_params(RunConfig(run_dir=tmp_path, simulation=SimulationConfig(meter="loose")), "load")["simulation"]
+    loose = stage_params(RunConfig(run_dir=tmp_path, simulation=SimulatedDataConfig(meter="loose")), "load")["simulation"]
     assert "meter" not in steady and loose["meter"] == "loose"

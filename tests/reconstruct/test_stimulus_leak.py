@@ -6,7 +6,6 @@ same pipeline scores far above chance, so the chance-level result is one that co
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from lab_recordings import EEG, continuous_raw, make_song, write_brainvision, write_csv, write_songs
 
@@ -46,8 +45,8 @@ def test_a_recorded_waveform_is_caught_by_its_power():
 
 
 def test_the_simulated_data_set_passes_the_guard():
-    from reconstruct.simulate import SimulationConfig, simulate_dataset
-    ds = simulate_dataset(SimulationConfig(n_songs=2, n_participants=2, duration_s=60, n_channels=32,
+    from reconstruct.simulate import SimulatedDataConfig, simulate_dataset
+    ds = simulate_dataset(SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=60, n_channels=32,
                                            presentations="a"), progress=False)  # the default SNR, 0.4
     for r in ds.recordings:
         scores = check_leak(r.eeg, r.fs, ds.audio[r.song], ds.sr, [f"ch{i}" for i in range(32)], where=r.participant)

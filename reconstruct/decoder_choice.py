@@ -15,39 +15,39 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from reconstruct.config import RunConfig, default_input, fingerprint
+from reconstruct.config import RunConfig, default_input, stage_hash
 from reconstruct.evaluation.runs import link_stage, share_upstream
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra
 from reconstruct.pipeline import (example_targets, is_done, load_split, predict_indices, read_summary,
                                   recordings_table)
-from reconstruct.split import CHUNK_S, USED_S, VAL
+from reconstruct.decoders.registry import decoder_names
+from reconstruct.rundir import CHOICE_FILE, RunDir  # noqa: F401 - CHOICE_FILE: where the choice is kept
+from reconstruct.split import CHUNK_S, VAL
 
-CANDIDATES = ("cnn", "ridge", "trf", "temporal")
-CHOICE_FILE = "decoder_choice.json"
 
 
 def candidate_config(config: RunConfig, decoder: str) -> RunConfig:
     """The sub-run that trains one candidate decoder on the main run's data and split."""
-    return config.with_(run_dir=Path(config.run_dir) / "decoders" / decoder, decoder=decoder,
+    return config.with_(run_dir=RunDir.of(config).decoder_run(decoder), decoder=decoder,
                         input_kind=default_input(decoder))
 
 
 def validation_chunks(config: RunConfig) -> HeldOutChunks:
     """The trained run's predictions of its whole validation chunks, with their true spans."""
-    roles = load_split(config).example_roles()
+    split = load_split(config)
+    roles, used = split.example_roles(), split.used_s
     table = recordings_table(config)
     val = np.flatnonzero(roles == VAL)
     starts = np.array([s for s in val[val % CHUNK_S == 0] if np.all(roles[s:s + CHUNK_S] == VAL)], dtype=np.int64)
     idx = (starts[:, None] + np.arange(CHUNK_S)).ravel()
     pred = predict_indices(config, idx).reshape(len(starts), -1, *read_summary(config, "features")["target_shape"][1:])
     truth = example_targets(config, idx).reshape(pred.shape)
-    rec = starts // USED_S
+    rec = starts // used
     return HeldOutChunks(recording=rec, participant=np.array([table[r][0] for r in rec]),
-                         song=np.array([table[r][1] for r in rec]), chunk=(starts % USED_S) // CHUNK_S,
+                         song=np.array([table[r][1] for r in rec]), chunk=(starts % used) // CHUNK_S,
                          recon=pred, truth=truth)
 
 
@@ -67,9 +67,11 @@ def _rank_key(s: dict) -> tuple:
     return (s["same_song"], top1, -s["val_mse"])
 
 
-def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATES, force: bool = False,
+def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] | None = None, force: bool = False,
                    progress: bool = True, log: Callable[[str], None] = print) -> dict:
-    """Train each candidate (or reuse it), score it on validation chunks, and return the choice."""
+    """Train each candidate (every registered decoder unless `candidates` names some), or reuse it, score it on
+    validation chunks, and return the choice."""
+    candidates = tuple(candidates or decoder_names())
     from reconstruct.run import run_all
     subs: list[RunConfig] = []
     scores = {}
@@ -89,24 +91,25 @@ def choose_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATE
             "candidates": list(candidates), "validation": scores, "test_chunks_used": False}
 
 
-def resolve_decoder(config: RunConfig, *, candidates: tuple[str, ...] = CANDIDATES, progress: bool = True,
+def resolve_decoder(config: RunConfig, *, candidates: tuple[str, ...] | None = None, progress: bool = True,
                     log: Callable[[str], None] = print) -> tuple[RunConfig, dict | None]:
     """For ``decoder='auto'``: choose on validation, link the chosen model into the main run, and return the
     main run's configuration with that decoder (and its input); otherwise the configuration unchanged."""
     if config.decoder != "auto":
         return config, None
-    path = Path(config.run_dir) / CHOICE_FILE
-    key = fingerprint({**config.to_dict(), "run_dir": None, "candidates": list(candidates)})
+    path = RunDir.of(config).choice_file
+    candidates = tuple(candidates or decoder_names())
+    key = stage_hash({**config.to_dict(), "run_dir": None, "candidates": list(candidates)})
     saved = json.loads(path.read_text()) if path.exists() else None
     choice = saved if saved and saved.get("key") == key else {
         **choose_decoder(config, candidates=candidates, progress=progress, log=log), "key": key}
-    Path(config.run_dir).mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(choice, indent=2))
     chosen = config.with_(decoder=choice["chosen"], input_kind=default_input(choice["chosen"]))
     sub = candidate_config(config, choice["chosen"])
     share_upstream(sub, chosen)
     if not is_done(chosen, "train"):
-        model = Path(chosen.run_dir) / "model"
+        model = RunDir.of(chosen).model
         if model.is_symlink() or model.is_file():
             model.unlink()
         elif model.exists():

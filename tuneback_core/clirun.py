@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tuneback.errors import TunebackError
+from tuneback_core.errors import TunebackError
 
 
 def run_click(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> None:
