@@ -184,8 +184,9 @@ def main() -> None:
     with fresh_database(args.pg, "tuneback_bench") as (_name, url, _admin), tempfile.TemporaryDirectory() as tmp:
         # its participants answer the headphone check blind (all 1s): keep them in rather than screen them out
         # it measures the server, not listening: answers are taken without play events (require_listening off)
-        eid = make_study(url, Path(tmp), quota=1000, settings={"headphone_screen_out": False, "require_listening": False,
-                                                               "places_per_client": 0})  # one address, many listeners
+        settings = {"headphone_screen_out": False, "require_listening": False,
+                    "places_per_client": 0}  # one address, many listeners
+        eid = make_study(url, Path(tmp), quota=1000, settings=settings)
         engine = make_engine(url)
         server = Server(url, Path(tmp) / "instance", args.workers, args.threads)
         results["startup_s"] = round(server.start(), 2)

@@ -24,7 +24,6 @@ def test_phone_touch_only_whole_study_fits_and_passes_axe(live_server, new_page,
     axe_source()
     live = live_server
     page = new_page(**PHONE)
-    keys: list[str] = []
     page.on("console", lambda m: None)
     page.add_init_script("document.addEventListener('keydown', e => (window.__keys = (window.__keys || 0) + 1), true)")
     check = PageChecks(phone=True)

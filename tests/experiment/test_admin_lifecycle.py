@@ -15,7 +15,6 @@ from admin_support import (  # noqa: F401 - fixtures
 )
 from experiment.db import make_engine, session_factory
 from experiment.models import AuditLog, Experiment, ParticipantSession, Version
-from experiment_client import SECRET
 
 
 def _study(url: str, eid: int) -> Experiment:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from limits.storage import MemoryStorage, storage_from_string
 
 from experiment.throttle import ThreadSafeMemoryStorage, storage_uri
