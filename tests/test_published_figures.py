@@ -34,7 +34,10 @@ def _decoder_figures(run_dir: Path, decoder: str) -> dict:
     sim = SimulatedDataConfig(n_songs=4, n_participants=1, duration_s=245, snr=0.4, n_channels=8, presentations="a")
     config = RunConfig(run_dir=run_dir, simulation=sim, decoder=decoder,
                        input_kind="raw" if decoder == "trf" else "psd")
-    summaries = {s: run_stage(config, s, progress=False, log=lambda _: None) for s in STAGES}
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # BLAS sums in another order on more threads: recorded on one
+        summaries = {s: run_stage(config, s, progress=False, log=lambda _: None) for s in STAGES}
     pred = np.load(run_dir / "predictions.npy")
     return {"predictions_sha256": _sha(pred), "predictions_shape": list(pred.shape),
             "test_mse": repr(summaries["predict"]["test_mse"]), "val_loss": repr(summaries["train"]["val_loss"]),
