@@ -23,8 +23,9 @@ DATASETS = ("simulated", "nmedt", "nmedh", "folder")
 
 def default_input(decoder: str) -> str:
     """The input a decoder reads unless told otherwise (its registered `input_kind`: PSD for the paper's CNN
-    and ridge, raw EEG for the trf and the temporal CNN)."""
-    return get_decoder(decoder).input_kind
+    and ridge, raw EEG for the trf and the temporal CNN; ``auto`` reads PSD until a candidate is chosen: each
+    candidate's sub-run takes its own)."""
+    return "psd" if decoder == "auto" else get_decoder(decoder).input_kind
 
 
 DEFAULT_SNR = 0.4

@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent / "experiment"))
 
 from experiment_factory import make_manifest  # noqa: E402
@@ -86,3 +88,25 @@ def test_the_demo_study_names_its_researcher_contact(sqlite_url, tmp_path):
         settings = conn.execute(sa.select(Experiment.settings)).scalar_one()
     engine.dispose()
     assert all(settings.get(k) for k in ("researcher_contact", "ethics_reference", "data_retention"))
+
+
+@pytest.mark.parametrize("args, decoder, input_kind", [([], "auto", "psd"), (["--old-default"], "cnn", "psd"),
+                                                       (["--decoder", "trf"], "trf", "raw")])
+def test_the_demo_command_line_builds_its_config(monkeypatch, tmp_path, args, decoder, input_kind):
+    """The README's first command parses into a run config before any work (`auto` once broke it: every
+    decoder name is checked against the registry, and `auto` is none)."""
+    from click.testing import CliRunner
+
+    import reconstruct.decoder_choice
+    from tuneback.demo import cli
+
+    seen = {}
+
+    def stop(config, **_kwargs):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(reconstruct.decoder_choice, "resolve_decoder", stop)
+    result = CliRunner().invoke(cli, ["--no-serve", "--run-dir", str(tmp_path / "run"), *args])
+    assert result.exit_code == 0, result.output
+    assert (seen["config"].decoder, seen["config"].input_kind) == (decoder, input_kind)
