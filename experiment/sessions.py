@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from experiment.catch import catch_count, place_catch_trials
+from experiment.catch import place_catch_trials
 from experiment.design import draw_session
 from experiment.models import AuditLog, Event, Experiment, ParticipantSession, Presentation, Questionnaire, TrialTemplate, Version
 from experiment.places import spent
 from experiment.status import EVENT_KINDS, ExperimentState, SessionStatus, Stage
-from experiment.study import SECOND_DEVICE_RULES, version_design
+from experiment.settings import HEADPHONE_SCREENS, SECOND_DEVICE_RULES, StudySettings
+from experiment.study import version_design
 
 DEFAULT_GRACE_S = 1.0
 """The network grace after a trial's limit when no TRIAL_GRACE_S setting is passed (library callers, tests)."""
@@ -71,9 +72,9 @@ class Limits:
     @classmethod
     def of(cls, experiment: Experiment, grace_s: float = DEFAULT_GRACE_S) -> Limits:
         """Read the study's recorded limits (studies made before the idle setting release only at the cap)."""
-        s = experiment.settings or {}
-        idle = s.get("idle_release_s")
-        return cls(float(s.get("session_cap_s", 1800)), float(s.get("trial_limit_s", 60)), grace_s,
+        s = StudySettings.of(experiment)
+        idle = s.idle_release_s
+        return cls(float(s.session_cap_s), float(s.trial_limit_s), grace_s,
                    float(idle) if isinstance(idle, int | float) and idle > 0 else None)
 
 
@@ -250,7 +251,7 @@ def _new_session(db: Session, experiment: Experiment, version: Version, now: dat
     db.flush()
     templates = {t.item: t for t in db.scalars(sa.select(TrialTemplate).where(TrialTemplate.version_id == version.id))}
     design = version_design(db, version)
-    plan = place_catch_trials(draw_session(design, seed), design, seed, catch_count(experiment.settings))
+    plan = place_catch_trials(draw_session(design, seed), design, seed, StudySettings.of(experiment).catch_trials)
     for planned in plan:
         db.add(Presentation(session_id=session.id, template_id=templates[planned.item].id,
                             practice=planned.practice, order_index=planned.order_index,
@@ -468,7 +469,7 @@ def answer(db: Session, s: ParticipantSession, *, trial: str, side: str, client_
     cur = _require_current(s, plan, trial)
     if cur.presented_utc is None:
         raise Conflict("trial_not_presented", f"trial {trial} has not been started")
-    if (s.version.experiment.settings or {}).get("require_listening"):
+    if StudySettings.of(s.version.experiment).require_listening:
         missing = [slot.upper() for slot in LISTEN_SLOTS if slot not in listened_slots(db, cur)]
         if missing:
             raise Conflict("not_listened", f"play X, A and B before answering (not yet played: {', '.join(missing)})")
@@ -527,7 +528,7 @@ def log_events(db: Session, s: ParticipantSession, events: list[dict[str, Any]],
     unknown = sorted({str(e["trial"]) for e in events if e.get("trial") and e["trial"] not in by_key})
     if unknown:
         raise Conflict("trial_not_shown", f"events name trials this session has not been shown: {unknown[0]:.8}")
-    budget = int((s.version.experiment.settings or {}).get("events_per_session", 5000))
+    budget = StudySettings.of(s.version.experiment).events_per_session
     logged = db.scalar(sa.select(sa.func.count()).select_from(Event).where(
         Event.session_id == s.id, Event.kind.in_(sorted(EVENT_KINDS)))) or 0
     if logged + len(events) > budget:
@@ -558,14 +559,9 @@ def headphone_sound_seed(s: ParticipantSession, k: int) -> int:
     return headphone_seed(s) * 31 + k + 1000 * (getattr(s, "headphone_attempts", None) or 0)
 
 
-HEADPHONE_SCREENS = ("huggins", "huggins+antiphase")
-"""The headphone screen (setting `headphone_screen`): Huggins pitch alone, or Huggins pitch and the antiphase test,
-both to be passed (Milne et al. 2021: about 20% and about 7% of loudspeaker users pass)."""
-
-
-def uses_antiphase(settings: dict[str, Any] | None) -> bool:
-    """Whether the study's headphone screen includes the antiphase test."""
-    return (settings or {}).get("headphone_screen") == "huggins+antiphase"
+def uses_antiphase(experiment: Experiment) -> bool:
+    """Whether the study's headphone screen includes the antiphase test (Huggins pitch and antiphase, both passed)."""
+    return StudySettings.of(experiment).headphone_screen == HEADPHONE_SCREENS[1]
 
 
 def antiphase_answers(s: ParticipantSession, n_trials: int) -> list[int]:
@@ -591,9 +587,9 @@ class HeadphonePolicy:
     @classmethod
     def of(cls, experiment: Experiment) -> HeadphonePolicy:
         """Read the study's settings (studies made before issue 15 screen out, with no retry)."""
-        settings = experiment.settings or {}
-        retries = settings.get("headphone_retries", 0)
-        return cls(bool(settings.get("headphone_screen_out", True)),
+        s = StudySettings.of(experiment)
+        retries = s.headphone_retries
+        return cls(bool(s.headphone_screen_out),
                    max(0, min(1, retries)) if isinstance(retries, int) and not isinstance(retries, bool) else 0)
 
 
@@ -604,14 +600,14 @@ def submit_headphone(db: Session, s: ParticipantSession, responses: list[int], v
     A fail ends the session as screened out (it never holds a quota place) unless the study allows a retry that
     is still unused, or the study does not screen out at all (then the fail is recorded and the session goes on).
     """
-    settings = s.version.experiment.settings or {}
+    settings = StudySettings.of(s.version.experiment)
     policy = HeadphonePolicy.of(s.version.experiment)
-    n = int(settings.get("headphone_trials", 6))
+    n = settings.headphone_trials
     truth = headphone_answers(s, n)
     score = sum(int(a == b) for a, b in zip(responses, truth, strict=True))
-    need = int(settings.get("headphone_pass", 5))
+    need = settings.headphone_pass
     scores = {"huggins": score}
-    if uses_antiphase(settings):
+    if settings.headphone_screen == HEADPHONE_SCREENS[1]:
         if antiphase is None or len(antiphase) != n:
             raise Conflict("antiphase_missing", f"answer all {n} questions of the second test too")
         scores["antiphase"] = sum(int(a == b) for a, b in zip(antiphase, antiphase_answers(s, n), strict=True))

@@ -36,9 +36,9 @@ class StudyTexts:
     language: str
 
     @classmethod
-    def of(cls, settings: dict[str, Any] | None) -> StudyTexts:
+    def of(cls, settings: Any) -> StudyTexts:  # noqa: ANN401 - a StudySettings or a stored dict
         """Read the settings, tolerating studies made before these settings existed."""
-        s = settings or {}
+        s = settings.as_dict() if hasattr(settings, "as_dict") else settings or {}
 
         def text(key: str) -> str | None:
             value = s.get(key)

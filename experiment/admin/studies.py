@@ -109,12 +109,13 @@ def study(experiment_id: int) -> str:
 
 def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment
     """The participant-text form, filled from the study's settings."""
+    from experiment.settings import DEFAULTS, StudySettings
     from experiment.texts import StudyTexts
 
-    s = experiment.settings or {}
+    s = StudySettings.of(experiment)
     t = StudyTexts.of(s)
     return StudyTextForm(formdata=formdata, data={
-        "language": t.language, "expected_minutes": s.get("expected_minutes") or 20,
+        "language": t.language, "expected_minutes": s.expected_minutes or DEFAULTS.expected_minutes,
         "consent_text": t.consent_text or "", "researcher_contact": t.researcher_contact or "",
         "ethics_reference": t.ethics_reference or "", "data_retention": t.data_retention or ""})
 
