@@ -96,7 +96,7 @@ class Participant:
         with self.app.app_context():
             s = get_db().query(ParticipantSession).filter_by(token=self.token).one()
             truth = headphone_answers(s, 6)
-            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment.settings) else []
+            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment) else []
         answers = truth if correct else [t % 3 + 1 for t in truth]
         form = {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}}
         form.update({f"a{k + 1}": str(a) for k, a in enumerate(second)})  # the second test, right either way
