@@ -22,7 +22,8 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
     s = ParticipantSession
     with engine.connect() as conn:
         row = conn.execute(sa.select(Experiment.name, Experiment.state, Experiment.manifest_info,
-                                     Experiment.manifest_sha256, Experiment.settings)
+                                     Experiment.manifest_sha256, Experiment.settings,
+                                     Experiment.archived_utc)
                            .where(Experiment.id == experiment_id)).first()
         if row is None:
             raise ExperimentError(f"no experiment with id {experiment_id} in this database")
@@ -37,7 +38,7 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
     settings = StudySettings.stored(row.settings)
     return {
         "id": int(experiment_id), "name": row.name, "state": row.state,
-        "archived": bool((row.settings or {}).get("archived_utc")),
+        "archived": row.archived_utc is not None,
         "places": int(places or 0), "completed": int(completed or 0), "completed_simulated": int(completed_sim or 0),
         "dataset": {"name": dataset.get("name"), "simulated": dataset.get("simulated")},
         "manifest_sha256": row.manifest_sha256,

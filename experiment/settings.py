@@ -25,7 +25,7 @@ SECOND_DEVICE_RULES = ("refuse", "recheck")
 MAX_CATCH_TRIALS = 12
 """The most catch trials a study may ask for (more would dwarf the scored trials)."""
 STATE_KEYS = ("archived_utc",)
-"""Keys in the stored dict that are the study's state, not its settings (never validated, never cloned)."""
+"""Keys that were state, not settings, in rows stored before migration 0008 moved them to columns (read silently)."""
 
 
 def _setting(default: Any, help: str, *, absent: Any = dataclasses.MISSING,  # noqa: A002 - click's word

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
-from experiment.settings import DEFAULTS, NAMES, STATE_KEYS, StudySettings
+from experiment.settings import DEFAULTS, NAMES, StudySettings
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
 from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
 from experiment.texts import TEXT_KEYS, check_texts
@@ -140,24 +140,19 @@ def set_state(db: Session, experiment: Experiment, state: str, now: datetime | N
         experiment.closed_utc = now
 
 
-ARCHIVED_KEY = STATE_KEYS[0]
-"""Settings key set when a finished study is archived (hidden from the list, still exported, never reopened)."""
 PER_STUDY_CODES = ("completion_code", "screened_out_code")
 
 
 def is_archived(experiment: Experiment) -> bool:
     """Whether the study has been archived."""
-    return bool((experiment.settings or {}).get(ARCHIVED_KEY))
+    return experiment.archived_utc is not None
 
 
 def archive(experiment: Experiment, now: datetime, *, undo: bool = False) -> None:
     """Archive a closed study (or, with `undo`, bring it back as closed); refuse one that is not closed."""
     if not undo and experiment.state != ExperimentState.CLOSED.value:
         raise ExperimentError(f"study {experiment.id} is {experiment.state}: close it before archiving it")
-    settings = {k: v for k, v in (experiment.settings or {}).items() if k != ARCHIVED_KEY}
-    if not undo:
-        settings[ARCHIVED_KEY] = now.isoformat()
-    experiment.settings = settings  # a new dict: the JSON column sees the change
+    experiment.archived_utc = None if undo else now
 
 
 def clone_experiment(db: Session, source: Experiment, *, name: str | None = None, seed: int | None = None,
