@@ -15,10 +15,15 @@ from experiment.models import Clip, ParticipantSession, Presentation, TrialTempl
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
 from experiment.settings import StudySettings
-from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, antiphase_answers, antiphase_sound_seed, current, uses_antiphase, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
-    log_events, present, record_fetch, task_state, touch, trial_key,
+from experiment.client_events import log_events
+from experiment.errors import Conflict
+from experiment.headphone_check import (
+    antiphase_answers, antiphase_sound_seed, headphone_answers, headphone_seed, headphone_sound_seed, uses_antiphase,
 )
+from experiment.listening import record_fetch
+from experiment.session_rows import current, trial_key
+from experiment.timing import Limits, enforce_time, touch
+from experiment.trials import TaskState, answer, present, task_state
 from experiment.audio import ClipIntegrityError, verified_bytes
 from experiment.status import EVENT_KINDS, Stage
 from experiment.tokens import audio_token, same_token
@@ -140,7 +145,7 @@ def simulation_check(experiment_id: int) -> Response:
         abort(403, f"{what} simulation key for study {experiment_id}: run `tuneback experiment simulate` where the "
                    f"server's secret key is (same instance folder or SECRET_KEY), or pass --key from the admin panel")
     limits = Limits.of(experiment)
-    from experiment.sessions import occupancy
+    from experiment.assignment import occupancy
 
     filled = occupancy(get_db(), experiment_id, now(), limits.session_cap_s, limits.idle_release_s)
     free = sum(max(0, v.quota - filled.get(v.id, 0)) for v in experiment.versions)

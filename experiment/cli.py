@@ -298,7 +298,7 @@ def _local_simulation_key(experiment_id: int, url: str) -> str:
 def _truth(db_url: str | None, experiment_id: int, name: str):  # noqa: ANN202 - loadbot.listener.Truth or None
     """The sessions' correct sides from the study's database, or None (with a note) when it is not at hand."""
     from experiment.errors import ExperimentError
-    from loadbot.truth import database_truth
+    from experiment.simulation_truth import database_truth
 
     try:
         return database_truth(_database(db_url, need_schema=True), experiment_id, name)

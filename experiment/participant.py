@@ -15,10 +15,11 @@ from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.places import client_key, record_refusal
-from experiment.sessions import (
-    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
-    touch, uses_antiphase, withdraw_by_participant,
-)
+from experiment.assignment import Prolific, assign, occupancy
+from experiment.headphone_check import submit_headphone, uses_antiphase
+from experiment.session_end import PARTICIPANT_WITHDRAWAL, submit_questionnaire, withdraw_by_participant
+from experiment.timing import Limits, touch
+from experiment.trials import start_task
 from experiment.settings import StudySettings
 from experiment.simulation import HEADER as SIM_HEADER
 from experiment.simulation import key_status
@@ -190,7 +191,7 @@ def headphone(experiment_id: int) -> Response | str:
     get_db().commit()
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
-    from experiment.sessions import HeadphonePolicy
+    from experiment.headphone_check import HeadphonePolicy
 
     policy = HeadphonePolicy.of(s.version.experiment)
     retry_left = policy.screen_out and (s.headphone_attempts or 0) < policy.retries

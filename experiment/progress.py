@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import Clip, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
-from experiment.sessions import PRESENT_AGAIN_GRACE_S, Limits, occupancy
+from experiment.assignment import occupancy
+from experiment.timing import PRESENT_AGAIN_GRACE_S, Limits
 from experiment.status import SessionStatus
 from experiment.tidy import too_fast_floor
 

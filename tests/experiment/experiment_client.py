@@ -86,12 +86,12 @@ class Participant:
 
     def headphones(self, correct: bool = True, volume: str = "0.6"):
         from experiment.models import ParticipantSession
-        from experiment.sessions import headphone_answers
+        from experiment.headphone_check import headphone_answers
         from experiment.webdb import get_db
 
         page = self.page("headphones")
         assert page.status_code == 200, page.status_code
-        from experiment.sessions import antiphase_answers, uses_antiphase
+        from experiment.headphone_check import antiphase_answers, uses_antiphase
 
         with self.app.app_context():
             s = get_db().query(ParticipantSession).filter_by(token=self.token).one()

@@ -62,7 +62,7 @@ def test_the_combined_screen_needs_both_tests(participant_in):
 
 def test_failing_the_second_test_screens_out(participant_in):
     from experiment.models import ParticipantSession
-    from experiment.sessions import antiphase_answers, headphone_answers
+    from experiment.headphone_check import antiphase_answers, headphone_answers
     from experiment.webdb import get_db
 
     p = participant_in(headphone_screen="huggins+antiphase")

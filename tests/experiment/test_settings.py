@@ -148,7 +148,8 @@ def test_old_stored_settings_load_as_the_study_ran(caplog):
 
 def test_an_old_study_row_runs_through_the_readers(database_url, manifest_path):
     from experiment.db import session_factory
-    from experiment.sessions import HeadphonePolicy, Limits, uses_antiphase
+    from experiment.headphone_check import HeadphonePolicy, uses_antiphase
+    from experiment.timing import Limits
     from experiment.study import create_experiment
 
     experiment_id = create_experiment(database_url, manifest_path)
