@@ -109,6 +109,20 @@ class StudySettings:
                                   f"(known: {', '.join(NAMES)})")
         return cls(**given).validated()
 
+    @classmethod
+    def checked_changes(cls, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Some settings of an existing study, validated alone (None or blank text: back to the default wording)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise ExperimentError(f"unknown study setting{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        clean: dict[str, Any] = {}
+        for name, value in changes.items():
+            if value is not None:
+                _check(fields[name], value)
+            clean[name] = (value.strip() or None) if isinstance(value, str) and name not in ("language",) else value
+        return clean
+
     def validated(self) -> StudySettings:
         """This object with texts cleaned, or ExperimentError naming the first bad setting."""
         for f in dataclasses.fields(self):

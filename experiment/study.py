@@ -16,7 +16,7 @@ from experiment.manifest import Manifest, load_manifest
 from experiment.settings import DEFAULTS, NAMES, StudySettings
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
 from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
-from experiment.texts import TEXT_KEYS, check_texts
+from experiment.texts import TEXT_KEYS
 
 DEFAULT_SETTINGS: dict[str, Any] = DEFAULTS.as_dict()
 """A new study's settings (experiment/settings.py StudySettings is where they are defined)."""
@@ -202,8 +202,7 @@ def configure(db: Session, experiment: Experiment, changes: dict[str, Any]) -> d
     unknown = sorted(set(changes) - set(TEXT_KEYS))
     if unknown:
         raise ExperimentError(f"cannot change {', '.join(unknown)} of an existing study (only {', '.join(TEXT_KEYS)})")
-    clean = check_texts(changes)
-    clean |= {k: None for k in changes if k not in clean}  # an empty text goes back to the page's default
+    clean = StudySettings.checked_changes(changes)  # an empty text goes back to the page's default
     settings = dict(experiment.settings or {})
     changed = {k: v for k, v in clean.items() if settings.get(k) != v}
     settings.update(changed)

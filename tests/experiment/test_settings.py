@@ -165,3 +165,13 @@ def test_an_old_study_row_runs_through_the_readers(database_url, manifest_path):
             assert not uses_antiphase(experiment)
     finally:
         engine.dispose()
+
+
+def test_changes_to_an_existing_study_go_through_the_same_validator():
+    assert StudySettings.checked_changes({"consent_text": "  ", "expected_minutes": None, "language": "de"}) == {
+        "consent_text": None, "expected_minutes": None, "language": "de"}  # blank: back to the page's default
+    for bad, says in [({"language": "fr"}, "language='fr' must be one of en, de"),
+                      ({"expected_minutes": 601}, "expected_minutes=601 must be a whole number from 1 to 600"),
+                      ({"colour": "red"}, "unknown study setting: colour")]:
+        with pytest.raises(ExperimentError, match=says.replace("(", r"\(").replace(")", r"\)")):
+            StudySettings.checked_changes(bad)
