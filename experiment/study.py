@@ -13,13 +13,10 @@ from sqlalchemy.orm import Session
 from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
-from experiment.settings import DEFAULTS, NAMES, StudySettings
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
+from experiment.settings import NAMES, StudySettings
 from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
 from experiment.texts import TEXT_KEYS
-
-DEFAULT_SETTINGS: dict[str, Any] = DEFAULTS.as_dict()
-"""A new study's settings (experiment/settings.py StudySettings is where they are defined)."""
 
 
 def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
