@@ -28,11 +28,11 @@ STATE_KEYS = ("archived_utc",)
 """Keys that were state, not settings, in rows stored before migration 0008 moved them to columns (read silently)."""
 
 
-def _setting(default: Any, help: str, *, absent: Any = dataclasses.MISSING,  # noqa: A002 - click's word
+def _setting(default: Any, help_text: str, *, absent: Any = dataclasses.MISSING,  # noqa: ANN401 - any JSON value
              choices: tuple[str, ...] | None = None, lo: float | None = None, hi: float | None = None) -> Any:
     """A settings field: its default for a new study, its help, its allowed values and (if it differs from the
     default) the value a study stored before the setting existed ran with (`absent`)."""
-    meta = {"help": help, "choices": choices, "lo": lo, "hi": hi}
+    meta = {"help": help_text, "choices": choices, "lo": lo, "hi": hi}
     if absent is not dataclasses.MISSING:
         meta["absent"] = absent
     return field(default=default, metadata=meta)
