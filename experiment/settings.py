@@ -43,9 +43,9 @@ class StudySettings:
     """Every per-study setting, with its default for a new study."""
 
     session_cap_s: int = _setting(30 * 60, "Time cap of a whole session, seconds (then the place is given back).",
-                                  lo=60, hi=24 * 3600)
+                                  lo=1, hi=24 * 3600)
     trial_limit_s: int = _setting(60, "Time limit of one trial, seconds (then it counts as timed out).",
-                                  lo=5, hi=3600)
+                                  lo=1, hi=3600)
     headphone_trials: int = _setting(6, "Sounds in the headphone check (each test).", lo=1, hi=20)
     headphone_pass: int = _setting(5, "Sounds answered right to pass the headphone check (each test).",
                                    lo=1, hi=20)
