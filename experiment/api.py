@@ -14,10 +14,16 @@ from experiment.headphone import antiphase_trial, calibration_noise, huggins_tri
 from experiment.models import Clip, ParticipantSession, Presentation, TrialTemplate
 from experiment.ranges import RangeNotSatisfiable, parse_range
 from experiment.security import error_response
-from experiment.sessions import (
-    Conflict, Limits, TaskState, answer, antiphase_answers, antiphase_sound_seed, current, uses_antiphase, enforce_time, headphone_answers, headphone_seed, headphone_sound_seed,
-    log_events, present, record_fetch, task_state, touch, trial_key,
+from experiment.settings import StudySettings
+from experiment.client_events import log_events
+from experiment.errors import Conflict
+from experiment.headphone_check import (
+    antiphase_answers, antiphase_sound_seed, headphone_answers, headphone_seed, headphone_sound_seed, uses_antiphase,
 )
+from experiment.listening import record_fetch
+from experiment.session_rows import current, trial_key
+from experiment.timing import Limits, enforce_time, touch
+from experiment.trials import TaskState, answer, present, task_state
 from experiment.audio import ClipIntegrityError, verified_bytes
 from experiment.status import EVENT_KINDS, Stage
 from experiment.tokens import audio_token, same_token
@@ -139,18 +145,17 @@ def simulation_check(experiment_id: int) -> Response:
         abort(403, f"{what} simulation key for study {experiment_id}: run `tuneback experiment simulate` where the "
                    f"server's secret key is (same instance folder or SECRET_KEY), or pass --key from the admin panel")
     limits = Limits.of(experiment)
-    from experiment.sessions import occupancy
+    from experiment.assignment import occupancy
 
     filled = occupancy(get_db(), experiment_id, now(), limits.session_cap_s, limits.idle_release_s)
     free = sum(max(0, v.quota - filled.get(v.id, 0)) for v in experiment.versions)
     counts = [(sum(t.practice for t in v.templates), sum(not t.practice for t in v.templates))
               for v in experiment.versions]
-    from experiment.catch import catch_count
 
     get_db().commit()
     return jsonify(study=experiment_id, name=experiment.name, state=experiment.state, places_free=free,
                    practice=max((c[0] for c in counts), default=0),
-                   trials=max((c[1] for c in counts), default=0) + catch_count(experiment.settings))
+                   trials=max((c[1] for c in counts), default=0) + StudySettings.of(experiment).catch_trials)
 
 
 # ------------------------------------------------------------------------------------------------- helpers
@@ -160,7 +165,7 @@ def headphone_urls(s: ParticipantSession, n: int) -> dict[str, str]:
     """URLs of the calibration noise and the n headphone-check sounds of a session (and n antiphase sounds)."""
     secret = current_app.config["SECRET_KEY"]
     slots = ["cal", *(f"hp{k}" for k in range(1, n + 1))]
-    if uses_antiphase(s.version.experiment.settings):
+    if uses_antiphase(s.version.experiment):
         slots += [f"ap{k}" for k in range(1, n + 1)]
     return {slot: url_for("api.audio", experiment_id=s.experiment_id,
                           token=audio_token(secret, s.id, None, slot)) for slot in slots}
@@ -177,7 +182,7 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
     """Which sound the token names among those this session may hear right now (made or read later, unlocked)."""
     secret = current_app.config["SECRET_KEY"]
     if s.stage == Stage.HEADPHONE.value:
-        n = int(s.version.experiment.settings.get("headphone_trials", 6))
+        n = StudySettings.of(s.version.experiment).headphone_trials
         seed = headphone_seed(s)
         if same_token(token, audio_token(secret, s.id, None, "cal")):
             return lambda: calibration_noise(seed)
@@ -185,7 +190,7 @@ def _audio_source(s: ParticipantSession, plan: list[Presentation], token: str) -
         for k in range(1, n + 1):
             if same_token(token, audio_token(secret, s.id, None, f"hp{k}")):
                 return lambda k=k, sound=headphone_sound_seed(s, k): huggins_trial(truth[k - 1], seed=sound)
-        if uses_antiphase(s.version.experiment.settings):
+        if uses_antiphase(s.version.experiment):
             quietest = antiphase_answers(s, n)
             for k in range(1, n + 1):
                 if same_token(token, audio_token(secret, s.id, None, f"ap{k}")):

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from typing import Any
 
 from experiment.design import PlannedTrial, VersionDesign
 from experiment.errors import ExperimentError
-
-MAX_CATCH_TRIALS = 12
-"""The most catch trials a study may ask for (more would dwarf the scored trials)."""
 
 
 @dataclass(frozen=True)
@@ -24,14 +20,6 @@ class PlannedCatch(PlannedTrial):
     """A planned trial that is a catch trial (`item` names the scored item whose target and foil it borrows)."""
 
     catch: bool = True
-
-
-def catch_count(settings: dict[str, Any] | None) -> int:
-    """The study's `catch_trials` setting (0 when absent), validated."""
-    value = (settings or {}).get("catch_trials", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CATCH_TRIALS:
-        raise ExperimentError(f"catch_trials={value!r} must be a whole number from 0 to {MAX_CATCH_TRIALS}")
-    return value
 
 
 def place_catch_trials(plan: list[PlannedTrial], design: VersionDesign, seed: int, n: int) -> list[PlannedTrial]:

@@ -39,6 +39,39 @@ def _text_options(command):  # noqa: ANN001, ANN202 - a click decorator
     return command
 
 
+CREATE_ONLY_SETTINGS = ("completion_code", "screened_out_code")
+"""Settings with options of their own on `create` (the rest: `_text_options`, or made by `_setting_options`)."""
+
+
+def _generated_settings() -> list:
+    """The study settings `_setting_options` makes an option for: all but the texts and the Prolific codes."""
+    import dataclasses
+
+    from experiment.settings import StudySettings
+    from experiment.texts import TEXT_KEYS
+
+    return [f for f in dataclasses.fields(StudySettings) if f.name not in (*TEXT_KEYS, *CREATE_ONLY_SETTINGS)]
+
+
+def _setting_options(command):  # noqa: ANN001, ANN202 - a click decorator
+    """One `create` option per study setting, made from StudySettings (its default, range, choices and help)."""
+    for f in reversed(_generated_settings()):
+        name, meta, kind = f.name.replace("_", "-"), f.metadata, str(f.type)
+        if kind.startswith("bool"):
+            option = click.option(f"--{name}/--no-{name}", f.name, default=f.default, show_default=True,
+                                  help=meta["help"])
+        elif meta["choices"]:
+            option = click.option(f"--{name}", f.name, type=click.Choice(meta["choices"]), default=f.default,
+                                  show_default=True, help=meta["help"])
+        elif kind.startswith("int"):
+            option = click.option(f"--{name}", f.name, type=click.IntRange(meta["lo"], meta["hi"]),
+                                  default=f.default, show_default=True, help=meta["help"])
+        else:
+            option = click.option(f"--{name}", f.name, default=f.default, help=meta["help"])
+        command = option(command)
+    return command
+
+
 def _texts(values: dict) -> dict:
     """The text options given on the command line (a value '@path' is read from that file)."""
     from pathlib import Path
@@ -107,25 +140,11 @@ def cli() -> None:
 @click.option("--completion-code", default=None, help="Prolific completion code (default: random).")
 @click.option("--screened-out-code", default=None,
               help="Prolific code for participants screened out by the headphone check (default: random).")
-@click.option("--headphone-retries", default=0, show_default=True, type=click.IntRange(0, 1),
-              help="Retries (new sounds) a participant gets after failing the headphone check before screen-out.")
-@click.option("--require-listening/--no-require-listening", default=True, show_default=True,
-              help="Refuse an answer (409) until X, A and B were fetched from the server and played.")
-@click.option("--headphone-screen", type=click.Choice(["huggins", "huggins+antiphase"]), default="huggins",
-              show_default=True, help="Huggins pitch alone (about 20% of loudspeaker users pass, Milne et al. 2021) "
-                                      "or with the antiphase test, both to pass (about 7%).")
-@click.option("--second-device", type=click.Choice(["refuse", "recheck"]), default="refuse", show_default=True,
-              help="The same Prolific id on a second device: refused, or the session moves there after the "
-                   "headphone check again.")
-@click.option("--catch-trials", default=0, show_default=True, type=click.IntRange(0, 12),
-              help="Catch trials per session (X played again on one side), placed from the session's seed.")
-@click.option("--too-fast-ms", default=1000, show_default=True, type=click.IntRange(0, 60_000),
-              help="Answers sooner than this after a trial starts are flagged as too fast.")
+@_setting_options
 @_text_options
 @click.option("--draft", is_flag=True, help="Create it closed to participants (open it later).")
 def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_policy: str, name: str | None,
-           completion_code: str | None, screened_out_code: str | None, headphone_retries: int, require_listening: bool,
-           headphone_screen: str, second_device: str, catch_trials: int, too_fast_ms: int, draft: bool, **texts: object) -> None:
+           completion_code: str | None, screened_out_code: str | None, draft: bool, **options: object) -> None:
     """Import the clips and build both versions; print the new study's id."""
     from experiment.study import create_experiment
 
@@ -133,12 +152,8 @@ def create(manifest_path: str, db_url: str | None, quota: int, seed: int, foil_p
     experiment_id = create_experiment(url, manifest_path, quota=quota, seed=seed, foil_policy=foil_policy,
                                       open_=not draft, name=name, completion_code=completion_code,
                                       screened_out_code=screened_out_code,
-                                      settings={"headphone_retries": headphone_retries,
-                                                "require_listening": require_listening,
-                                                "second_device": second_device,
-                                                "headphone_screen": headphone_screen,
-                                                "catch_trials": catch_trials, "too_fast_ms": too_fast_ms,
-                                                **_texts(texts)})
+                                      settings={**{f.name: options.pop(f.name) for f in _generated_settings()},
+                                                **_texts(options)})
     click.echo(experiment_id)
 
 
@@ -283,7 +298,7 @@ def _local_simulation_key(experiment_id: int, url: str) -> str:
 def _truth(db_url: str | None, experiment_id: int, name: str):  # noqa: ANN202 - loadbot.listener.Truth or None
     """The sessions' correct sides from the study's database, or None (with a note) when it is not at hand."""
     from experiment.errors import ExperimentError
-    from loadbot.truth import database_truth
+    from experiment.simulation_truth import database_truth
 
     try:
         return database_truth(_database(db_url, need_schema=True), experiment_id, name)

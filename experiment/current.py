@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, session, url_for
 
 from experiment.models import Experiment, ParticipantSession
-from experiment.sessions import load
+from experiment.session_rows import load
 from experiment.status import SessionStatus, Stage
 from experiment.webdb import get_db
 

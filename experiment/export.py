@@ -23,6 +23,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+import tuneback_core
+
 from experiment.errors import ExperimentError
 from experiment.models import Event, Experiment, ParticipantSession, Presentation, Questionnaire, Version
 from experiment.tidy import trial_table
@@ -345,7 +347,7 @@ def export_bundle(engine: Engine, experiment_id: int, fmt: str, *, now: datetime
     manifest = {
         "schema": SCHEMA, "experiment_id": int(experiment_id), "study": study_info(engine, experiment_id),
         "format": fmt,
-        "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or _version(),
+        "created_utc": (now or datetime.now(timezone.utc)).isoformat(), "code_version": code_version or tuneback_core.code_version(),
         "rows": rows, "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
                                 for n, b in files.items()},
         "sessions": "experimenter preview sessions only" if previews else "participants",
@@ -385,13 +387,3 @@ def zip_bundle(files: dict[str, bytes], folder: str) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return buffer.getvalue()
-
-
-def _version() -> str:
-    """The installed tuneback version (recorded with every export)."""
-    try:
-        from importlib.metadata import version
-
-        return version("tuneback")
-    except Exception:  # noqa: BLE001 - not installed as a distribution
-        return "unknown"

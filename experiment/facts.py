@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import Clip, Experiment, TrialTemplate, Version
+from experiment.settings import DEFAULTS, StudySettings
 
-DEFAULT_EXPECTED_MINUTES = 20
+DEFAULT_EXPECTED_MINUTES = DEFAULTS.expected_minutes
 """How long the study usually takes, when the study's `expected_minutes` setting is not given."""
 
 
@@ -37,22 +38,22 @@ class StudyFacts:
     @classmethod
     def of(cls, db: Session, experiment: Experiment) -> StudyFacts:
         """Read the counts from the first version's templates (the design makes every version the same size)."""
-        settings = experiment.settings or {}
+        settings = StudySettings.of(experiment)
         first = db.scalar(sa.select(Version.id).where(Version.experiment_id == experiment.id)
                           .order_by(Version.number).limit(1))
         counts = dict(db.execute(sa.select(TrialTemplate.practice, sa.func.count())
                                  .where(TrialTemplate.version_id == first).group_by(TrialTemplate.practice)).all())
         clip_s = db.scalar(sa.select(sa.func.max(Clip.duration_s)).where(
             Clip.experiment_id == experiment.id, Clip.role == "target")) or 5.0
-        cap_s = float(settings.get("session_cap_s", 1800))
-        expected = settings.get("expected_minutes", DEFAULT_EXPECTED_MINUTES)
+        cap_s = float(settings.session_cap_s)
+        expected = settings.expected_minutes
         expected = int(expected) if isinstance(expected, int | float) and expected > 0 else DEFAULT_EXPECTED_MINUTES
-        catch = settings.get("catch_trials", 0)
+        catch = settings.catch_trials
         catch = catch if isinstance(catch, int) and not isinstance(catch, bool) and catch > 0 else 0
         return cls(n_practice=int(counts.get(True, 0)), n_trials=int(counts.get(False, 0)) + catch,
-                   session_cap_s=cap_s, trial_limit_s=float(settings.get("trial_limit_s", 60)),
+                   session_cap_s=cap_s, trial_limit_s=float(settings.trial_limit_s),
                    expected_minutes=min(expected, max(1, round(cap_s / 60))), clip_s=float(clip_s),
-                   headphone_trials=int(settings.get("headphone_trials", 6)),
+                   headphone_trials=int(settings.headphone_trials),
                    simulated_eeg=bool(((experiment.manifest_info or {}).get("dataset") or {}).get("simulated")))
 
 

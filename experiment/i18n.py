@@ -13,6 +13,7 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale, gettext, ngettext
 from sqlalchemy.exc import SQLAlchemyError
 
+from experiment.settings import StudySettings
 from experiment.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -53,7 +54,7 @@ def study_locale() -> str:
         experiment = db.get(Experiment, experiment_id)
     except SQLAlchemyError:
         return DEFAULT_LANGUAGE
-    language = (experiment.settings or {}).get("language") if experiment is not None else None
+    language = StudySettings.of(experiment).language if experiment is not None else None
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -81,6 +81,8 @@ class Experiment(Base):
     created_utc: Mapped[datetime] = mapped_column(default=utcnow)
     opened_utc: Mapped[datetime | None]
     closed_utc: Mapped[datetime | None]
+    archived_utc: Mapped[datetime | None]
+    """When a finished study was archived (hidden from the list, still exported, never reopened); None: not."""
 
     versions: Mapped[list[Version]] = relationship(
         back_populates="experiment", order_by="Version.number", cascade="all, delete-orphan"

@@ -15,10 +15,12 @@ from experiment.facts import StudyFacts
 from experiment.forms import ConsentForm, ContinueForm, HeadphoneForm, QuestionnaireForm
 from experiment.models import Experiment, ParticipantSession
 from experiment.places import client_key, record_refusal
-from experiment.sessions import (
-    PARTICIPANT_WITHDRAWAL, Limits, Prolific, assign, occupancy, start_task, submit_headphone, submit_questionnaire,
-    touch, uses_antiphase, withdraw_by_participant,
-)
+from experiment.assignment import Prolific, assign, occupancy
+from experiment.headphone_check import submit_headphone, uses_antiphase
+from experiment.session_end import PARTICIPANT_WITHDRAWAL, submit_questionnaire, withdraw_by_participant
+from experiment.timing import Limits, touch
+from experiment.trials import start_task
+from experiment.settings import StudySettings
 from experiment.simulation import HEADER as SIM_HEADER
 from experiment.simulation import key_status
 from experiment.status import ExperimentState, SessionStatus, Stage
@@ -41,7 +43,7 @@ def _study_facts() -> dict[str, object]:
         experiment = db.get(Experiment, experiment_id)
         if experiment is None:
             return helpers
-        return {**helpers, "facts": StudyFacts.of(db, experiment), "texts": StudyTexts.of(experiment.settings)}
+        return {**helpers, "facts": StudyFacts.of(db, experiment), "texts": StudyTexts.of(StudySettings.of(experiment))}
     except SQLAlchemyError:  # the error page must render whatever state the database session is in
         return helpers
 
@@ -121,7 +123,7 @@ def _assign(experiment: Experiment) -> Response | str:
     result = assign(get_db(), experiment.id, now=now(), prolific=prolific,
                     user_agent=request.headers.get("User-Agent"), grace_s=grace_s(),
                     secret=current_app.config["SECRET_KEY"], client=client, simulated=bool(simulated),
-                    device_rule=(experiment.settings or {}).get("second_device"), held=held_tokens(experiment.id))
+                    device_rule=StudySettings.of(experiment).second_device, held=held_tokens(experiment.id))
     if result.outcome in ("new", "resumed", "moved"):
         remember(experiment.id, result.session.token)
         return redirect(stage_url(result.session))
@@ -138,11 +140,11 @@ def _assign(experiment: Experiment) -> Response | str:
 
 def _prolific_refusal(experiment: Experiment, ids: dict[str, str | None]) -> str | None:
     """Why this arrival may not take a place, when the study admits only its own Prolific participants."""
-    settings = experiment.settings or {}
-    if settings.get("require_prolific") and not ids.get("pid"):
+    settings = StudySettings.of(experiment)
+    if settings.require_prolific and not ids.get("pid"):
         return gettext("This study is open only to participants recruited on Prolific: please start it from its "
                        "link on Prolific.")
-    expected = settings.get("prolific_study_id")
+    expected = settings.prolific_study_id
     if expected and ids.get("study_id") != expected:
         return gettext("This link does not belong to this study’s Prolific listing: please start from the link on "
                        "Prolific.")
@@ -155,7 +157,7 @@ def _already(experiment: Experiment, s: ParticipantSession) -> str:
     if not s.withdrawn and s.status == SessionStatus.SCREENED_OUT.value:
         return _screened_out_page(experiment, s)
     finished = not s.withdrawn and s.status == SessionStatus.COMPLETED.value
-    code = (s.completion_code or experiment.settings.get("completion_code")) if finished else None
+    code = (s.completion_code or StudySettings.of(experiment).completion_code) if finished else None
     prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
     timed_out = not s.withdrawn and s.status in (SessionStatus.TIMED_OUT.value, SessionStatus.ABANDONED.value)
     return render_template("participant/already.html", experiment=experiment, code=code, prolific_url=prolific_url,
@@ -168,14 +170,14 @@ def headphone(experiment_id: int) -> Response | str:
     s, early = _at_stage(experiment_id, Stage.HEADPHONE)
     if early:
         return early
-    n = int(study_or_404(experiment_id).settings.get("headphone_trials", 6))
+    n = StudySettings.of(study_or_404(experiment_id)).headphone_trials
     form = HeadphoneForm()
     if form.validate_on_submit():
         responses = [_interval(request.form.get(f"t{k}")) for k in range(1, n + 1)]
         if None in responses:
             abort(400, f"answer all {n} headphone questions with 1, 2 or 3")
         second = None
-        if uses_antiphase(s.version.experiment.settings):
+        if uses_antiphase(s.version.experiment):
             second = [_interval(request.form.get(f"a{k}")) for k in range(1, n + 1)]
             if None in second:
                 abort(400, f"answer all {n} questions of the second headphone test with 1, 2 or 3")
@@ -189,15 +191,15 @@ def headphone(experiment_id: int) -> Response | str:
     get_db().commit()
     from experiment.api import headphone_urls  # the audio URLs live with the audio route
 
-    from experiment.sessions import HeadphonePolicy
+    from experiment.headphone_check import HeadphonePolicy
 
     policy = HeadphonePolicy.of(s.version.experiment)
     retry_left = policy.screen_out and (s.headphone_attempts or 0) < policy.retries
     return render_template("participant/headphone.html", form=form, session=s, n_trials=n,
                            urls=headphone_urls(s, n), retrying=bool(s.headphone_attempts),
-                           n_pass=int(study_or_404(experiment_id).settings.get("headphone_pass", 5)),
+                           n_pass=StudySettings.of(study_or_404(experiment_id)).headphone_pass,
                            screen_out=policy.screen_out, retry_left=retry_left,
-                           antiphase=uses_antiphase(s.version.experiment.settings))
+                           antiphase=uses_antiphase(s.version.experiment))
 
 
 @bp.route("/study/<int:experiment_id>/instructions", methods=["GET", "POST"])
@@ -251,7 +253,7 @@ def debrief(experiment_id: int) -> Response | str:
     if early:
         return early
     experiment = study_or_404(experiment_id)
-    code = experiment.settings.get("completion_code")
+    code = StudySettings.of(experiment).completion_code
     if s.completion_code is None:
         s.completion_code = code
     get_db().commit()
@@ -287,7 +289,7 @@ def screened_out(experiment_id: int) -> Response | str:
 
 def _screened_out_page(experiment: Experiment, s: ParticipantSession) -> str:
     """The screened-out page: its own code (never the completion code) and the way back to Prolific."""
-    code = (experiment.settings or {}).get("screened_out_code")
+    code = StudySettings.of(experiment).screened_out_code
     prolific_url = current_app.config["PROLIFIC_COMPLETE_URL"].format(code=code) if code and s.prolific_pid else None
     return render_template("participant/screened_out.html", session=s, code=code, prolific_url=prolific_url)
 

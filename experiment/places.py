@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import Event, Experiment, ParticipantSession
+from experiment.settings import DEFAULTS, StudySettings
 
-DEFAULT_PLACES_PER_CLIENT = 3
-DEFAULT_WINDOW_S = 10 * 60
+DEFAULT_PLACES_PER_CLIENT = DEFAULTS.places_per_client
+DEFAULT_WINDOW_S = DEFAULTS.places_window_s
 TAKEN = "consent"
 REFUSED = "consent_refused"
 
@@ -34,9 +35,8 @@ class ClientBudget:
     @classmethod
     def of(cls, experiment: Experiment) -> ClientBudget:
         """The study's recorded budget (studies made before the setting get the default; 0 or None turns it off)."""
-        s = experiment.settings or {}
-        places = s.get("places_per_client", DEFAULT_PLACES_PER_CLIENT)
-        window = s.get("places_window_s", DEFAULT_WINDOW_S)
+        s = StudySettings.of(experiment)
+        places, window = s.places_per_client, s.places_window_s
         return cls(int(places) if isinstance(places, int) and places > 0 else None,
                    float(window) if isinstance(window, int | float) and window > 0 else DEFAULT_WINDOW_S)
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import Clip, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
-from experiment.sessions import PRESENT_AGAIN_GRACE_S, Limits, occupancy
+from experiment.assignment import occupancy
+from experiment.timing import PRESENT_AGAIN_GRACE_S, Limits
 from experiment.status import SessionStatus
 from experiment.tidy import too_fast_floor
 
@@ -214,7 +215,7 @@ def study_summaries(db: Session, now: datetime) -> list[dict[str, Any]]:
     quotas = dict(db.execute(sa.select(Version.experiment_id, sa.func.sum(Version.quota))
                              .group_by(Version.experiment_id)).all())
     out = [{"id": e.id, "name": e.name, "state": e.state, "created_utc": e.created_utc,
-            "archived": bool((e.settings or {}).get("archived_utc")), "quota": int(quotas.get(e.id) or 0),
+            "archived": e.archived_utc is not None, "quota": int(quotas.get(e.id) or 0),
             **counts.get(e.id, dict(zero))}
            for e in experiments]
     for row in out:  # full: every place taken by a completed or running session (a screen-out never takes one)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from experiment.errors import ExperimentError
 from experiment.models import Experiment, ParticipantSession, Version
+from experiment.settings import HEADPHONE_SCREENS, StudySettings
 from experiment.simulation import SIM_PID_PREFIX
 
 
@@ -21,7 +22,8 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
     s = ParticipantSession
     with engine.connect() as conn:
         row = conn.execute(sa.select(Experiment.name, Experiment.state, Experiment.manifest_info,
-                                     Experiment.manifest_sha256, Experiment.settings)
+                                     Experiment.manifest_sha256, Experiment.settings,
+                                     Experiment.archived_utc)
                            .where(Experiment.id == experiment_id)).first()
         if row is None:
             raise ExperimentError(f"no experiment with id {experiment_id} in this database")
@@ -33,16 +35,16 @@ def study_info(engine: Engine, experiment_id: int) -> dict[str, Any]:
         completed = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real))
         completed_sim = conn.scalar(sa.select(sa.func.count()).select_from(s).where(real, simulated))
     dataset = (row.manifest_info or {}).get("dataset") or {}
-    settings = row.settings or {}
+    settings = StudySettings.stored(row.settings)
     return {
         "id": int(experiment_id), "name": row.name, "state": row.state,
-        "archived": bool((row.settings or {}).get("archived_utc")),
+        "archived": row.archived_utc is not None,
         "places": int(places or 0), "completed": int(completed or 0), "completed_simulated": int(completed_sim or 0),
         "dataset": {"name": dataset.get("name"), "simulated": dataset.get("simulated")},
         "manifest_sha256": row.manifest_sha256,
         "headphone_check": headphone_rule(settings),
-        "require_listening": bool(settings.get("require_listening", False)),
-        "second_device": settings.get("second_device", "refuse"),
+        "require_listening": settings.require_listening,
+        "second_device": settings.second_device,
     }
 
 
@@ -52,12 +54,11 @@ COMBINED_LOUDSPEAKER_PASS = 0.07
 combined with a second test (antiphase or binaural beat) and both must be passed."""
 
 
-def headphone_rule(settings: dict[str, Any]) -> dict[str, Any]:
+def headphone_rule(settings: StudySettings) -> dict[str, Any]:
     """The study's headphone screen in words and numbers, with its expected false-positive rate."""
-    n, k = int(settings.get("headphone_trials", 6)), int(settings.get("headphone_pass", 5))
-    screen_out = bool(settings.get("headphone_screen_out", True))
-    retries = int(settings.get("headphone_retries", 0) or 0)
-    both = settings.get("headphone_screen") == "huggins+antiphase"
+    n, k = settings.headphone_trials, settings.headphone_pass
+    screen_out, retries = settings.headphone_screen_out, settings.headphone_retries
+    both = settings.headphone_screen == HEADPHONE_SCREENS[1]
     test = "Huggins pitch (3-interval, tone in one burst, audible only over headphones)" + (
         " and antiphase (3 tones, which is quietest; Woods et al. 2017)" if both else "")
     return {

@@ -10,43 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from experiment.catch import catch_count
 from experiment.design import TrialSpec, VersionDesign, build_design
 from experiment.errors import ExperimentError
 from experiment.manifest import Manifest, load_manifest
 from experiment.models import Clip, Experiment, TrialTemplate, Version, utcnow
+from experiment.settings import NAMES, StudySettings
 from experiment.status import DEFAULT_FOIL_POLICY, ExperimentState
-from experiment.texts import TEXT_KEYS, check_texts
-
-SECOND_DEVICE_RULES = ("refuse", "recheck")
-"""experiment/sessions.py SECOND_DEVICE_RULES (sessions imports this module, so the names live here too)."""
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "session_cap_s": 30 * 60,
-    "trial_limit_s": 60,
-    "headphone_trials": 6,
-    "headphone_pass": 5,
-    "idle_release_s": 10 * 60,  # a place held by someone silent this long is given to the next arrival
-    "require_prolific": False,  # refuse arrivals without a PROLIFIC_PID (and, if set, another STUDY_ID)
-    "prolific_study_id": None,
-    "places_per_client": 3,  # new places (plus refused consents) one client address may take per window; 0: no cap
-    "places_window_s": 10 * 60,  # a lab running many participants from one machine raises places_per_client
-    "events_per_session": 5000,  # the most client events one session may log
-    "headphone_screen_out": True,  # a failed headphone check ends the session (status screened_out)
-    "headphone_retries": 0,  # 0 or 1: one more go (new sounds) before screening out
-    "require_listening": True,  # answers need X, A and B fetched from the server and played (else a 409)
-    "second_device": "refuse",
-    "headphone_screen": "huggins",  # or "huggins+antiphase": both tests passed (Milne et al. 2021: ~20% vs ~7% FP)  # a known Prolific id on another device: "refuse", or "recheck" (headphones again)
-    "catch_trials": 0,  # extra trials whose X is played again on one side (experiment/catch.py), never scored
-    "too_fast_ms": 1000,  # answers sooner than this after the trial started are flagged (tidy column too_fast)
-    "language": "en",  # the participant pages' language (experiment/texts.py LANGUAGES)
-    "expected_minutes": 20,  # how long the study usually takes, as the landing and consent pages say
-    "consent_text": None,  # the researchers' own description, first on the consent page (None: the default)
-    "researcher_contact": None,  # on the consent, withdrawal and debrief pages
-    "ethics_reference": None,  # the ethics approval reference, on the consent page
-    "data_retention": None,  # how long the data are kept, on the consent page
-}
-"""Per-study settings, recorded with the study so its data can be read against them."""
+from experiment.texts import TEXT_KEYS
 
 
 def create_experiment(url: str, manifest_path: str | Path, *, quota: int = 8, seed: int = 0,
@@ -86,30 +56,16 @@ def add_experiment(db: Session, manifest: Manifest, *, quota: int = 8, seed: int
         if screened_out_code:
             raise ExperimentError("the screened-out code must differ from the completion code")
         screen_code = _code(None, "screened-out code")
-    merged = {**DEFAULT_SETTINGS, **(settings or {})}
-    retries = merged.get("headphone_retries")
-    if isinstance(retries, bool) or retries not in (0, 1):
-        raise ExperimentError(f"headphone_retries={retries!r} must be 0 or 1")
-    if merged.get("headphone_screen") not in ("huggins", "huggins+antiphase"):
-        raise ExperimentError(f"headphone_screen={merged.get('headphone_screen')!r} must be huggins or "
-                              "huggins+antiphase")
-    if merged.get("second_device") not in SECOND_DEVICE_RULES:
-        raise ExperimentError(f"second_device={merged.get('second_device')!r} must be one of "
-                              f"{', '.join(SECOND_DEVICE_RULES)}")
-    merged.update(check_texts(merged))
-    n_catch = catch_count(merged)
+    checked = StudySettings.checked({**(settings or {}), "completion_code": code, "screened_out_code": screen_code})
     n_scored = min(len(v.trials) for v in design.versions)
-    if n_catch > n_scored // 2:
-        raise ExperimentError(f"catch_trials={n_catch} is more than half of the {n_scored} scored trials")
-    floor = merged.get("too_fast_ms")
-    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 60_000:
-        raise ExperimentError(f"too_fast_ms={floor!r} must be a number of milliseconds from 0 to 60000")
+    if checked.catch_trials > n_scored // 2:
+        raise ExperimentError(f"catch_trials={checked.catch_trials} is more than half of the {n_scored} scored trials")
     dataset = (manifest.info.get("dataset") or {}).get("name", "study")
     experiment = Experiment(
         name=name or f"{dataset} ({manifest.path.parent.name})",
         state=ExperimentState.OPEN.value if open_ else ExperimentState.DRAFT.value,
         foil_policy=design.foil_policy, seed=seed,
-        settings={**merged, "completion_code": code, "screened_out_code": screen_code},
+        settings=checked.as_dict(),
         manifest_path=str(manifest.path), manifest_sha256=manifest.sha256, manifest_info=manifest.info,
         created_utc=now, opened_utc=now if open_ else None,
     )
@@ -181,24 +137,19 @@ def set_state(db: Session, experiment: Experiment, state: str, now: datetime | N
         experiment.closed_utc = now
 
 
-ARCHIVED_KEY = "archived_utc"
-"""Settings key set when a finished study is archived (hidden from the list, still exported, never reopened)."""
 PER_STUDY_CODES = ("completion_code", "screened_out_code")
 
 
 def is_archived(experiment: Experiment) -> bool:
     """Whether the study has been archived."""
-    return bool((experiment.settings or {}).get(ARCHIVED_KEY))
+    return experiment.archived_utc is not None
 
 
 def archive(experiment: Experiment, now: datetime, *, undo: bool = False) -> None:
     """Archive a closed study (or, with `undo`, bring it back as closed); refuse one that is not closed."""
     if not undo and experiment.state != ExperimentState.CLOSED.value:
         raise ExperimentError(f"study {experiment.id} is {experiment.state}: close it before archiving it")
-    settings = {k: v for k, v in (experiment.settings or {}).items() if k != ARCHIVED_KEY}
-    if not undo:
-        settings[ARCHIVED_KEY] = now.isoformat()
-    experiment.settings = settings  # a new dict: the JSON column sees the change
+    experiment.archived_utc = None if undo else now
 
 
 def clone_experiment(db: Session, source: Experiment, *, name: str | None = None, seed: int | None = None,
@@ -217,7 +168,7 @@ def clone_experiment(db: Session, source: Experiment, *, name: str | None = None
     if manifest.sha256 != source.manifest_sha256:
         raise ExperimentError(f"study {source.id} cannot be cloned: {source.manifest_path} has changed since the "
                               "study was built from it")
-    settings = {k: v for k, v in (source.settings or {}).items() if k not in (ARCHIVED_KEY, *PER_STUDY_CODES)}
+    settings = {k: v for k, v in (source.settings or {}).items() if k in NAMES and k not in PER_STUDY_CODES}
     clone = add_experiment(db, manifest, quota=0, seed=source.seed if seed is None else seed,
                            foil_policy=foil_policy or source.foil_policy, open_=False,
                            name=name or f"Copy of {source.name}"[:200], now=now, settings=settings)
@@ -248,8 +199,7 @@ def configure(db: Session, experiment: Experiment, changes: dict[str, Any]) -> d
     unknown = sorted(set(changes) - set(TEXT_KEYS))
     if unknown:
         raise ExperimentError(f"cannot change {', '.join(unknown)} of an existing study (only {', '.join(TEXT_KEYS)})")
-    clean = check_texts(changes)
-    clean |= {k: None for k in changes if k not in clean}  # an empty text goes back to the page's default
+    clean = StudySettings.checked_changes(changes)  # an empty text goes back to the page's default
     settings = dict(experiment.settings or {})
     changed = {k: v for k, v in clean.items() if settings.get(k) != v}
     settings.update(changed)

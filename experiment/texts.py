@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from experiment.errors import ExperimentError
 
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 """Languages with a complete participant catalogue (translations/<code>/LC_MESSAGES/messages.po)."""
@@ -36,9 +35,9 @@ class StudyTexts:
     language: str
 
     @classmethod
-    def of(cls, settings: dict[str, Any] | None) -> StudyTexts:
+    def of(cls, settings: Any) -> StudyTexts:  # noqa: ANN401 - a StudySettings or a stored dict
         """Read the settings, tolerating studies made before these settings existed."""
-        s = settings or {}
+        s = settings.as_dict() if hasattr(settings, "as_dict") else settings or {}
 
         def text(key: str) -> str | None:
             value = s.get(key)
@@ -52,29 +51,3 @@ class StudyTexts:
         """A text setting split into paragraphs at blank lines (the template escapes each one)."""
         value = getattr(self, key) or ""
         return [p.strip() for p in value.replace("\r\n", "\n").split("\n\n") if p.strip()]
-
-
-def check_texts(settings: dict[str, Any]) -> dict[str, Any]:
-    """Validate the participant-text settings in `settings` (ExperimentError naming the bad one); return them cleaned."""
-    clean: dict[str, Any] = {}
-    for key, limit in TEXT_LIMITS.items():
-        if key not in settings or settings[key] is None:
-            continue
-        value = settings[key]
-        if not isinstance(value, str):
-            raise ExperimentError(f"{key} must be text, not {type(value).__name__}")
-        value = value.strip()
-        if len(value) > limit:
-            raise ExperimentError(f"{key} is {len(value)} characters long; at most {limit} are allowed")
-        clean[key] = value or None
-    if "language" in settings:
-        language = settings["language"]
-        if language not in LANGUAGES:
-            raise ExperimentError(f"language={language!r} must be one of {', '.join(LANGUAGES)}")
-        clean["language"] = language
-    if "expected_minutes" in settings and settings["expected_minutes"] is not None:
-        minutes = settings["expected_minutes"]
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 600:
-            raise ExperimentError(f"expected_minutes={minutes!r} must be a whole number of minutes from 1 to 600")
-        clean["expected_minutes"] = minutes
-    return clean

@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from experiment.errors import ExperimentError
 from experiment.models import Clip, Event, Experiment, ParticipantSession, Presentation, TrialTemplate, Version
 from experiment.playback import flags_by_presentation
+from experiment.settings import DEFAULTS, StudySettings
 from experiment.simulation import looks_simulated
 
 COLUMNS: tuple[str, ...] = (
@@ -21,7 +22,7 @@ COLUMNS: tuple[str, ...] = (
 """The contract's columns, in order."""
 
 PLAY_KINDS = ("play", "replay")
-DEFAULT_TOO_FAST_MS = 1000.0
+DEFAULT_TOO_FAST_MS = float(DEFAULTS.too_fast_ms)
 
 
 def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def trial_table(engine: Engine, experiment_id: int, *, previews: bool = False) -
 
 def too_fast_floor(settings: dict | None) -> float:
     """The study's `too_fast_ms` floor (studies made before issue 15: 1000 ms)."""
-    value = (settings or {}).get("too_fast_ms", DEFAULT_TOO_FAST_MS)
+    value = StudySettings.stored(settings).too_fast_ms
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else DEFAULT_TOO_FAST_MS
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from experiment.errors import ExperimentError
+from loadbot.errors import LoadbotError
 
 LATENCY_KINDS = ("page", "state", "present", "audio", "answer", "answer_e2e", "events")
 """What the latency figures are kept for; `answer_e2e` runs from the first try to the confirmation."""
@@ -62,23 +62,23 @@ class SimulationConfig:
         """Refuse impossible settings with a message that names them."""
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ExperimentError(f"url={self.url!r} must be an http(s) URL such as http://127.0.0.1:8000")
+            raise LoadbotError(f"url={self.url!r} must be an http(s) URL such as http://127.0.0.1:8000")
         if not 1 <= self.n <= 10_000:
-            raise ExperimentError(f"n={self.n} must be between 1 and 10000")
+            raise LoadbotError(f"n={self.n} must be between 1 and 10000")
         for name in ("accuracy", "replay_p", "reload_p", "lost_reply_p"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ExperimentError(f"{name}={value} must be between 0 and 1")
+                raise LoadbotError(f"{name}={value} must be between 0 and 1")
         for name in ("pace", "ramp_s", "retry_for_s", "request_timeout_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise ExperimentError(f"{name}={value} must be a finite number >= 0")
+                raise LoadbotError(f"{name}={value} must be a finite number >= 0")
         if self.ear not in ("identity", "temporal"):
-            raise ExperimentError(f"ear={self.ear!r} must be 'identity' or 'temporal'")
+            raise LoadbotError(f"ear={self.ear!r} must be 'identity' or 'temporal'")
         if not (math.isfinite(self.ear_noise) and self.ear_noise >= 0):
-            raise ExperimentError(f"ear_noise={self.ear_noise} must be a finite number >= 0")
+            raise LoadbotError(f"ear_noise={self.ear_noise} must be a finite number >= 0")
         if self.experiment_id is not None and self.experiment_id < 1:
-            raise ExperimentError(f"experiment_id={self.experiment_id} must be a positive study id")
+            raise LoadbotError(f"experiment_id={self.experiment_id} must be a positive study id")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from experiment.errors import ExperimentError
+from loadbot.errors import LoadbotError
 from loadbot.listener import SIM_HEADER
 
 PROBE_TIMEOUT_S = 5.0
@@ -24,18 +24,18 @@ def probe(url: str, experiment_id: int, key: str | None) -> dict[str, Any]:
         response = requests.get(urljoin(base, f"api/study/{experiment_id}/simulation"), headers=headers,
                                 timeout=PROBE_TIMEOUT_S)
     except requests.RequestException as exc:
-        raise ExperimentError(_unreachable(url, exc)) from exc
+        raise LoadbotError(_unreachable(url, exc)) from exc
     body = _json(response, url)
     if response.status_code == 404:
-        raise ExperimentError(f"there is no study {experiment_id} at {url} ({body.get('message', 'not found')})")
+        raise LoadbotError(f"there is no study {experiment_id} at {url} ({body.get('message', 'not found')})")
     if response.status_code != 200:
-        raise ExperimentError(f"study {experiment_id} at {url} refused the simulation: HTTP {response.status_code}: "
+        raise LoadbotError(f"study {experiment_id} at {url} refused the simulation: HTTP {response.status_code}: "
                               f"{body.get('message', '?')}")
     if body.get("state") != "open":
-        raise ExperimentError(f"study {experiment_id} ({body.get('name')}) is {body.get('state')}, not open: open it "
+        raise LoadbotError(f"study {experiment_id} ({body.get('name')}) is {body.get('state')}, not open: open it "
                               "in the admin panel first")
     if not body.get("places_free"):
-        raise ExperimentError(f"study {experiment_id} ({body.get('name')}) is full: no place is free")
+        raise LoadbotError(f"study {experiment_id} ({body.get('name')}) is full: no place is free")
     return body
 
 
@@ -45,12 +45,12 @@ def newest_open(url: str) -> int:
     try:
         response = requests.get(base, allow_redirects=False, timeout=PROBE_TIMEOUT_S)
     except requests.RequestException as exc:
-        raise ExperimentError(_unreachable(base, exc)) from exc
+        raise LoadbotError(_unreachable(base, exc)) from exc
     path = urlsplit(response.headers.get("Location", "")).path
     parts = [p for p in path.split("/") if p]
     if response.status_code in (301, 302, 303) and len(parts) == 2 and parts[0] == "study" and parts[1].isdigit():
         return int(parts[1])
-    raise ExperimentError(f"{base} has no open study to send listeners to (HTTP {response.status_code}); "
+    raise LoadbotError(f"{base} has no open study to send listeners to (HTTP {response.status_code}); "
                           "name one with --study")
 
 
@@ -62,7 +62,7 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         kind = response.headers.get("Content-Type", "?").split(";")[0]
-        raise ExperimentError(f"{url} does not answer like a tuneback server (HTTP {response.status_code}, {kind})")
+        raise LoadbotError(f"{url} does not answer like a tuneback server (HTTP {response.status_code}, {kind})")
     return body
 
 

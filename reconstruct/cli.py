@@ -10,7 +10,7 @@ from reconstruct.cli_evaluate import evaluate_command
 from reconstruct.distributed import World
 from reconstruct.errors import ReconstructError
 from reconstruct.options import build_config, run_options
-from reconstruct.pipeline import STAGES
+from reconstruct.stages import STAGES
 
 __all__ = ["build_config", "cli", "run_options"]
 

@@ -20,8 +20,8 @@ from reconstruct.features import clip_log_mel
 from reconstruct.invert import invert_batch
 from reconstruct.loudness import normalize_clips
 from reconstruct.evaluation.observer import foil_kind_lines, identity_clip_spectra, ideal_observer, units_to_db
-from reconstruct.pipeline import (chunk_prediction, load_split, read_summary, recordings_table, song_audio,
-                                  used_seconds)
+from reconstruct.pipeline import chunk_prediction, load_split, recordings_table, song_audio, used_seconds
+from reconstruct.stages import read_summary
 from reconstruct.recording import AUDIO_SR
 from reconstruct.rundir import RunDir
 from reconstruct.select import Choice, default_pairs, select_clips

@@ -21,8 +21,8 @@ import numpy as np
 from reconstruct.config import RunConfig, default_input, stage_hash
 from reconstruct.evaluation.runs import link_stage, share_upstream
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra
-from reconstruct.pipeline import (example_targets, is_done, load_split, predict_indices, read_summary,
-                                  recordings_table)
+from reconstruct.pipeline import example_targets, load_split, predict_indices, recordings_table
+from reconstruct.stages import is_done, read_summary
 from reconstruct.decoders.registry import decoder_names
 from reconstruct.rundir import CHOICE_FILE, RunDir  # noqa: F401 - CHOICE_FILE: where the choice is kept
 from reconstruct.split import CHUNK_S, VAL

@@ -10,8 +10,8 @@ from reconstruct.clips import stage_observe, stage_render, stage_select
 from reconstruct.config import RunConfig
 from reconstruct.distributed import World, barrier, joined
 from reconstruct.errors import ReconstructError
-from reconstruct.pipeline import (STAGES, is_done, mark_done, read_summary, stage_features, stage_load,
-                                  stage_predict, stage_split, stage_train)
+from reconstruct.pipeline import stage_features, stage_load, stage_predict, stage_split, stage_train
+from reconstruct.stages import STAGES, is_done, mark_done, read_summary
 from reconstruct.train import pick_device
 from reconstruct.rundir import RunDir
 

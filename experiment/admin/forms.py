@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
+from experiment.settings import DEFAULTS
 from experiment.status import DEFAULT_FOIL_POLICY, FoilPolicy
 from experiment.texts import LANGUAGES, TEXT_LIMITS
 
@@ -29,7 +30,7 @@ class StudyTextFields:
 
     language = SelectField("Language of the participant pages", default="en",
                            choices=_choices(sorted(LANGUAGES.items())))
-    expected_minutes = IntegerField("Expected minutes (landing and consent pages)", default=20,
+    expected_minutes = IntegerField("Expected minutes (landing and consent pages)", default=DEFAULTS.expected_minutes,
                                     validators=[Optional(), NumberRange(min=1, max=600)])
     consent_text = TextAreaField("Consent text: your description of the study, first on the consent page (blank: "
                                  "the default; a blank line starts a paragraph)",
@@ -74,30 +75,77 @@ class NewStudyForm(StudyTextFields, FlaskForm):
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
     screened_out_code = StringField("Screened-out code for a failed headphone check (blank: random)", validators=[
         Optional(), Length(max=32), Regexp(r"^[A-Za-z0-9]+$", message="letters and digits only")])
-    headphone_retry = BooleanField("Allow one retry of the headphone check (new sounds) before screening out")
-    headphone_screen = SelectField("Headphone screen", default="huggins", choices=[
+    headphone_retry = BooleanField("Allow one retry of the headphone check (new sounds) before screening out",
+                                   default=bool(DEFAULTS.headphone_retries))
+    headphone_screen_out = SelectField("A failed headphone check (after any retry)",
+                                       default="screen_out" if DEFAULTS.headphone_screen_out else "go_on", choices=_choices([
+                                           ("screen_out", "ends the session (screened out, the place given back)"),
+                                           ("go_on", "is recorded and the session goes on")]))
+    headphone_trials = IntegerField("Sounds in the headphone check (each test)", default=DEFAULTS.headphone_trials,
+                                    validators=[NumberRange(min=1, max=20)])
+    headphone_pass = IntegerField("Sounds answered right to pass it (each test)", default=DEFAULTS.headphone_pass,
+                                  validators=[NumberRange(min=1, max=20)])
+    session_cap_minutes = IntegerField("Time cap of a whole session, minutes (then its place is given back)",
+                                       default=DEFAULTS.session_cap_s // 60, validators=[NumberRange(min=1, max=1440)])
+    trial_limit_s = IntegerField("Time limit of one trial, seconds", default=DEFAULTS.trial_limit_s,
+                                 validators=[NumberRange(min=5, max=3600)])
+    events_per_session = IntegerField("The most client events one session may log",
+                                      default=DEFAULTS.events_per_session,
+                                      validators=[NumberRange(min=100, max=1_000_000)])
+    headphone_screen = SelectField("Headphone screen", default=DEFAULTS.headphone_screen, choices=_choices([
         ("huggins", "Huggins pitch alone (about 20% of loudspeaker users pass; Milne et al. 2021)"),
-        ("huggins+antiphase", "Huggins pitch and the antiphase test, both passed (about 7%)")])
+        ("huggins+antiphase", "Huggins pitch and the antiphase test, both passed (about 7%)")]))
     require_listening = BooleanField("Require X, A and B to be played before each answer (checked on the server)",
-                                     default=True)
-    second_device = SelectField("The same Prolific id arriving on a second device", default="refuse", choices=[
+                                     default=DEFAULTS.require_listening)
+    second_device = SelectField("The same Prolific id arriving on a second device", default=DEFAULTS.second_device,
+                                choices=_choices([
         ("refuse", "is refused (the session stays on the first device)"),
-        ("recheck", "takes the session over after the headphone check again")])
+        ("recheck", "takes the session over after the headphone check again")]))
     open_now = BooleanField("Open to participants at once (otherwise it starts as a draft)")
-    require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)")
+    require_prolific = BooleanField("Admit only arrivals with a Prolific id (PROLIFIC_PID)",
+                                    default=DEFAULTS.require_prolific)
     prolific_study_id = StringField("Prolific study id (blank: any); arrivals with another STUDY_ID are refused",
                                     validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9]+$",
                                                                                    message="letters and digits only")])
     idle_minutes = IntegerField("Release a place held by someone idle this many minutes (0: only at the time cap)",
-                                default=10, validators=[NumberRange(min=0, max=24 * 60)])
-    catch_trials = IntegerField("Catch trials per session (X played again on one side; never scored)", default=0,
+                                default=(DEFAULTS.idle_release_s or 0) // 60,
+                                validators=[NumberRange(min=0, max=24 * 60)])
+    catch_trials = IntegerField("Catch trials per session (X played again on one side; never scored)",
+                                default=DEFAULTS.catch_trials,
                                 validators=[NumberRange(min=0, max=12)])
-    too_fast_ms = IntegerField("Flag answers faster than this many ms", default=1000,
+    too_fast_ms = IntegerField("Flag answers faster than this many ms", default=DEFAULTS.too_fast_ms,
                                validators=[NumberRange(min=0, max=60_000)])
-    places_per_client = IntegerField("New places one client address may take per 10 minutes (0: no cap; raise it "
+    places_per_client = IntegerField("New places one client address may take per window (0: no cap; raise it "
                                      "for a lab running many participants from one machine)",
-                                     default=3, validators=[NumberRange(min=0, max=100_000)])
+                                     default=DEFAULTS.places_per_client, validators=[NumberRange(min=0, max=100_000)])
+    places_window_minutes = IntegerField("The window of that cap, minutes", default=DEFAULTS.places_window_s // 60,
+                                         validators=[NumberRange(min=1, max=7 * 24 * 60)])
     submit = SubmitField("Create the study")
+
+    def settings(self) -> dict:
+        """Every study setting from the form (StudySettings checks them when the study is made)."""
+        def code(field) -> str | None:  # noqa: ANN001 - a WTForms field
+            return (field.data or "").strip() or None
+
+        return {"require_prolific": bool(self.require_prolific.data),
+                "prolific_study_id": code(self.prolific_study_id),
+                "idle_release_s": 60 * int(self.idle_minutes.data or 0) or None,
+                "places_per_client": int(self.places_per_client.data or 0),
+                "places_window_s": 60 * int(self.places_window_minutes.data or 0),
+                "headphone_retries": 1 if self.headphone_retry.data else 0,
+                "headphone_screen": self.headphone_screen.data or DEFAULTS.headphone_screen,
+                "headphone_screen_out": self.headphone_screen_out.data != "go_on",
+                "headphone_trials": int(self.headphone_trials.data or 0),
+                "headphone_pass": int(self.headphone_pass.data or 0),
+                "session_cap_s": 60 * int(self.session_cap_minutes.data or 0),
+                "trial_limit_s": int(self.trial_limit_s.data or 0),
+                "events_per_session": int(self.events_per_session.data or 0),
+                "require_listening": bool(self.require_listening.data),
+                "second_device": self.second_device.data or DEFAULTS.second_device,
+                "catch_trials": int(self.catch_trials.data or 0),
+                "too_fast_ms": int(self.too_fast_ms.data or 0),
+                "completion_code": code(self.completion_code), "screened_out_code": code(self.screened_out_code),
+                **self.texts()}
 
 
 class WithdrawForm(FlaskForm):

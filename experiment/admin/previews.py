@@ -17,7 +17,8 @@ from experiment.webdb import get_db, now
 def preview(experiment_id: int) -> Response:
     """Start the participant flow as a preview session: any state, no quota, never counted or exported."""
     from experiment.current import remember, stage_url
-    from experiment.sessions import Conflict, start_preview
+    from experiment.assignment import start_preview
+    from experiment.errors import Conflict
 
     experiment = study_or_404(experiment_id)
     if not ActionForm().validate_on_submit():

@@ -65,22 +65,13 @@ def _create(form: NewStudyForm, manifest_file: Path, uploaded: bool) -> int:
     from experiment.study import add_experiment
 
     manifest = load_manifest(manifest_file)
+    settings = form.settings()
     db = get_db()
     experiment = add_experiment(db, manifest, quota=form.quota.data, seed=form.seed.data,
                                 foil_policy=form.foil_policy.data, open_=bool(form.open_now.data),
-                                name=(form.name.data or "").strip() or None,
-                                completion_code=(form.completion_code.data or "").strip() or None, now=now(),
-                                screened_out_code=(form.screened_out_code.data or "").strip() or None,
-                                settings={"require_prolific": bool(form.require_prolific.data),
-                                          "prolific_study_id": (form.prolific_study_id.data or "").strip() or None,
-                                          "idle_release_s": 60 * int(form.idle_minutes.data or 0) or None,
-                                          "places_per_client": int(form.places_per_client.data or 0),
-                                          "headphone_retries": 1 if form.headphone_retry.data else 0,
-                                          "headphone_screen": form.headphone_screen.data or "huggins",
-                                          "require_listening": bool(form.require_listening.data),
-                                          "second_device": form.second_device.data or "refuse",
-                                          "catch_trials": int(form.catch_trials.data or 0),
-                                          "too_fast_ms": int(form.too_fast_ms.data or 0), **form.texts()})
+                                name=(form.name.data or "").strip() or None, now=now(), settings=settings,
+                                completion_code=settings.pop("completion_code"),
+                                screened_out_code=settings.pop("screened_out_code"))
     audit_change(db, "create_study", f"experiment:{experiment.id}",
                  {"manifest": str(manifest.path), "sha256": manifest.sha256, "uploaded": uploaded,
                   "quota": form.quota.data, "seed": form.seed.data, "foil_policy": experiment.foil_policy,
@@ -109,12 +100,13 @@ def study(experiment_id: int) -> str:
 
 def _text_form(experiment, formdata=None) -> StudyTextForm:  # noqa: ANN001 - Experiment
     """The participant-text form, filled from the study's settings."""
+    from experiment.settings import DEFAULTS, StudySettings
     from experiment.texts import StudyTexts
 
-    s = experiment.settings or {}
+    s = StudySettings.of(experiment)
     t = StudyTexts.of(s)
     return StudyTextForm(formdata=formdata, data={
-        "language": t.language, "expected_minutes": s.get("expected_minutes") or 20,
+        "language": t.language, "expected_minutes": s.expected_minutes or DEFAULTS.expected_minutes,
         "consent_text": t.consent_text or "", "researcher_contact": t.researcher_contact or "",
         "ethics_reference": t.ethics_reference or "", "data_retention": t.data_retention or ""})
 

@@ -48,7 +48,7 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.runs import derived_config, link_stage
-from reconstruct.pipeline import is_done
+from reconstruct.stages import is_done
 from reconstruct.split import CHUNK_S, USED_S
 from reconstruct.rundir import RunDir
 

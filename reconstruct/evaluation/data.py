@@ -9,7 +9,7 @@ import numpy as np
 
 from reconstruct.config import RunConfig
 from reconstruct.errors import ReconstructError
-from reconstruct.pipeline import is_done
+from reconstruct.stages import is_done
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL
 

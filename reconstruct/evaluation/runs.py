@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reconstruct.config import RunConfig
-from reconstruct.pipeline import is_done, stage_params
+from reconstruct.stages import is_done, stage_params
 from reconstruct.rundir import STAGE_ARTEFACTS, RunDir
 
 SHARED_STAGES = ("load", "features", "split")

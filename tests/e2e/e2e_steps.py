@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from e2e_live import SECRET, LiveServer
 from experiment.models import Event, ParticipantSession, Presentation
-from experiment.sessions import headphone_answers
+from experiment.headphone_check import headphone_answers
 
 PHASE_RE = re.compile(r"^(Practice|Trial) (\d+) of (\d+)$")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from e2e_live import AUDIO_PROBE, LiveServer
 from e2e_steps import PHASE_RE, decode_cookie, row_for_cookie
-from experiment.sessions import headphone_answers
+from experiment.headphone_check import headphone_answers
 
 WEBKIT_DRIVER = os.environ.get("TUNEBACK_WEBKIT_DRIVER", "/usr/bin/WebKitWebDriver")
 MINIBROWSER = os.environ.get("TUNEBACK_MINIBROWSER", "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")

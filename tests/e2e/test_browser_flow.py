@@ -155,7 +155,7 @@ def test_a_failed_headphone_check_ends_on_the_screened_out_page(live_server, new
     """Wrong answers to every headphone sound: the screened-out page with its own code, and no quota place."""
     from types import SimpleNamespace
 
-    from experiment.sessions import headphone_answers
+    from experiment.headphone_check import headphone_answers
 
     live = live_server
     page = new_page()

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from e2e_steps import presentation, session_row
 from experiment.i18n import TRANSLATIONS
 from experiment.models import ParticipantSession, Presentation
-from experiment.sessions import headphone_answers
+from experiment.headphone_check import headphone_answers
 
 pytestmark = pytest.mark.browser
 

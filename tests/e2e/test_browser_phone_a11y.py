@@ -13,7 +13,7 @@ from e2e_a11y import PageChecks, axe_source
 from e2e_live import ADMIN_PASSWORD, ADMIN_USER, SCREENSHOTS
 from e2e_steps import play, session_row, wait_ready, walk_to_task
 from experiment.models import ParticipantSession
-from experiment.sessions import headphone_answers
+from experiment.headphone_check import headphone_answers
 from loadbot import SimulationConfig, simulate
 
 pytestmark = pytest.mark.browser

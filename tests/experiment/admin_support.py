@@ -131,7 +131,9 @@ class Filled:
 
 def listened(db, s, p, now) -> None:  # noqa: ANN001
     """Fetch and play X, A and B of a presented trial, as the page does (studies require listening by default)."""
-    from experiment.sessions import log_events, record_fetch, trial_key
+    from experiment.client_events import log_events
+    from experiment.listening import record_fetch
+    from experiment.session_rows import trial_key
 
     for slot in ("x", "a", "b"):
         record_fetch(db, s, p, slot, now, None)
@@ -145,10 +147,11 @@ def run_session(db, experiment_id: int, clock: FakeClock, *, trials: int | None 
 
     `trials` = how many scored trials to answer (None: all, then the questionnaire).
     """
-    from experiment.sessions import (
-        Prolific, answer, assign, headphone_answers, present, presentations, start_task, submit_headphone,
-        submit_questionnaire, trial_key,
-    )
+    from experiment.assignment import Prolific, assign
+    from experiment.headphone_check import headphone_answers, submit_headphone
+    from experiment.session_end import submit_questionnaire
+    from experiment.session_rows import presentations, trial_key
+    from experiment.trials import answer, present, start_task
 
     result = assign(db, experiment_id, now=clock.now, prolific=Prolific(pid, "study", "sess") if pid else Prolific())
     s = result.session

@@ -86,17 +86,17 @@ class Participant:
 
     def headphones(self, correct: bool = True, volume: str = "0.6"):
         from experiment.models import ParticipantSession
-        from experiment.sessions import headphone_answers
+        from experiment.headphone_check import headphone_answers
         from experiment.webdb import get_db
 
         page = self.page("headphones")
         assert page.status_code == 200, page.status_code
-        from experiment.sessions import antiphase_answers, uses_antiphase
+        from experiment.headphone_check import antiphase_answers, uses_antiphase
 
         with self.app.app_context():
             s = get_db().query(ParticipantSession).filter_by(token=self.token).one()
             truth = headphone_answers(s, 6)
-            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment.settings) else []
+            second = antiphase_answers(s, 6) if uses_antiphase(s.version.experiment) else []
         answers = truth if correct else [t % 3 + 1 for t in truth]
         form = {"volume": volume, **{f"t{k + 1}": str(a) for k, a in enumerate(answers)}}
         form.update({f"a{k + 1}": str(a) for k, a in enumerate(second)})  # the second test, right either way

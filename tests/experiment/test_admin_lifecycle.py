@@ -109,8 +109,10 @@ def test_an_archived_study_is_hidden_exportable_and_takes_nobody(admin, lite, li
 
 def _walk_preview(url: str, session_id: int, clock, trials: int = 2) -> None:
     """Answer a few trials of a preview session with the library functions."""
-    from experiment.sessions import answer, headphone_answers, present, presentations, start_task, submit_headphone
-    from experiment.sessions import trial_key
+    from experiment.headphone_check import headphone_answers, submit_headphone
+    from experiment.session_rows import presentations
+    from experiment.trials import answer, present, start_task
+    from experiment.session_rows import trial_key
 
     engine = make_engine(url)
     try:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from experiment.db import make_engine, session_factory
 from experiment.models import ParticipantSession, Version
-from experiment.sessions import Prolific, assign
+from experiment.assignment import Prolific, assign
 from experiment.study import create_experiment
 
 
@@ -165,7 +165,7 @@ def test_assignment_window_uses_the_cap(study, clock):
 
 
 def test_preview_sessions_never_count(study, clock):
-    from experiment.sessions import start_preview
+    from experiment.assignment import start_preview
 
     engine = make_engine(study.url)
     try:

@@ -203,21 +203,21 @@ def test_simultaneous_forged_consents_from_one_client_share_its_places(postgres_
     import threading
     import time
 
-    import experiment.sessions as sessions_module
+    import experiment.assignment as assignment_module
     from experiment.study import create_experiment
     from experiment_client import Study
 
     study = Study(postgres_url, create_experiment(postgres_url, manifest_path, seed=1,
                                                   settings={"places_per_client": 2}))
     app = make_app(study, clock, tmp_path)
-    real_spent = sessions_module.spent
+    real_spent = assignment_module.spent
 
     def slow_spent(*args, **kwargs):  # widen the gap between counting and inserting: only a lock closes it
         result = real_spent(*args, **kwargs)
         time.sleep(0.3)
         return result
 
-    monkeypatch.setattr(sessions_module, "spent", slow_spent)
+    monkeypatch.setattr(assignment_module, "spent", slow_spent)
     try:
         bots = [Participant(app, study.experiment_id, address="203.0.113.69") for _ in range(5)]
         for k, bot in enumerate(bots):

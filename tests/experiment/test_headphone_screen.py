@@ -12,6 +12,7 @@ from experiment_client import Participant, Study, make_app
 
 from experiment.headphone import antiphase_trial
 from experiment.provenance import headphone_rule
+from experiment.settings import StudySettings
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
 from loadbot.headphone_ears import quietest_interval
@@ -61,7 +62,7 @@ def test_the_combined_screen_needs_both_tests(participant_in):
 
 def test_failing_the_second_test_screens_out(participant_in):
     from experiment.models import ParticipantSession
-    from experiment.sessions import antiphase_answers, headphone_answers
+    from experiment.headphone_check import antiphase_answers, headphone_answers
     from experiment.webdb import get_db
 
     p = participant_in(headphone_screen="huggins+antiphase")
@@ -76,7 +77,7 @@ def test_failing_the_second_test_screens_out(participant_in):
 
 
 def test_the_rule_and_its_expected_rate_are_stated():
-    alone, both = headphone_rule({}), headphone_rule({"headphone_screen": "huggins+antiphase"})
+    alone, both = headphone_rule(StudySettings()), headphone_rule(StudySettings(headphone_screen="huggins+antiphase"))
     assert alone["expected_loudspeaker_pass_rate"] == 0.20 and both["expected_loudspeaker_pass_rate"] == 0.07
     assert "in each test" in both["rule"] and "antiphase" in both["test"]
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from experiment.models import Event
-from experiment.sessions import MAX_FETCHES_LOGGED
+from experiment.listening import MAX_FETCHES_LOGGED
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
 from admin_support import rows as _rows

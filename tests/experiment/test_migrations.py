@@ -210,3 +210,41 @@ def test_every_migration_keeps_the_rows_that_hang_off_a_rebuilt_table(database_u
             assert conn.execute(sa.text("select count(*) from event")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_0008_moves_the_archive_time_out_of_the_settings_and_back(database_url):
+    """A study archived before 0008 kept `archived_utc` in its settings: the upgrade moves it into the column (the
+    settings keep everything else), the downgrade puts it back."""
+    import json
+    from datetime import datetime, timezone
+
+    from alembic import command
+
+    db.upgrade(database_url, "0007")
+    engine = db.make_engine(database_url)
+    stored = {"catch_trials": 2, "archived_utc": "2026-03-04T05:06:07+00:00"}
+    try:
+        with engine.begin() as conn:
+            _seed_session(conn)
+            conn.execute(sa.text("insert into experiment (id, name, state, foil_policy, seed, settings, manifest_path,"
+                                 " manifest_sha256, manifest_info, created_utc) values (2, 'f', 'closed', 'mixed', 0,"
+                                 " :settings, 'm', 's', '{}', '2026-01-01 00:00:00')"),
+                         {"settings": json.dumps(stored)})
+        db.upgrade(database_url)
+        from sqlalchemy.orm import Session
+
+        from experiment.models import Experiment
+
+        with Session(engine) as session:
+            old, kept = session.get(Experiment, 2), session.get(Experiment, 1)
+            assert (old.settings, old.archived_utc) == ({"catch_trials": 2}, datetime(2026, 3, 4, 5, 6, 7,
+                                                                                      tzinfo=timezone.utc))
+            assert (kept.settings, kept.archived_utc) == ({}, None)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from session")).scalar() == 1
+        command.downgrade(db.alembic_config(database_url), "0007")
+        with engine.connect() as conn:
+            back = conn.execute(sa.text("select settings from experiment where id = 2")).scalar()
+            assert (json.loads(back) if isinstance(back, str) else back) == stored
+    finally:
+        engine.dispose()

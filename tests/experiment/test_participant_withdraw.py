@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from admin_support import rows as _rows
 from experiment.models import AuditLog, Event, ParticipantSession, Presentation
-from experiment.sessions import PARTICIPANT_WITHDRAWAL, occupancy
+from experiment.assignment import occupancy
+from experiment.session_end import PARTICIPANT_WITHDRAWAL
 from experiment.tidy import trial_table
 from experiment.webdb import engine_of, get_db
 

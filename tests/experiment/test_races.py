@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-import experiment.sessions as sessions_module
+import experiment.timing as timing_module
 from experiment.models import Event, Presentation
 from experiment.study import create_experiment
 from experiment.webdb import engine_of
@@ -70,7 +70,7 @@ def test_a_late_time_out_never_overwrites_an_acknowledged_answer(route, postgres
 
         timer_in_read, answered = threading.Event(), threading.Event()
         timer_thread: list[int] = []
-        real_presentations = sessions_module.presentations
+        real_presentations = timing_module.presentations
 
         def held_presentations(db, s):  # noqa: ANN001, ANN202 - the wrapped library function
             plan = real_presentations(db, s)
@@ -79,7 +79,7 @@ def test_a_late_time_out_never_overwrites_an_acknowledged_answer(route, postgres
                 answered.wait(HOLD_S)
             return plan
 
-        monkeypatch.setattr(sessions_module, "presentations", held_presentations)
+        monkeypatch.setattr(timing_module, "presentations", held_presentations)
         results: dict[str, object] = {}
 
         def timer() -> None:
@@ -100,7 +100,7 @@ def test_a_late_time_out_never_overwrites_an_acknowledged_answer(route, postgres
             t.start()
         for t in threads:
             t.join(60)
-        monkeypatch.setattr(sessions_module, "presentations", real_presentations)
+        monkeypatch.setattr(timing_module, "presentations", real_presentations)
 
         assert results["timer"] < 500
         status, body = results["answer"]
@@ -123,7 +123,8 @@ def test_a_late_time_out_never_overwrites_an_acknowledged_answer(route, postgres
 
 def test_a_time_out_is_conditional_on_no_answer(postgres_url, manifest_path, tmp_path):
     """Even a caller that skips the lock cannot turn an answered trial into a time-out (the UPDATE's guard)."""
-    from experiment.sessions import _time_out, load
+    from experiment.session_rows import load
+    from experiment.timing import _time_out
 
     study = Study(postgres_url, create_experiment(postgres_url, manifest_path, seed=1))
     app = make_app(study, ThreadClock(), tmp_path)
@@ -136,7 +137,7 @@ def test_a_time_out_is_conditional_on_no_answer(postgres_url, manifest_path, tmp
 
             db = get_db()
             s = load(db, study.experiment_id, p.token, lock=False)
-            stale = sessions_module.presentations(db, s)[0]
+            stale = timing_module.presentations(db, s)[0]
             db.commit()
             assert p.answer("B", "p1").status_code == 200  # committed by another request meanwhile
             assert _time_out(db, s, stale, T0 + timedelta(seconds=70)) is False

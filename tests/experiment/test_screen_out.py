@@ -132,7 +132,7 @@ def test_a_retry_failed_too_screens_out(make_study):
 
 def test_a_retry_has_other_answers():
     """The retry's target intervals come from the attempt too (else the first try would give them away)."""
-    from experiment.sessions import headphone_answers
+    from experiment.headphone_check import headphone_answers
 
     s = ParticipantSession(seed=1, headphone_seed=12345, headphone_attempts=None)
     first = headphone_answers(s, 12)

@@ -13,7 +13,8 @@ import re
 from experiment.design import draw_session
 from experiment.headphone import calibration_noise
 from experiment.models import ParticipantSession, Version
-from experiment.sessions import derive_seed, presentations
+from experiment.assignment import derive_seed
+from experiment.session_rows import presentations
 from experiment.study import version_design
 from experiment.webdb import get_db
 from experiment_client import SECRET

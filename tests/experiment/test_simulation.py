@@ -7,7 +7,7 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from experiment.errors import ExperimentError
+from loadbot.errors import LoadbotError
 from experiment.headphone import huggins_trial
 from loadbot import SimulationConfig, clip_seconds, hear, huggins_interval, percentile_ms
 from experiment_factory import write_wav
@@ -46,7 +46,7 @@ def test_percentiles_are_nearest_rank_in_ms():
     ({"experiment_id": 0}, "experiment_id"),
 ])
 def test_impossible_settings_are_refused(change, message):
-    with pytest.raises(ExperimentError, match=message):
+    with pytest.raises(LoadbotError, match=message):
         SimulationConfig(**{"url": "http://127.0.0.1:5000", **change}).check()
 
 

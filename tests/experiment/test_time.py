@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from experiment.db import make_engine, session_factory
 from experiment.models import Event, ParticipantSession, Presentation
-from experiment.sessions import expire_sessions
+from experiment.timing import expire_sessions
 
 
 def fetch(url, query):

@@ -8,7 +8,8 @@ import pytest
 from reconstruct.decoder_choice import CHOICE_FILE, candidate_config, choose_decoder, resolve_decoder
 from reconstruct.config import RunConfig
 from reconstruct.models.temporal import TemporalConfig
-from reconstruct.pipeline import load_split, stage_params
+from reconstruct.pipeline import load_split
+from reconstruct.stages import stage_params
 from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import TEST, VAL
 

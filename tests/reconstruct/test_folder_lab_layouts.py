@@ -18,7 +18,7 @@ import soundfile as sf
 from lab_recordings import EEG, MARKER, continuous_raw, make_song, write_brainvision, write_csv, write_edf, write_songs
 from scipy.signal import resample_poly
 
-from reconstruct import pipeline
+from reconstruct import pipeline, stages
 from reconstruct.config import RunConfig
 from reconstruct.datasets import load_folder
 from reconstruct.errors import DataFormatError
@@ -233,14 +233,14 @@ def test_editing_the_csv_or_an_eeg_file_reloads(lab, tmp_path):
     root, _ = lab
     write_csv(root, _lines({"p01": ["2.0", "245.0"]}))
     config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root))
-    pipeline.mark_done(config, "load", {}, 0.0)
-    assert pipeline.is_done(config, "load")
+    stages.mark_done(config, "load", {}, 0.0)
+    assert stages.is_done(config, "load")
     write_csv(root, _lines({"p01": ["2.0", "245.5"]}))  # the old load stage said "up to date, reusing"
-    assert not pipeline.is_done(config, "load")
-    pipeline.mark_done(config, "load", {}, 0.0)
+    assert not stages.is_done(config, "load")
+    stages.mark_done(config, "load", {}, 0.0)
     eeg = root / "eeg" / "p01.eeg"
     os.utime(eeg, ns=(eeg.stat().st_atime_ns, eeg.stat().st_mtime_ns + 10**9))  # the samples re-exported
-    assert not pipeline.is_done(config, "load")
+    assert not stages.is_done(config, "load")
 
 
 # --- 6, 7. clocks, --audio, DC offsets ------------------------------------------------------------------
@@ -392,10 +392,10 @@ def test_a_changed_song_in_the_audio_folder_reloads(lab, tmp_path, songs):
     for song in songs:
         sf.write(other / "audio" / f"{song.name}.wav", song.audio, 22050, subtype="FLOAT")
     config = RunConfig(run_dir=tmp_path / "run", dataset="folder", eeg_path=str(root), audio_path=str(other))
-    pipeline.mark_done(config, "load", {}, 0.0)
-    assert pipeline.is_done(config, "load")
+    stages.mark_done(config, "load", {}, 0.0)
+    assert stages.is_done(config, "load")
     sf.write(other / "audio" / "s2.wav", songs[1].audio[:22050 * 241], 22050, subtype="FLOAT")
-    assert not pipeline.is_done(config, "load")
+    assert not stages.is_done(config, "load")
 
 
 def test_the_load_stage_takes_another_length_from_the_config(lab, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from test_loaders import FORMATS, N_CH, truncate, write_mat
 
-from reconstruct import pipeline
+from reconstruct import pipeline, stages
 from reconstruct.cli import build_config, cli
 from reconstruct.config import RunConfig
 from reconstruct.datasets import load_nmedh, load_nmedt
@@ -303,9 +303,9 @@ def test_load_stage_keeps_held_out_presentation_apart(published, tmp_path, monke
 def test_load_fingerprint_covers_loader_options_of_real_data_only(published):
     base = RunConfig(dataset="nmedh", eeg_path=str(published["zip"]))
     other = base.with_(loader=LoaderConfig(presentations="a"))
-    assert pipeline.stage_params(base, "load")["loader"]["presentations"] == "holdout-b"
-    assert pipeline.stage_params(base, "load") != pipeline.stage_params(other, "load")
-    assert "loader" not in pipeline.stage_params(RunConfig(), "load")  # simulated runs keep their fingerprints
+    assert stages.stage_params(base, "load")["loader"]["presentations"] == "holdout-b"
+    assert stages.stage_params(base, "load") != stages.stage_params(other, "load")
+    assert "loader" not in stages.stage_params(RunConfig(), "load")  # simulated runs keep their fingerprints
 
 
 @pytest.mark.parametrize("args, match", [

@@ -13,7 +13,8 @@ from reconstruct.evaluation.shift_diagnosis import (
     offset_truth_oracle,
 )
 from reconstruct.evaluation.time_specific import HeldOutChunks, score_spectra, true_spans
-from reconstruct.pipeline import load_split, read_summary, recordings_table
+from reconstruct.pipeline import load_split, recordings_table
+from reconstruct.stages import read_summary
 from reconstruct.run import run_all
 from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import CHUNK_S, TEST

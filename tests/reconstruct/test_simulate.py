@@ -163,7 +163,7 @@ def test_a_loose_meter_has_no_steady_beat_and_a_steady_song_is_unchanged_by_the_
 
 def test_meter_is_left_out_of_the_stage_parameters_where_steady_so_older_runs_stay_valid(tmp_path):
     from reconstruct.config import RunConfig
-    from reconstruct.pipeline import stage_params
+    from reconstruct.stages import stage_params
     steady = stage_params(RunConfig(run_dir=tmp_path), "load")["simulation"]
     loose = stage_params(RunConfig(run_dir=tmp_path, simulation=SimulatedDataConfig(meter="loose")), "load")["simulation"]
     assert "meter" not in steady and loose["meter"] == "loose"

@@ -1,5 +1,7 @@
 """The simulator's answer key, read from the study's database by the experimenter's CLI (never over HTTP).
 
+It lives with the web app's tables, not in loadbot: the bot is a pure HTTP client and imports nothing of experiment.
+
 With it, `--accuracy` is the share of right answers; the server itself never tells a browser which side is right.
 """
 
@@ -10,6 +12,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from experiment.errors import ExperimentError
+from experiment.session_rows import trial_key
 
 
 def database_truth(url: str, experiment_id: int, name: str) -> Callable[[str], dict[str, str]]:
@@ -20,7 +23,6 @@ def database_truth(url: str, experiment_id: int, name: str) -> Callable[[str], d
     """
     from experiment.db import make_engine
     from experiment.models import Experiment, ParticipantSession, Presentation
-    from experiment.sessions import trial_key
 
     engine = make_engine(url)
 
