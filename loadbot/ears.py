@@ -38,7 +38,11 @@ def hear(x: bytes, a: bytes, b: bytes, rng: random.Random) -> str:
     """The identity-only listener: which of A and B sounds more like X by the time-averaged band spectrum (it
     hears which song a clip is, never when in the song)."""
     sx, sa, sb = spectrum(x), spectrum(a), spectrum(b)
-    ca, cb = _corr(sx, sa), _corr(sx, sb)
+    return _closer(_corr(sx, sa), _corr(sx, sb), rng)
+
+
+def _closer(ca: float, cb: float, rng: random.Random) -> str:
+    """The side whose similarity to X is higher; a tie is a coin flip."""
     if math.isclose(ca, cb, abs_tol=1e-9):
         return rng.choice("AB")
     return "A" if ca > cb else "B"
@@ -80,9 +84,7 @@ def hear_in_time(x: bytes, a: bytes, b: bytes, rng: random.Random, *, noise: flo
     frames = min(len(px), len(pa), len(pb))
     ca = _corr(px[:frames].ravel(), pa[:frames].ravel()) + rng.gauss(0.0, noise) * (noise > 0)
     cb = _corr(px[:frames].ravel(), pb[:frames].ravel()) + rng.gauss(0.0, noise) * (noise > 0)
-    if math.isclose(ca, cb, abs_tol=1e-9):
-        return rng.choice("AB")
-    return "A" if ca > cb else "B"
+    return _closer(ca, cb, rng)
 
 
 def listen(ear: str, x: bytes, a: bytes, b: bytes, rng: random.Random, *, noise: float = 0.0) -> str:

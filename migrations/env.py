@@ -43,23 +43,26 @@ def run_migrations_online() -> None:
     """Connect (or reuse a connection handed in) and migrate."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     engine = make_engine(_url())
     try:
         with engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                _sqlite_foreign_keys(conn, on=False)
-            _configure(connection=conn)
-            with context.begin_transaction():
-                context.run_migrations()
-            if sqlite:
-                _sqlite_foreign_keys(conn, on=True)
+            _migrate(conn)
     finally:
         engine.dispose()
+
+
+def _migrate(conn: Connection) -> None:
+    """Run the migrations on one connection (SQLite: with foreign keys off, see `_sqlite_foreign_keys`)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(conn, on=False)
+    _configure(connection=conn)
+    with context.begin_transaction():
+        context.run_migrations()
+    if sqlite:
+        _sqlite_foreign_keys(conn, on=True)
 
 
 def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
