@@ -42,3 +42,19 @@ def app(study: Study, clock: FakeClock, tmp_path: Path) -> Iterator:
 def participant(app, study):
     """A factory of participants walking the flow on `app`."""
     return lambda: Participant(app, study.experiment_id)
+
+
+@pytest.fixture
+def participant_in(database_url: str, manifest_path: Path, clock: FakeClock, tmp_path: Path) -> Iterator:
+    """A factory: a new participant of a fresh study made with these settings (each study its own app)."""
+    apps = []
+
+    def make(**settings) -> Participant:
+        study = Study(database_url, create_experiment(database_url, manifest_path, seed=1, settings=settings))
+        app = make_app(study, clock, tmp_path)
+        apps.append(app)
+        return Participant(app, study.experiment_id)
+
+    yield make
+    for app in apps:
+        engine_of(app).dispose()

@@ -8,13 +8,11 @@ import wave
 
 import numpy as np
 import pytest
-from experiment_client import Participant, Study, make_app
 
 from experiment.headphone import antiphase_trial
 from experiment.provenance import headphone_rule
 from experiment.settings import StudySettings
 from experiment.study import create_experiment
-from experiment.webdb import engine_of
 from loadbot.headphone_ears import quietest_interval
 
 
@@ -32,21 +30,6 @@ def test_over_headphones_the_soft_tone_is_quietest_over_a_speaker_the_antiphase_
     mixed = both.sum(axis=1)  # one loudspeaker: left and right add up in the air
     levels = [np.sqrt(np.mean(p * p)) for p in np.array_split(mixed, 3)]
     assert int(np.argmin(levels)) + 1 != target  # the antiphase tone cancels: a speaker user picks it
-
-
-@pytest.fixture
-def participant_in(database_url, manifest_path, clock, tmp_path):
-    apps = []
-
-    def make(**settings):
-        study = Study(database_url, create_experiment(database_url, manifest_path, seed=1, settings=settings))
-        app = make_app(study, clock, tmp_path)
-        apps.append(app)
-        return Participant(app, study.experiment_id)
-
-    yield make
-    for app in apps:
-        engine_of(app).dispose()
 
 
 def test_the_combined_screen_needs_both_tests(participant_in):

@@ -4,25 +4,6 @@ the key help of the task page; the not-found page tells admins nothing about a p
 from __future__ import annotations
 
 import pytest
-from experiment_client import Participant, Study, make_app
-
-from experiment.study import create_experiment
-from experiment.webdb import engine_of
-
-
-@pytest.fixture
-def page_of(database_url, manifest_path, clock, tmp_path):
-    apps = []
-
-    def make(**settings):
-        study = Study(database_url, create_experiment(database_url, manifest_path, seed=1, settings=settings))
-        app = make_app(study, clock, tmp_path)
-        apps.append(app)
-        return Participant(app, study.experiment_id)
-
-    yield make
-    for app in apps:
-        engine_of(app).dispose()
 
 
 @pytest.mark.parametrize("settings, outcome", [
@@ -31,15 +12,15 @@ def page_of(database_url, manifest_path, clock, tmp_path):
     ({"headphone_screen_out": False}, "you still go on"),
     ({"headphone_pass": 4}, "at least 4 of the 6 answers must be right"),
 ])
-def test_the_headphone_page_states_the_rule_and_the_outcome(page_of, settings, outcome):
-    p = page_of(**settings)
+def test_the_headphone_page_states_the_rule_and_the_outcome(participant_in, settings, outcome):
+    p = participant_in(**settings)
     assert p.start().status_code == 302
     page = p.page("headphones").get_data(as_text=True)
     assert 'id="hp-rule"' in page and outcome in page.replace("\n", " ").replace("  ", " ")
 
 
-def test_the_debrief_says_the_eeg_was_simulated_when_it_was(page_of):
-    p = page_of()
+def test_the_debrief_says_the_eeg_was_simulated_when_it_was(participant_in):
+    p = participant_in()
     p.ready()
     p.finish_trials()
     p.post("questionnaire", {})
@@ -47,8 +28,8 @@ def test_the_debrief_says_the_eeg_was_simulated_when_it_was(page_of):
     assert 'id="simulated-eeg"' in page and "not recorded from people" in page
 
 
-def test_the_task_page_says_answers_open_after_all_three_played(page_of):
-    p = page_of()
+def test_the_task_page_says_answers_open_after_all_three_played(participant_in):
+    p = participant_in()
     p.ready()
     page = p.page("task").get_data(as_text=True)
     assert 'id="answer-hint"' in page and "Once all three have played" in page
