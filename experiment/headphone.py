@@ -27,16 +27,20 @@ LEVEL = 0.25
 
 def huggins_trial(target_interval: int, seed: int) -> bytes:
     """A stereo WAV of three noise intervals, the `target_interval`-th (1-3) carrying the Huggins pitch."""
+    _check_target(target_interval)
+    rng = np.random.default_rng(seed)
+    return _three_intervals([_interval(rng, huggins=i == target_interval) for i in (1, 2, 3)])
+
+
+def _check_target(target_interval: int) -> None:
     if target_interval not in (1, 2, 3):
         raise ValueError(f"target_interval={target_interval} must be 1, 2 or 3")
-    rng = np.random.default_rng(seed)
+
+
+def _three_intervals(intervals: list[np.ndarray]) -> bytes:
+    """The WAV of three stereo intervals with a silent gap between each two."""
     gap = np.zeros((int(SR * GAP_S), 2))
-    parts = []
-    for i in (1, 2, 3):
-        parts.append(_interval(rng, huggins=i == target_interval))
-        if i < 3:
-            parts.append(gap)
-    return _wav(np.concatenate(parts))
+    return _wav(np.concatenate([intervals[0], gap, intervals[1], gap, intervals[2]]))
 
 
 TONE_HZ = 200.0
@@ -45,21 +49,17 @@ SOFTER_DB = 6.0
 
 def antiphase_trial(target_interval: int, seed: int) -> bytes:
     """A stereo WAV of three tones: the `target_interval`-th (1-3) 6 dB softer, one other in antiphase."""
-    if target_interval not in (1, 2, 3):
-        raise ValueError(f"target_interval={target_interval} must be 1, 2 or 3")
+    _check_target(target_interval)
     rng = np.random.default_rng(seed)
     antiphase = int(rng.choice([i for i in (1, 2, 3) if i != target_interval]))
     n = int(SR * INTERVAL_S)
     tone = _ramp(np.sin(2 * np.pi * TONE_HZ * np.arange(n) / SR) * LEVEL)
-    gap = np.zeros((int(SR * GAP_S), 2))
-    parts = []
+    intervals = []
     for i in (1, 2, 3):
         level = 10 ** (-SOFTER_DB / 20) if i == target_interval else 1.0
         right = -tone if i == antiphase else tone
-        parts.append(np.stack([tone * level, right * level], axis=1))
-        if i < 3:
-            parts.append(gap)
-    return _wav(np.concatenate(parts))
+        intervals.append(np.stack([tone * level, right * level], axis=1))
+    return _three_intervals(intervals)
 
 
 def calibration_noise(seed: int, seconds: float = 3.0) -> bytes:
