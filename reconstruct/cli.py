@@ -73,3 +73,27 @@ def lines_command(trials_path: str | None, out_path: str, quiet: bool, **options
     Path(out_path).write_text(json.dumps(lines, indent=1, default=float))
     click.echo("\n".join(format_kind_lines(lines)))
     click.echo(f"-> {out_path}")
+
+
+@cli.command("brains")
+@click.option("--ns", default="1,2,4,12", show_default=True, help="Numbers of participants to average.")
+@click.option("--draws", type=int, default=12, show_default=True, help="Most subsets of N drawn per song.")
+@click.option("--seed", type=int, default=None, help="Subset and foil seed (default: the run's select seed).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Where brains.{json,md,png} go (default: RUN_DIR/evaluation).")
+@run_options
+def brains_command(ns: str, draws: int, seed: int | None, out_dir: str | None, quiet: bool, **options) -> None:
+    """How many brains it takes: each test span reconstructed from the average of N participants' decoded
+    spectra (test chunks only), every measure as a curve over N, beside chance and the song-mean baseline."""
+    from pathlib import Path
+
+    from reconstruct.cli_evaluate import parse_floats
+    from reconstruct.evaluation.brains import run_brains_curve
+    from reconstruct.evaluation.brains_report import brains_markdown, write_brains
+    from reconstruct.evaluation.runs import evaluation_dir
+
+    config = build_config(**options)
+    curve = run_brains_curve(config, ns=parse_floats(ns, name="--ns"), draws=draws, seed=seed)
+    paths = write_brains(curve, Path(out_dir) if out_dir else evaluation_dir(config))
+    click.echo(brains_markdown(curve))
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
