@@ -72,7 +72,8 @@ def per_brain(chunks: HeldOutChunks, *, roles: np.ndarray | None = None) -> tupl
     first = np.array([rows[0] for rows in groups.values()])
     recon = np.stack([test.recon[rows].mean(axis=0) for rows in groups.values()])
     out = _take(test, first, recon)
-    out.recording = np.unique(out.participant, return_inverse=True)[1]  # one "recording" per brain
+    pairs = np.array([f"{p}\t{s}" for p, s in zip(out.participant, out.song)])
+    out.recording = np.unique(pairs, return_inverse=True)[1]  # one "recording" per brain and song
     info = {"n_rows": len(chunks), "n_non_test_rows_dropped": int(len(chunks) - len(test)),
             "n_test_rows": len(test), "n_brain_spans": len(out),
             "max_recordings_per_brain_span": max(len(r) for r in groups.values())}

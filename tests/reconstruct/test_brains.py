@@ -64,6 +64,16 @@ def test_two_presentations_count_once():
     assert [p["n"] for p in curve["points"]] == [1, 3] and curve["skipped"][0]["n"] == 6
 
 
+def test_a_participant_who_heard_every_song_is_one_brain_per_song():
+    """NMED-T shape: the same people hear both songs; a brain's "recording" never mixes songs, so the
+    same-song observer's foil (the same recording at another span) stays in its song."""
+    c = _chunks(people=3)
+    c.participant = np.array([p[2:] for p in c.participant])  # s0p01, s1p01 -> p01, p01
+    brains, _ = per_brain(c)
+    assert all(len(set(brains.song[brains.recording == r])) == 1 for r in np.unique(brains.recording))
+    assert len(np.unique(brains.recording)) == 6
+
+
 def test_n_beyond_the_participants_available_is_skipped_with_a_reason():
     curve = brains_curve(_chunks(people=3), ns=(1, 2, 4, 12), draws=3)
     assert [p["n"] for p in curve["points"]] == [1, 2]
