@@ -7,6 +7,7 @@ with controls.
    controls     noise-only and EEG-shuffled runs that must score at chance
    observer     the one observer module: level-relative distances, the AB-X ideal observer, study trials
     time_specific same-song observer, top-k span identification, the song-mean baseline
+   brains       the curve over N participants averaged per test span (brains_report: its table and plot)
    sweep        SNR × training minutes → accuracy on the simulated set
    evaluate     all of the above for one run dir
    report       evaluation.json + evaluation.html

@@ -11,7 +11,8 @@ each test span and score the averaged spectra as N grows (N = 1, 2, 4, 12): what
   are no more); one subset is used for every span of its song, so a same-song foil is averaged over the same
   brains. N above the participants available per song is skipped, with the reason.
 * **Scorers.** Any ``(HeldOutChunks, recon) -> dict`` callable; every sub-dict with ``accuracy``, ``n``,
-  ``correct`` and ``chance`` is a measure, its exact 95% CI pooled over the draws. Defaults: the same- and
+  ``correct`` and ``chance`` is a measure, its exact 95% CI pooled over the draws; every other float is kept
+  as a value (e.g. a mean band r). Defaults: the same- and
   different-song observers and top-k span identification of `time_specific`. The song-mean baseline does not
   change with N: one line.
 """
@@ -125,28 +126,37 @@ def average_subsets(brains: HeldOutChunks, spans: dict, subsets: dict[str, list[
                          np.stack(truth))
 
 
-def measures(scores: dict, prefix: str = "") -> dict[str, dict]:
-    """Every accuracy in a scorer's output (a sub-dict with accuracy, n, correct and chance), flat by path,
-    with its exact 95% CI and the clustered one where the scorer gave it."""
-    out = {}
+def flatten(scores: dict, prefix: str = "") -> tuple[dict[str, dict], dict[str, float]]:
+    """A scorer's output, flat by path: every accuracy (a sub-dict with accuracy, n, correct and chance) with its
+    exact 95% CI (and the clustered one where the scorer gave it), and every other float (e.g. a mean band r)."""
+    accuracies: dict[str, dict] = {}
+    values: dict[str, float] = {}
     for key, value in scores.items():
-        if not isinstance(value, dict):
-            continue
         name = f"{prefix}{key}"
-        if {"accuracy", "n", "correct", "chance"} <= set(value):
+        if isinstance(value, float):
+            values[name] = value
+        elif isinstance(value, dict) and {"accuracy", "n", "correct", "chance"} <= set(value):
             exact = accuracy_vs_chance(int(value["correct"]), int(value["n"]), float(value["chance"]))
             clustered = value.get("ci_clustered") or value.get("ci95_clustered")
-            out[name] = {k: exact[k] for k in ("accuracy", "ci", "chance", "n", "correct", "at_chance")}
+            accuracies[name] = {k: exact[k] for k in ("accuracy", "ci", "chance", "n", "correct", "at_chance")}
             if clustered:
-                out[name]["ci_clustered"] = list(clustered)
-        else:
-            out.update(measures(value, f"{name}."))
-    return out
+                accuracies[name]["ci_clustered"] = list(clustered)
+        elif isinstance(value, dict):
+            more, floats = flatten(value, f"{name}.")
+            accuracies.update(more)
+            values.update(floats)
+    return accuracies, values
 
 
 def score(chunks: HeldOutChunks, recon: np.ndarray, scorers: dict[str, Scorer]) -> dict[str, dict]:
-    """Every scorer's measures of one set of spectra, named '<scorer>.<measure>'."""
-    return {k: v for name, f in scorers.items() for k, v in measures(f(chunks, recon), f"{name}.").items()}
+    """Every scorer's accuracies ("measures") and other figures ("values") of one set of spectra, by
+    '<scorer>.<path>'."""
+    out: dict[str, dict] = {"measures": {}, "values": {}}
+    for name, f in scorers.items():
+        accuracies, values = flatten(f(chunks, recon), f"{name}.")
+        out["measures"].update(accuracies)
+        out["values"].update(values)
+    return out
 
 
 def _check(ns: tuple[int, ...], draws: int, chunks: HeldOutChunks, baseline: np.ndarray | None) -> None:
@@ -182,7 +192,7 @@ def brains_curve(chunks: HeldOutChunks, *, scorers: dict[str, Scorer] | None = N
         subsets = {s: draw_subsets(people, n, r, rng) for s, (people, _) in spans.items()}
         averaged = average_subsets(brains, spans, subsets)
         points.append({"n": n, "draws": r, "n_averaged_spans": len(averaged), "subsets": subsets,
-                       "measures": score(averaged, averaged.recon, scorers)})
+                       **score(averaged, averaged.recon, scorers)})
     out = {"schema": SCHEMA, "ns_requested": sorted(set(int(n) for n in ns)), "draws_max": draws, "seed": seed,
            "scorers": list(scorers), "participants_per_song": {s: len(p) for s, (p, _) in spans.items()},
            "spans_per_song": {s: len(c) for s, (_, c) in spans.items()}, "rows": info,

@@ -42,7 +42,7 @@ def brains_markdown(curve: dict) -> str:
     lines.append("| chance | | | " + " | ".join(f"{first[m]['chance']:.1%}" if m in first else "–"
                                                  for m in names) + " |")
     if "song_mean_baseline" in curve:
-        base = curve["song_mean_baseline"]
+        base = curve["song_mean_baseline"]["measures"]
         lines.append("| song-mean baseline (any N) | | | " + " | ".join(_cell(base.get(m)) for m in names) + " |")
     lines.append("")
     lines += [f"- N={s['n']} skipped: {s['reason']}" for s in curve["skipped"]]
@@ -65,7 +65,7 @@ def brains_plot(curve: dict) -> bytes:
         err = np.array([[m["accuracy"] - m["ci"][0], m["ci"][1] - m["accuracy"]] for _, m in pts]).T
         ax.errorbar([n for n, _ in pts], acc, yerr=err, marker="o", capsize=3, label="N averaged")
         ax.axhline(pts[0][1]["chance"], ls=":", color="tab:red", label=f"chance {pts[0][1]['chance']:.1%}")
-        base = curve.get("song_mean_baseline", {}).get(name)
+        base = curve.get("song_mean_baseline", {}).get("measures", {}).get(name)
         if base:
             ax.axhline(base["accuracy"], ls="--", color="gray", label=f"song mean {base['accuracy']:.1%}")
         ax.set_xscale("log", base=2)

@@ -10,7 +10,7 @@ import pytest
 from reconstruct.errors import ParameterError, ReconstructError
 from reconstruct.evaluation.brains import average_subsets, brains_curve, draw_subsets, per_brain, shared_spans
 from reconstruct.evaluation.brains_report import brains_markdown, brains_plot
-from reconstruct.evaluation.stats import family_at_chance
+from reconstruct.evaluation.stats import accuracy_vs_chance, family_at_chance
 from reconstruct.evaluation.time_specific import HeldOutChunks
 
 SPANS = 8
@@ -120,8 +120,8 @@ def test_the_song_mean_baseline_is_one_line_and_the_report_says_simulated():
     c = _chunks(people=3)
     means = np.stack([c.truth[c.song == s].mean(axis=0) for s in c.song])
     curve = {**brains_curve(c, ns=(1, 2), draws=3, baseline=means), "simulated": True, "dataset": "nmedh-sim"}
-    assert curve["song_mean_baseline"]["observer.different_song"]["accuracy"] > 0.9
-    assert curve["song_mean_baseline"]["span_id.top1"]["at_chance"]
+    base = curve["song_mean_baseline"]["measures"]
+    assert base["observer.different_song"]["accuracy"] > 0.9 and base["span_id.top1"]["at_chance"]
     md = brains_markdown(curve)
     assert "SIMULATED" in md and md.count("song-mean baseline (any N)") == 1
     assert brains_plot(curve)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -137,3 +137,15 @@ def test_no_test_row_is_a_clear_error():
     c = _chunks(people=2)
     with pytest.raises(ReconstructError, match="no test chunk"):
         brains_curve(c, roles=np.full(len(c), "train"))
+
+
+def test_any_scorer_plugs_in_and_its_floats_become_curves_too():
+    """A scorer shaped like field_metrics (accuracy_vs_chance dicts and plain figures) needs no adapter."""
+    def mean_r(chunks, recon):
+        r = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(recon, chunks.truth)]
+        hits = int(sum(x > 0.2 for x in r))
+        return {"band_r": {"mean_r": float(np.mean(r))}, "above": accuracy_vs_chance(hits, len(r), 0.5)}
+
+    curve = brains_curve(_chunks(people=4), ns=(1, 4), draws=2, scorers={"field": mean_r})
+    r = [p["values"]["field.band_r.mean_r"] for p in curve["points"]]
+    assert r[0] < r[1] and set(curve["points"][0]["measures"]) == {"field.above"}
