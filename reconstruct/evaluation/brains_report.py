@@ -55,7 +55,7 @@ def brains_markdown(curve: dict) -> str:
 def brains_plot(curve: dict) -> bytes:
     """Accuracy against N, one panel per measure: exact 95% CIs, chance dotted, the song-mean baseline dashed."""
     names = measure_names(curve)
-    cols = min(3, max(len(names), 1))
+    cols = min(3, max(1, int(np.ceil(np.sqrt(len(names))))))
     rows = max(1, -(-len(names) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
     ns = [p["n"] for p in curve["points"]]
