@@ -15,6 +15,10 @@ each test span and score the averaged spectra as N grows (N = 1, 2, 4, 12): what
   as a value (e.g. a mean band r). Defaults: the same- and
   different-song observers and top-k span identification of `time_specific`. The song-mean baseline does not
   change with N: one line.
+
+From the command line, on a finished run (writes brains.{json,md,png}, default under RUN_DIR/evaluation)::
+
+    tuneback reconstruct brains --run-dir RUN [the run's options] [--ns 1,2,4,12] [--draws 12] [--seed S]
 """
 
 from __future__ import annotations
