@@ -29,9 +29,10 @@ def measure_names(curve: dict) -> list[str]:
     return names
 
 
-def brains_markdown(curve: dict) -> str:
-    """One row per N (accuracy, exact 95% CI pooled over the draws), chance and the song-mean baseline below."""
-    names = measure_names(curve)
+def brains_markdown(curve: dict, names: list[str] | None = None) -> str:
+    """One row per N (accuracy, exact 95% CI pooled over the draws), chance and the song-mean baseline below;
+    `names`: the measures to show (default: all)."""
+    names = names or measure_names(curve)
     lines = [f"### {_title(curve)}", "",
              "| N | draws | averaged spans | " + " | ".join(names) + " |",
              "|---:|---:|---:|" + "---:|" * len(names)]
@@ -52,12 +53,14 @@ def brains_markdown(curve: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def brains_plot(curve: dict) -> bytes:
-    """Accuracy against N, one panel per measure: exact 95% CIs, chance dotted, the song-mean baseline dashed."""
-    names = measure_names(curve)
+def brains_plot(curve: dict, names: list[str] | None = None) -> bytes:
+    """Accuracy against N, one panel per measure (`names`, default all): exact 95% CIs, chance dotted, the
+    song-mean baseline dashed."""
+    names = names or measure_names(curve)
     cols = min(3, max(1, int(np.ceil(np.sqrt(len(names))))))
     rows = max(1, -(-len(names) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False,
+                             layout="constrained")
     ns = [p["n"] for p in curve["points"]]
     for ax, name in zip(axes.ravel(), names):
         pts = [(p["n"], p["measures"][name]) for p in curve["points"] if name in p["measures"]]
@@ -78,16 +81,15 @@ def brains_plot(curve: dict) -> bytes:
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     fig.suptitle(_title(curve), fontsize=9)
-    fig.tight_layout()
     return _png(fig)
 
 
-def write_brains(curve: dict, out_dir: Path) -> list[Path]:
-    """brains.json, brains.md and brains.png in `out_dir`."""
+def write_brains(curve: dict, out_dir: Path, names: list[str] | None = None) -> list[Path]:
+    """brains.json (every measure), brains.md and brains.png (`names`, default all) in `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "brains.json", out_dir / "brains.md", out_dir / "brains.png"]
     paths[0].write_text(json.dumps(curve, indent=1, default=float))
-    paths[1].write_text(brains_markdown(curve))
-    paths[2].write_bytes(brains_plot(curve))
+    paths[1].write_text(brains_markdown(curve, names))
+    paths[2].write_bytes(brains_plot(curve, names))
     return paths

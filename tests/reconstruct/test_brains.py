@@ -149,3 +149,10 @@ def test_any_scorer_plugs_in_and_its_floats_become_curves_too():
     curve = brains_curve(_chunks(people=4), ns=(1, 4), draws=2, scorers={"field": mean_r})
     r = [p["values"]["field.band_r.mean_r"] for p in curve["points"]]
     assert r[0] < r[1] and set(curve["points"][0]["measures"]) == {"field.above"}
+
+
+def test_the_table_and_plot_can_show_a_chosen_few_measures():
+    curve = brains_curve(_chunks(people=2), ns=(1, 2), draws=1)
+    md = brains_markdown(curve, ["span_id.top1"])
+    assert "span_id.top1" in md and "observer.same_song" not in md
+    assert brains_plot(curve, ["span_id.top1"])[:4] == b"\x89PNG"
