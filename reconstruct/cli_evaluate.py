@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from reconstruct import options as run_opts
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.classifier import ClassifierConfig
 from reconstruct.evaluation.stats import p_text
@@ -61,7 +62,8 @@ def parse_minutes(value: str) -> tuple[float | None, ...]:
 @click.option("--sweep-snrs", default="0,0.1,0.2,0.4,0.8,1.6", show_default=True)
 @click.option("--sweep-minutes", default="all", show_default=True,
               help="Training minutes per recording, comma-separated; 'all' = every training chunk.")
-@click.option("--sweep-decoder", type=click.Choice(["ridge", "cnn"]), default="ridge", show_default=True)
+@click.option("--sweep-decoder", type=click.Choice(decoder_names()), default="ridge", show_default=True,
+              help="Any registered decoder; it reads its own input (PSD for cnn and ridge, raw EEG for segment decoders).")
 @click.option("--sweep-participants", type=int, default=None,
               help="Participants in the sweep's simulated set (default: the run's shape).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 from reconstruct import features as feat
 from reconstruct.config import RunConfig
 from reconstruct.distributed import World
-from reconstruct.decoders.base import TrainingData
 from reconstruct.decoders.registry import get_decoder
+from reconstruct.decoding import predict_seconds, training_data
 from reconstruct.errors import ReconstructError
 from reconstruct.recording import EEG_FS, Dataset, one_song_per_participant  # noqa: F401 - re-exported
 from reconstruct.rundir import RunDir
@@ -209,29 +209,18 @@ def stage_train(config: RunConfig, *, progress: bool = True, world: World | None
     split = load_split(config)
     inputs = RunDir.of(config).inputs()
     tr, va = split.indices(TRAIN), split.indices(VAL)
-    data = TrainingData(config=config, model_dir=RunDir.of(config).model, n_train=len(tr), n_val=len(va),
-                        progress=progress, world=world or World())
-    if decoder.per_second:
-        data.x_train, data.x_val = np.asarray(inputs[tr]), np.asarray(inputs[va])
-        data.y_train, data.y_val = example_targets(config, tr), example_targets(config, va)
-    else:  # segments: the trf cross-validates within the training ones
-        from reconstruct.chunk_decoders import read_segments
-        participants, used = [p for p, _ in recordings_table(config)], used_seconds(config)
-        data.train = read_segments(inputs, tr, participants, lambda i: example_targets(config, i), used_s=used)
-        data.val = read_segments(inputs, va, participants, lambda i: example_targets(config, i), used_s=used)
+    data = training_data(decoder, config, inputs, tr, va, targets_of=lambda i: example_targets(config, i),
+                         participants=[p for p, _ in recordings_table(config)], used_s=used_seconds(config),
+                         model_dir=RunDir.of(config).model, progress=progress, world=world or World())
     return decoder.train(data)
 
 
 def predict_indices(config: RunConfig, indices: np.ndarray) -> np.ndarray:
     """The trained decoder's 1-s predictions [shape=(n, frames, bins)] of flat example `indices` (sorted)."""
-    inputs = RunDir.of(config).inputs()
     decoder = get_decoder(config.decoder)
-    if decoder.per_second:
-        return predict_examples(config, np.asarray(inputs[indices]))
-    from reconstruct.chunk_decoders import read_segments, seconds_from_segments
-    data = read_segments(inputs, indices, [p for p, _ in recordings_table(config)], used_s=used_seconds(config))
-    preds = decoder.predict(decoder.load(RunDir.of(config).model, config), data)
-    return seconds_from_segments(preds, data)
+    model = decoder.load(RunDir.of(config).model, config)
+    return predict_seconds(decoder, model, RunDir.of(config).inputs(), indices,
+                           participants=[p for p, _ in recordings_table(config)], used_s=used_seconds(config))
 
 
 def predict_examples(config: RunConfig, x: np.ndarray) -> np.ndarray:

@@ -1,11 +1,12 @@
 """Publish the SNR → song-ID accuracy curve of the NMED-T-shaped simulated set (docs/snr_curve.png + .json).
 
     .venv/bin/python scripts/snr_curve.py [--participants 4] [--snrs 0,0.1,0.2,0.4,0.8,1.6,3.2,6.4,12.8,25.6]
-                                          [--minutes 1,all] [--decoder ridge|cnn] [--out docs]
+                                          [--minutes 1,all] [--decoder NAME] [--out docs]
 
 The set is 10 songs (NMED-T's count) × --participants simulated listeners (NMED-T has 20; fewer keep the
 run to about ten minutes on two CPU cores). Each point is the pipeline's method run in memory
-(`reconstruct.evaluation.sweep`): PSD inputs, mel targets, the leakage-safe split, the decoder, and the
+(`reconstruct.evaluation.sweep`): the decoder's own input (PSD for cnn and ridge, raw EEG for the segment
+decoders trf and temporal), mel targets, the leakage-safe split, any registered decoder, and the
 song-ID CNN trained on true spectra and tested on the reconstructions of the test chunks. Accuracy is
 per 1-s example (the paper's Table 2 unit) and per 5-s chunk, each with an exact 95% CI. The default
 SNR (`reconstruct.config.DEFAULT_SNR`) is marked, and the JSON says where 80% (the paper's PSD→mel
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from reconstruct.config import DEFAULT_SNR, LITERATURE_SNR
 from reconstruct.cli_evaluate import parse_floats, parse_minutes
+from reconstruct.decoders.registry import decoder_names
 from reconstruct.evaluation.figures import sweep_plot
 from reconstruct.evaluation.report import write_json
 from reconstruct.evaluation.sweep import SweepConfig, run_sweep
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--participants", type=int, default=4, help="simulated participants (NMED-T: 20)")
     ap.add_argument("--snrs", default="0,0.1,0.2,0.4,0.8,1.6,3.2,6.4,12.8,25.6")
     ap.add_argument("--minutes", default="1,all", help="training minutes per recording; 'all' = every chunk")
-    ap.add_argument("--decoder", choices=["ridge", "cnn"], default="ridge")
+    ap.add_argument("--decoder", choices=decoder_names(), default="ridge", help="any registered decoder")
     ap.add_argument("--epochs", type=int, default=TrainConfig.max_epochs, help="CNN decoder epochs")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")

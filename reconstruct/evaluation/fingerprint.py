@@ -34,6 +34,7 @@ from reconstruct.evaluation.time_specific import (
 )
 from reconstruct.recording import one_song_per_participant
 from reconstruct.decoders.registry import get_decoder
+from reconstruct.decoding import check_input, predict_seconds
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TEST, TRAIN, VAL
 
@@ -89,35 +90,37 @@ def _id_accuracy(predicted: np.ndarray, chunks: HeldOutChunks, n_participants: i
 def other_presentation_chunks(config: RunConfig, table: list[tuple[str, str]],
                               held: list[tuple[str, str]]) -> HeldOutChunks | None:
     """The held-out presentation's test chunks, decoded by the run's model (which never saw them), at the
-    test chunks of the same participant and song in the training presentation."""
-    run = RunDir.of(config)
+    test chunks of the same participant and song in the training presentation.
+
+    Any registered decoder, through the path the predict stage takes (`reconstruct.decoding`): a per-second
+    decoder reads each second's input, a segment decoder each test chunk's raw EEG."""
     if not held:
         return None
+    run = RunDir.of(config)
     decoder = get_decoder(config.decoder)
+    check_input(decoder, config.input_kind)
     model = decoder.load(run.model, config)  # the finished run's own model, read through the run directory
-    songs, targets = run.target_songs(), run.targets()
-    eeg = run.eeg(held_out=True)
-    roles = RunDir.of(config).split().chunk_roles
+    songs, targets, used = run.target_songs(), run.targets(), run.used_s()
+    eeg, roles = run.eeg(held_out=True), run.split().chunk_roles
     source = {pair: i for i, pair in enumerate(table)}
-    rec, part, song, chunk, recon, truth = [], [], [], [], [], []
+    rec, chunk, recon, truth = [], [], [], []
     for h, pair in enumerate(held):
         if pair not in source:
             continue
         test = np.flatnonzero(roles[source[pair]] == TEST)
-        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=RunDir.of(config).used_s())
+        x = feat.eeg_input(np.asarray(eeg[h]), kind=config.input_kind, n_seconds=used)
         seconds = (test[:, None] * CHUNK_S + np.arange(CHUNK_S)).ravel()
-        pred = decoder.predict(model, x[seconds]).reshape(len(test), CHUNK_S, *targets.shape[2:])
-        for k, c in enumerate(test):
-            rec.append(h)
-            part.append(pair[0])
-            song.append(pair[1])
-            chunk.append(c)
-            recon.append(np.concatenate(pred[k]))
-            truth.append(np.concatenate(np.asarray(targets[songs.index(pair[1]), c * CHUNK_S:(c + 1) * CHUNK_S])))
+        pred = predict_seconds(decoder, model, x, seconds, participants=[pair[0]], used_s=used)
+        recon += list(pred.reshape(len(test), CHUNK_S * pred.shape[1], -1))
+        y = np.asarray(targets[songs.index(pair[1])])
+        truth += [np.concatenate(y[c * CHUNK_S:(c + 1) * CHUNK_S]) for c in test]
+        rec += [h] * len(test)
+        chunk += list(test)
     if not rec:
         return None
-    return HeldOutChunks(recording=np.array(rec), participant=np.array(part), song=np.array(song),
-                         chunk=np.array(chunk), recon=np.stack(recon), truth=np.stack(truth))
+    return HeldOutChunks(recording=np.array(rec), participant=np.array([held[h][0] for h in rec]),
+                         song=np.array([held[h][1] for h in rec]), chunk=np.array(chunk),
+                         recon=np.stack(recon), truth=np.stack(truth))
 
 
 def _scored(config: RunConfig, chunks: HeldOutChunks, recon: np.ndarray, *, seed: int) -> dict:
@@ -149,10 +152,7 @@ def fingerprint_control(config: RunConfig, *, seed: int = 0, decoder: dict | Non
     out["participant_id"] = _id_accuracy(predicted, chunks, len(participants), song_of)
     decoder = decoder or score_spectra(chunks, chunks.recon, seed=seed)
     held = RunDir.of(config).recordings(held_out=True)
-    per_second = get_decoder(config.decoder).per_second  # segment decoders (trf, temporal) predict whole chunks
-    other = other_presentation_chunks(config, table, held) if per_second else None
-    if held and not per_second:
-        out["other_presentation_skipped"] = f"not yet computed for the {config.decoder} decoder"
+    other = other_presentation_chunks(config, table, held)
     if other is not None:
         held_eeg = run.eeg(held_out=True)
         votes = _chunk_votes(model, held_eeg, other)

@@ -23,7 +23,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from reconstruct import features as feat
-from reconstruct.config import stage_hash
+from reconstruct.config import RunConfig, default_input, stage_hash
+from reconstruct.decoders.registry import decoder_names, get_decoder
+from reconstruct.decoding import check_input, predict_seconds, training_data
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.classifier import (
     ClassifierConfig,
@@ -31,11 +33,10 @@ from reconstruct.evaluation.classifier import (
     train_classifier,
 )
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, psnr_batch, ssim_batch
-from reconstruct.models.ridge import RidgeDecoder
 from reconstruct.recording import EEG_FS
 from reconstruct.simulate import SimulatedDataConfig, mix, simulate_parts, synthesize_songs
 from reconstruct.split import CHUNK_S, TEST, TRAIN, USED_S, VAL, make_split
-from reconstruct.train import InputScaler, TrainConfig, predict_cnn, train_cnn
+from reconstruct.train import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -49,15 +50,21 @@ class SweepConfig:
     decoder: str = "ridge"
     ridge_alpha: float = 10.0
     train: TrainConfig = field(default_factory=TrainConfig)
-    input_kind: str = "psd"
+    input_kind: str | None = None
+    """None: the decoder's own input (`config.default_input`: PSD for cnn and ridge, raw for trf and temporal)."""
     target_kind: str = "mel"
     split_seed: int = 0
     split_scope: str = "song"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    settings: RunConfig | None = None
+    """Where the decoder's own settings (its `settings_field`: trf, temporal, ...) come from; None: the defaults."""
 
     def __post_init__(self) -> None:
-        if self.decoder not in ("ridge", "cnn"):
-            raise ParameterError(f"decoder={self.decoder!r} must be 'ridge' or 'cnn'")
+        if self.decoder not in decoder_names():
+            raise ParameterError(f"decoder={self.decoder!r} must be one of {list(decoder_names())}")
+        if self.input_kind is None:
+            object.__setattr__(self, "input_kind", default_input(self.decoder))
+        check_input(get_decoder(self.decoder), self.input_kind)
         if not self.snrs or any(s < 0 for s in self.snrs):
             raise ParameterError(f"snrs={self.snrs} must be a non-empty list of values >= 0")
         if not self.minutes or any(m is not None and m <= 0 for m in self.minutes):
@@ -66,9 +73,14 @@ class SweepConfig:
             raise ParameterError(f"simulation.duration_s={self.simulation.duration_s} must be >= {USED_S}")
 
     def to_dict(self) -> dict:
-        """Plain dict for JSON."""
-        d = asdict(self)
+        """Plain dict for JSON: the decoder's own settings under their field name, none for cnn and ridge (so
+        their points keep the keys they were cached under)."""
+        d = asdict(replace(self, settings=None))
+        d.pop("settings")
         d["simulation"] = self.simulation.to_dict()
+        own = get_decoder(self.decoder).settings_field
+        if own is not None:
+            d[own] = asdict(getattr(self.settings or RunConfig(), own))
         return d
 
 
@@ -115,19 +127,28 @@ def training_subset(train_idx: np.ndarray, minutes: float | None) -> np.ndarray:
     return train_idx[np.isin(chunk_of, keep)]
 
 
-def _fit_predict(config: SweepConfig, x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, y_va: np.ndarray,
-                 x_te: np.ndarray, *, progress: bool) -> np.ndarray:
-    log_inputs = config.input_kind == "psd"
-    if config.decoder == "ridge":
-        scaler = InputScaler(log_inputs).fit(x_tr)
-        ridge = RidgeDecoder(config.ridge_alpha).fit(scaler.transform(x_tr), y_tr)
-        return ridge.predict(scaler.transform(x_te)).clip(0, 1)
+def decoder_config(config: SweepConfig, model_dir: Path) -> RunConfig:
+    """The run settings a decoder reads in the sweep: the sweep's own fields over `config.settings` (its
+    `settings_field`, e.g. trf or temporal) or RunConfig's defaults."""
+    base = config.settings or RunConfig()
+    return replace(base, run_dir=model_dir.parent, simulation=config.simulation, decoder=config.decoder,
+                   input_kind=config.input_kind, target_kind=config.target_kind, ridge_alpha=config.ridge_alpha,
+                   train=config.train, split_seed=config.split_seed, split_scope=config.split_scope)
+
+
+def _fit_predict(config: SweepConfig, inputs: np.ndarray, truth: Callable[[np.ndarray], np.ndarray],
+                 tr: np.ndarray, va: np.ndarray, te: np.ndarray, participants: list[str], *,
+                 progress: bool) -> np.ndarray:
+    """Fit the registered decoder on training examples `tr` (validation `va`) and predict test examples `te`,
+    through the Decoder interface exactly as the train and predict stages call it."""
+    decoder = get_decoder(config.decoder)
     with tempfile.TemporaryDirectory() as tmp:
-        train_cnn(x_tr, y_tr, x_va, y_va, config=config.train, out_dir=Path(tmp), log_inputs=log_inputs,
-                  progress=progress)
-        from reconstruct.train import load_cnn
-        model, scaler = load_cnn(Path(tmp) / "best.pt", device=config.train.device)
-        return predict_cnn(model, scaler, x_te)
+        model_dir = Path(tmp) / "model"
+        run = decoder_config(config, model_dir)
+        decoder.train(training_data(decoder, run, inputs, tr, va, targets_of=truth, participants=participants,
+                                    used_s=USED_S, model_dir=model_dir, progress=progress))
+        model = decoder.load(model_dir, run)
+        return predict_seconds(decoder, model, inputs, te, participants=participants, used_s=USED_S)
 
 
 def _point_key(config: SweepConfig, snr: float, minutes: float | None) -> str:
@@ -177,7 +198,7 @@ def run_sweep(config: SweepConfig, *, out_dir: Path | None = None, progress: boo
             for minutes in minute_list:
                 t0 = time.perf_counter()
                 tr = training_subset(tr_all, minutes)
-                recon = _fit_predict(config, inputs[tr], truth(tr), inputs[va], truth(va), inputs[te],
+                recon = _fit_predict(config, inputs, truth, tr, va, te, [p for p, _ in comps.table],
                                      progress=False)
                 score = score_reconstructions(clf, recon, labels, chunk_ids=chunk_ids)
                 point = {"snr": snr, "minutes_per_recording": minutes if minutes is not None else
