@@ -61,8 +61,8 @@ def test_every_row_carries_the_field_block_beside_chance(result):
         assert rows["song_mean"]["song_id_3s"]["accuracy"] == 1.0  # its own template: song ID by design
         assert set(rows["trf"]["beats_baseline"]) >= {"mm2", "mm5", "song_id_3s"}
     noise, signal = ({r["decoder"]: r["field"] for r in lv["rows"]} for lv in res["levels"])
-    assert signal["trf"]["beats_baseline"]["mm2"] and signal["trf"]["band_r"]["p"] < 0.01
-    assert not noise["trf"]["beats_baseline"]["mm2"]
+    assert signal["trf"]["beats_baseline"]["idall_5s"] and signal["trf"]["band_r"]["p"] < 0.01
+    assert not noise["trf"]["beats_baseline"]["idall_5s"] and noise["trf"]["band_r"]["p"] > 0.01
 
 
 def _row(decoder, acc):
