@@ -99,3 +99,21 @@ def field_summary(scores: dict) -> dict:
         out["band_r"] = {"mean_r": band["mean_r"], "null_p95": band["null_mean_r_p95"], "p": band["p_mean_r"],
                          "n_bands_above_null95": band["n_bands_above_null95"], "n_bands": band["n_bands"]}
     return out
+
+
+def format_field(ev: dict) -> list[str]:
+    """Human lines: each headline field metric of the decoder beside the song-mean baseline and chance."""
+    dec, base = field_summary(ev["decoder"]), field_summary(ev["song_mean_baseline"])
+    lines = []
+    for key in SUMMARY_KEYS:
+        if key in dec:
+            d, b = dec[key], base.get(key, {})
+            bits = f", {d['bits_per_min']:.1f} bits/min" if "bits_per_min" in d else ""
+            lines.append(f"  {key:11s} {d['accuracy']:6.1%} (95% CI {d['ci95'][0]:.1%}-{d['ci95'][1]:.1%}, chance "
+                         f"{d['chance']:.1%}{bits}); song-mean baseline {b.get('accuracy', float('nan')):.1%}")
+    if "band_r" in dec:
+        d = dec["band_r"]
+        lines.append(f"  band r      mean {d['mean_r']:.3f} (time-shift null 95th pct {d['null_p95']:.3f}, "
+                     f"p {d['p']:.2g}; {d['n_bands_above_null95']} of {d['n_bands']} bands above it); "
+                     f"song-mean baseline {base.get('band_r', {}).get('mean_r', float('nan')):.3f}")
+    return lines

@@ -184,6 +184,8 @@ def render_html(res: EvaluationResult) -> str:
                  f"test examples whose (song, second) target any recording trains on: "
                  f"{overlap.get('test_targets_in_training', '?')} of {overlap.get('n_test_examples', '?')}.</p>")
     parts.append(_time_specific_section(rows))
+    from reconstruct.evaluation.report_field import field_section  # it borrows this module's helpers
+    parts.append(field_section(rows))
     if r.get("fingerprint"):
         parts.append(_fingerprint_section(r["fingerprint"]))
     parts.append(_img(figures.confusion_plot(np.array(main["song_id"]["confusion"]), main["song_id"]["songs"],
