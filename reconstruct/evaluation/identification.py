@@ -54,6 +54,13 @@ def bits_per_minute(accuracy: float, n: int, window_s: float) -> float:
     return wolpaw_bits(accuracy, n) * 60.0 / window_s
 
 
+def correlations(queries: np.ndarray, candidates: np.ndarray, *, block: int = 512) -> np.ndarray:
+    """Pearson r of every query spectrogram with every candidate [shape=(q, c)], on level-relative dB, the
+    queries standardised in blocks (a data set's 1-s windows would not fit in memory at once)."""
+    cand = _standardised(candidates)
+    return np.concatenate([_standardised(queries[i:i + block]) @ cand.T for i in range(0, len(queries), block)])
+
+
 def _scored(hits: np.ndarray, chance: float, chunks: HeldOutChunks, rows: np.ndarray) -> dict:
     """Accuracy, exact CI vs chance and the CI clustered by (true span, participant)."""
     return {**accuracy_vs_chance(int(hits.sum()), len(hits), chance),
@@ -78,7 +85,7 @@ def segment_identification(chunks: HeldOutChunks, recon: np.ndarray, *, seed: in
     keys = [f"{chunks.song[r]}#{chunks.chunk[r]}#{o}" for r, o in zip(rows, offsets)]
     pool, first, own = np.unique(keys, return_index=True, return_inverse=True)
     truth, _, _ = cut_windows(chunks.truth, window_s)
-    scores = _standardised(q) @ _standardised(truth[first]).T
+    scores = correlations(q, truth[first])
     rng = np.random.default_rng(seed)
     out: dict = {"window_s": window_s, "n_queries": len(q), "pool": len(pool), "seed": seed,
                  "windows": f"non-overlapping {window_s}-s windows from each test chunk's start, "
@@ -117,7 +124,7 @@ def song_identification(chunks: HeldOutChunks, recon: np.ndarray, *, templates: 
     q, rows, _ = cut_windows(recon, window_s)
     tmpl, _, _ = cut_windows(np.stack([templates[s] for s in names]), window_s)
     tmpl = tmpl[::len(window_offsets(window_s))]  # one window per song (the template is stationary)
-    scores = _standardised(q) @ _standardised(tmpl).T
+    scores = correlations(q, tmpl)
     own = np.searchsorted(names, chunks.song[rows].astype(str))
     rivals = np.array([[j for j in range(len(names)) if j != i] for i in own])
     hits = _wins(scores, own, rivals, np.random.default_rng(seed))
@@ -129,10 +136,9 @@ def match_mismatch(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0, w
     """ICASSP Auditory EEG Challenge match-mismatch on 5 s: the reconstruction against its true span and
     `way` − 1 imposter spans of the same song (other test spans, seeded); chance 1/way."""
     _check(chunks, recon)
-    q = _standardised(recon)
     keys = np.array([f"{s}#{c}" for s, c in zip(chunks.song, chunks.chunk)])
     pool, first, own = np.unique(keys, return_index=True, return_inverse=True)
-    scores = q @ _standardised(chunks.truth[first]).T
+    scores = correlations(recon, chunks.truth[first])
     same = chunks.song[first][None, :] == chunks.song[:, None]
     out: dict = {"window_s": CHUNK_S, "seed": seed}
     rng = np.random.default_rng(seed)
