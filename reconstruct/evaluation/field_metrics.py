@@ -11,8 +11,8 @@ import numpy as np
 from reconstruct.config import RunConfig
 from reconstruct.errors import ParameterError
 from reconstruct.evaluation.band_r import band_correlations
-from reconstruct.evaluation.identification import (MM_WAYS, WAYS, WINDOWS_S, match_mismatch, segment_identification,
-                                                   song_identification, song_templates)
+from reconstruct.evaluation.identification import (HOP_S, MM_WAYS, WAYS, WINDOWS_S, match_mismatch,
+                                                   segment_identification, song_identification, song_templates)
 from reconstruct.evaluation.stats import family_at_chance
 from reconstruct.evaluation.time_specific import HeldOutChunks, load_test_chunks, song_mean_baseline
 
@@ -30,7 +30,7 @@ def field_metrics(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0,
     """Every field metric of one set of 5-s reconstructions [shape=(n, 5 × frames, bins)], training units.
     Song ID needs `templates` (each song's training-only spectrogram, `song_templates`); without them it is
     skipped."""
-    out = {"segment_id": {f"{w}s": segment_identification(chunks, recon, seed=seed, window_s=w)
+    out = {"segment_id": {f"{w}s": segment_identification(chunks, recon, seed=seed, window_s=w, hop_s=HOP_S)
                           for w in WINDOWS_S},
            "match_mismatch": match_mismatch(chunks, recon, seed=seed),
            "band_r": band_correlations(chunks, recon, seed=seed, n_null=n_null), "seed": seed}

@@ -2,8 +2,9 @@
 segment of the data set, song ID from 3-s windows, and the ICASSP challenge's match-mismatch.
 
 Every similarity is `time_specific._standardised`'s: level-relative dB, z-scored, Pearson r by dot product.
-Windows are cut from each 5-s test chunk without overlap from its start: 1 s → the chunk's 5 seconds, 3 s →
-its first 3 seconds, 5 s → the chunk itself. Several participants share a (song, second) truth, so the
+Windows are cut from each 5-s test chunk from its start: 1 s → the chunk's 5 seconds, 3 s → the windows at 0, 1
+and 2 s (a 1-s hop: without it a 4-song set has fewer than 50 distinct 3-s windows; a query's distractors never
+overlap its own window), 5 s → the chunk itself. Several participants share a (song, second) truth, so the
 candidates are the *distinct* true windows (song, chunk, offset); a query is one reconstruction window.
 """
 
@@ -18,21 +19,27 @@ from reconstruct.split import CHUNK_S
 
 WAYS = (2, 10, 50, "all")
 WINDOWS_S = (1, 3, 5)
+HOP_S = 1  # the field's metrics cut every window with a 1-s hop (1 s and 5 s: the same as no overlap)
 MM_WAYS = (2, 5)
 SONG_ID_S = 3
 
 
-def window_offsets(window_s: int) -> list[int]:
-    """Start seconds of the non-overlapping `window_s`-s windows of a 5-s chunk, from its start."""
+def window_offsets(window_s: int, hop_s: int | None = None) -> list[int]:
+    """Start seconds of the `window_s`-s windows of a 5-s chunk, every `hop_s` s from its start (default: no
+    overlap)."""
     if not 1 <= int(window_s) <= CHUNK_S:
         raise ParameterError(f"window_s={window_s} must be in [1, {CHUNK_S}] (the test chunks are {CHUNK_S} s)")
-    return list(range(0, CHUNK_S - int(window_s) + 1, int(window_s)))
+    hop = int(window_s if hop_s is None else hop_s)
+    if hop < 1:
+        raise ParameterError(f"hop_s={hop_s} must be >= 1")
+    return list(range(0, CHUNK_S - int(window_s) + 1, hop))
 
 
-def cut_windows(spectra: np.ndarray, window_s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cut_windows(spectra: np.ndarray, window_s: int, hop_s: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(windows [shape=(n × k, window_s × frames, bins)], their chunk row, their start second) of 5-s chunks."""
     per_s = spectra.shape[1] // CHUNK_S
-    offsets = window_offsets(window_s)
+    offsets = window_offsets(window_s, hop_s)
     wins = np.stack([s[o * per_s:(o + window_s) * per_s] for s in spectra for o in offsets])
     rows = np.repeat(np.arange(len(spectra)), len(offsets))
     return wins, rows, np.tile(offsets, len(spectra))
@@ -76,29 +83,32 @@ def _wins(scores: np.ndarray, own: np.ndarray, rivals: np.ndarray, rng: np.rando
 
 
 def segment_identification(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0,
-                           window_s: int = 3, ways: tuple = WAYS) -> dict:
+                           window_s: int = 3, ways: tuple = WAYS, hop_s: int | None = None) -> dict:
     """N-way identification of each reconstruction window among the distinct true windows of every test chunk
     of the data set (all songs): a hit when its own truth correlates best among itself and N − 1 distractors
-    drawn (seeded) from the pool without it; "all" = the whole pool. Chance 1/N; ITR in bits/min."""
+    drawn (seeded) from the pool without it and without any window overlapping it in time; "all" = every such
+    window. Chance 1/N; ITR in bits/min. `hop_s` < `window_s` cuts overlapping windows (more candidates)."""
     _check(chunks, recon)
-    q, rows, offsets = cut_windows(recon, window_s)
+    if any(way != "all" and int(way) < 2 for way in ways):
+        raise ParameterError(f"N={min(int(w) for w in ways if w != 'all')} must be >= 2 (or 'all')")
+    q, rows, offsets = cut_windows(recon, window_s, hop_s)
     keys = [f"{chunks.song[r]}#{chunks.chunk[r]}#{o}" for r, o in zip(rows, offsets)]
     pool, first, own = np.unique(keys, return_index=True, return_inverse=True)
-    truth, _, _ = cut_windows(chunks.truth, window_s)
+    truth, _, _ = cut_windows(chunks.truth, window_s, hop_s)
     scores = correlations(q, truth[first])
+    span = np.unique([f"{chunks.song[r]}#{chunks.chunk[r]}" for r in rows], return_inverse=True)[1]
+    barred = (span[:, None] == span[first][None, :]) & (np.abs(offsets[:, None] - offsets[first][None, :]) < window_s)
+    n_max = len(pool) - int(barred.sum(axis=1).max()) + 1  # own + every window that does not overlap it
     rng = np.random.default_rng(seed)
     out: dict = {"window_s": window_s, "n_queries": len(q), "pool": len(pool), "seed": seed,
-                 "windows": f"non-overlapping {window_s}-s windows from each test chunk's start, "
-                            f"offsets {window_offsets(window_s)} s"}
+                 "windows": f"{window_s}-s windows at {window_offsets(window_s, hop_s)} s of each test chunk; "
+                            "distractors never overlap the query's own window"}
     for way in ways:
-        n = len(pool) if way == "all" else int(way)
-        if n < 2:
-            raise ParameterError(f"N={way} must be >= 2 (or 'all')")
-        if n > len(pool):
-            out[str(way)] = {"skipped": f"N={n} exceeds the {len(pool)} distinct test windows"}
+        n = n_max if way == "all" else int(way)
+        if n > n_max:
+            out[str(way)] = {"skipped": f"N={n} exceeds the {n_max} test windows a query can be told from"}
             continue
-        keys_r = rng.random(scores.shape)
-        keys_r[np.arange(len(q)), own] = np.inf  # never its own truth as a distractor
+        keys_r = np.where(barred, np.inf, rng.random(scores.shape))  # own and overlapping windows never drawn
         rivals = np.argpartition(keys_r, n - 2, axis=1)[:, :n - 1]  # the n − 1 smallest random keys
         hits = _wins(scores, own, rivals, rng)
         res = _scored(hits, 1 / n, chunks, rows)

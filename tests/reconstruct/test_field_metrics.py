@@ -45,7 +45,8 @@ def test_a_perfect_reconstruction_scores_top_on_every_metric(chunks):
     for win in ("1s", "3s", "5s"):
         assert m["segment_id"][win]["all"]["accuracy"] == 1.0
     assert m["segment_id"]["1s"]["50"]["chance"] == pytest.approx(1 / 50)
-    assert "skipped" in m["segment_id"]["3s"]["50"]  # 36 distinct 3-s windows: no 50-way, and it says so
+    assert m["segment_id"]["3s"]["all"]["n_way"] == 3 * 12 * 3 - 2  # 1-s hop; own chunk's overlapping windows out
+    assert "skipped" in m["segment_id"]["5s"]["50"]  # 36 distinct 5-s windows: no 50-way, and it says so
     assert m["match_mismatch"]["2way"]["accuracy"] == m["match_mismatch"]["5way"]["accuracy"] == 1.0
     assert m["song_id_3s"]["accuracy"] > 0.9
     assert m["band_r"]["mean_r"] == pytest.approx(1.0) and m["band_r"]["p_mean_r"] == pytest.approx(1 / 1000)
@@ -109,12 +110,22 @@ def test_windows_are_cut_without_overlap_from_each_chunk_start(chunks):
     assert wins.shape == (10, FRAMES // 5, BINS) and list(offsets[:5]) == [0, 1, 2, 3, 4]
     assert np.array_equal(wins[6], chunks.truth[1][4:8]) and list(rows[4:6]) == [0, 1]
     assert cut_windows(chunks.truth[:2], 3)[0].shape == (2, 12, BINS)
+    assert list(cut_windows(chunks.truth[:2], 3, hop_s=1)[2]) == [0, 1, 2, 0, 1, 2]
+
+
+def test_a_query_is_never_told_from_a_window_overlapping_its_own(chunks):
+    # each reconstruction = its truth 1 s early: it equals the overlapping neighbour window (r = 1), which would
+    # beat its own every time; barred, the neighbour never competes, and some own windows win
+    shifted = np.roll(chunks.truth, -FRAMES // 5, axis=1)
+    m = segment_identification(chunks, shifted, window_s=3, hop_s=1, ways=("all",))
+    assert m["all"]["n_way"] == m["pool"] - 2 and m["all"]["correct"] >= 3
 
 
 @pytest.mark.parametrize(("call", "message"), [
     (lambda c: segment_identification(c, c.truth, window_s=6), "window_s=6"),
     (lambda c: segment_identification(c, c.truth, window_s=0), "window_s=0"),
     (lambda c: segment_identification(c, c.truth, ways=(1,)), "N=1"),
+    (lambda c: segment_identification(c, c.truth, hop_s=0), "hop_s=0"),
     (lambda c: match_mismatch(c, c.truth, ways=(1,)), "way=1"),
     (lambda c: match_mismatch(c, c.truth[:, :10]), "must match"),
     (lambda c: band_correlations(c, c.truth, n_null=5), "n_null=5")])
