@@ -28,12 +28,14 @@ def _z(chunks_db: np.ndarray) -> np.ndarray:
     return z.reshape(chunks_db.shape)
 
 
-def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A random permutation of range(n) that moves every element."""
+def derangements(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` random permutations of range(n) that move every element [shape=(size, n)] (rejection sampling)."""
+    out = rng.permuted(np.tile(np.arange(n), (size, 1)), axis=1)
     while True:
-        perm = rng.permutation(n)
-        if not np.any(perm == np.arange(n)):
-            return perm
+        bad = np.flatnonzero((out == np.arange(n)).any(axis=1))
+        if not len(bad):
+            return out
+        out[bad] = rng.permuted(np.tile(np.arange(n), (len(bad), 1)), axis=1)
 
 
 def _recording_pairs(chunks: HeldOutChunks, recon: np.ndarray) -> list[np.ndarray]:
@@ -63,8 +65,8 @@ def band_correlations(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0
         return {"skipped": "no recording has two test chunks: no time-shift null"}
     observed = np.mean([np.trace(d, axis1=0, axis2=1) for d in pairs], axis=0)
     rng = np.random.default_rng(seed)
-    null = np.stack([np.mean([d[_derangement(len(d), rng), np.arange(len(d))].sum(axis=0) for d in pairs], axis=0)
-                     for _ in range(n_null)])  # [n_null, bands]
+    null = np.mean([d[derangements(len(d), n_null, rng), np.arange(len(d))].sum(axis=1) for d in pairs],
+                   axis=0)  # [n_null, bands]: chunk i's prediction against chunk π(i)'s truth, every recording
     p_band = (1 + (null >= observed).sum(axis=0)) / (1 + n_null)
     pooled, pooled_null = observed.mean(), null.mean(axis=1)
     above = observed > np.percentile(null, 95, axis=0)

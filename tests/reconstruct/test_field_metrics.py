@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from reconstruct.errors import ParameterError
-from reconstruct.evaluation.band_r import band_correlations, band_r_plot
+from reconstruct.evaluation.band_r import band_correlations, band_r_plot, derangements
 from reconstruct.evaluation.field_metrics import field_at_chance, field_metrics, field_summary
 from reconstruct.evaluation.identification import (bits_per_minute, cut_windows, match_mismatch,
                                                    segment_identification, song_templates, wolpaw_bits)
@@ -149,3 +149,9 @@ def test_a_null_too_small_to_fail_is_refused(chunks):
     m = field_metrics(chunks, chunks.truth, n_null=19)
     with pytest.raises(ParameterError, match="n_null=19"):
         field_at_chance(m)
+
+
+@pytest.mark.parametrize("n", [2, 3, 12])
+def test_the_null_never_pairs_a_chunk_with_itself(n):
+    perms = derangements(n, 500, np.random.default_rng(0))
+    assert not (perms == np.arange(n)).any() and (np.sort(perms, axis=1) == np.arange(n)).all()
