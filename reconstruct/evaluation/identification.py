@@ -105,7 +105,7 @@ def segment_identification(chunks: HeldOutChunks, recon: np.ndarray, *, seed: in
                             "distractors never overlap the query's own window"}
     for way in ways:
         n = n_max if way == "all" else int(way)
-        if n > n_max:
+        if n > n_max or n < 2:
             out[str(way)] = {"skipped": f"N={n} exceeds the {n_max} test windows a query can be told from"}
             continue
         keys_r = np.where(barred, np.inf, rng.random(scores.shape))  # own and overlapping windows never drawn
