@@ -22,6 +22,8 @@ import numpy as np
 from reconstruct.config import RunConfig, default_input
 from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
+from reconstruct.evaluation.comparison_field import field_beats, field_markdown, field_plot
+from reconstruct.evaluation.field_metrics import field_evidence, field_summary
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
 from reconstruct.evaluation.runs import share_upstream
 from reconstruct.evaluation.time_specific import load_test_chunks, song_mean_baseline, time_specific_evidence
@@ -56,13 +58,16 @@ def score_decoder_run(config: RunConfig) -> tuple[dict, dict]:
     """(the decoder's row, the song-mean baseline's row) on every test chunk of a finished run."""
     ev = time_specific_evidence(config, seed=config.select_seed)
     chunks = load_test_chunks(config)
+    field = field_evidence(config, seed=config.select_seed, chunks=chunks)
     rows = []
     for name, scores, recon in (("decoder", ev["decoder"], chunks.recon),
                                 ("baseline", ev["song_mean_baseline"], song_mean_baseline(config, chunks))):
         row = {m: measure_summary(scores, m) for m in MEASURE_KEYS if m in scores or m in scores["span_id"]}
         row.update(_image_metrics(chunks.truth, recon))
+        row["field"] = field_summary(field["decoder" if name == "decoder" else "song_mean_baseline"])
         rows.append(row)
     rows[0]["beats_baseline"] = {m: ev["beats_baseline"][m] for m in rows[0] if m in MEASURE_KEYS}
+    rows[0]["field"]["beats_baseline"] = field_beats(rows[0]["field"], rows[1]["field"])
     rows[0]["n_test_chunks"] = ev["n_test_chunks"]
     return rows[0], rows[1]
 
@@ -177,7 +182,8 @@ def comparison_markdown(result: dict) -> str:
         lines.append("")
         lines.append(f"† measured by an earlier command on the same EEG, split and seeds (checked by digest): "
                      f"`{'`, `'.join(earlier)}`; the other rows: `{result.get('command', '')}`.")
-    return "\n".join(lines) + "\n"
+    lines += ["", "### The field's metrics", "", field_markdown(result)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def comparison_plot(result: dict) -> bytes:
@@ -218,12 +224,13 @@ def comparison_plot(result: dict) -> bytes:
 
 
 def write_comparison(result: dict, out: Path, *, stem: str = "decoder_comparison") -> list[Path]:
-    """Write <stem>.json, <stem>.md and <stem>.png into `out`."""
+    """Write <stem>.json, <stem>.md, <stem>.png and <stem>_field.png (the field's metrics) into `out`."""
     from reconstruct.evaluation.report import write_json
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
+    paths = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png", out / f"{stem}_field.png"]
     write_json(result, paths[0])
     paths[1].write_text(comparison_markdown(result))
     paths[2].write_bytes(comparison_plot(result))
+    paths[3].write_bytes(field_plot(result))
     return paths

@@ -31,6 +31,7 @@ from reconstruct.evaluation.controls import (
     time_shifted_config,
 )
 from reconstruct.evaluation.data import RunExamples, load_run_examples
+from reconstruct.evaluation.field_metrics import field_evidence, format_field
 from reconstruct.evaluation.fingerprint import fingerprint_control, format_fingerprint
 from reconstruct.evaluation.metrics import (
     PSNR_CAP_DB,
@@ -222,9 +223,13 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
                           for p in arrays["pictures"]]
     del ex
 
+    main["field"] = field_evidence(config, seed=config.select_seed)
+    for line in format_field(main["field"]):
+        log(f"[evaluate] field {line.strip()}")
     if options.baseline and config.decoder != "ridge":
         ridge = ensure_predictions(derived_config(config, "ridge", decoder="ridge"), base=config, log=log)
         result["baseline"], arrays["baseline"], _ = score_run(ridge, classifier=clf, cache_dir=cache, log=log)
+        result["baseline"]["field"] = field_evidence(ridge, seed=config.select_seed)
 
     result["observer"] = _observer(config, options, progress=progress, log=log)
     result["fingerprint"] = fingerprint_control(config, decoder=main["time_specific"]["decoder"])

@@ -12,6 +12,7 @@ import numpy as np
 
 from reconstruct.evaluation import figures
 from reconstruct.evaluation.evaluate import EvaluationResult
+from reconstruct.evaluation.report_field import field_section
 from reconstruct.evaluation.stats import p_text
 
 
@@ -142,6 +143,15 @@ def _verdict(acc: dict) -> str:
     return "ABOVE chance" if acc["accuracy"] > acc["chance"] else "below chance"
 
 
+def _field_section(rows: list[dict]) -> str:
+    """The field's metrics (report_field builds the content), or nothing for results made before them."""
+    section = field_section(rows)
+    if section is None:
+        return ""
+    return (section["intro"] + _table(section["header"], section["rows"])
+            + (_img(section["png"], "Pearson r per mel band") if section["png"] else ""))
+
+
 def render_html(res: EvaluationResult) -> str:
     """The HTML report: what was evaluated, the tables, the plots."""
     r, a = res.json, res.arrays
@@ -184,6 +194,7 @@ def render_html(res: EvaluationResult) -> str:
                  f"test examples whose (song, second) target any recording trains on: "
                  f"{overlap.get('test_targets_in_training', '?')} of {overlap.get('n_test_examples', '?')}.</p>")
     parts.append(_time_specific_section(rows))
+    parts.append(_field_section(rows))
     if r.get("fingerprint"):
         parts.append(_fingerprint_section(r["fingerprint"]))
     parts.append(_img(figures.confusion_plot(np.array(main["song_id"]["confusion"]), main["song_id"]["songs"],

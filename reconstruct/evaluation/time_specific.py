@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconstruct.config import RunConfig
-from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, level_relative, units_to_db
+from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, units_to_db
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
 from reconstruct.rundir import RunDir
 from reconstruct.split import CHUNK_S, TRAIN, VAL
@@ -94,7 +94,8 @@ def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:
 
 def _standardised(spectra: np.ndarray) -> np.ndarray:
     """Level-relative, flattened, z-scored rows: dot products / size are then Pearson correlations."""
-    flat = np.stack([level_relative(units_to_db(s), range_db=RANGE_DB).ravel() for s in spectra])
+    db = units_to_db(np.asarray(spectra)).reshape(len(spectra), -1)
+    flat = np.maximum(db, db.max(axis=1, keepdims=True) - RANGE_DB)  # level_relative, every row at once
     flat -= flat.mean(axis=1, keepdims=True)
     sd = flat.std(axis=1, keepdims=True)
     return np.divide(flat, sd, out=np.zeros_like(flat), where=sd > 0) / np.sqrt(flat.shape[1])

@@ -44,9 +44,25 @@ def test_table_and_plot_are_written(result, tmp_path):
     res, _ = result
     paths = write_comparison(res, tmp_path)
     assert json.loads(paths[0].read_text())["decoders"] == ["ridge", "trf"]
-    table = comparison_markdown(res)
-    assert table.count("\n") == 2 + 2 * 3 and "song_mean" in table
-    assert paths[2].read_bytes()[:4] == b"\x89PNG"
+    table, field = comparison_markdown(res).split("### The field's metrics")
+    assert table.strip().count("\n") == 1 + 2 * 3 and "song_mean" in table
+    assert field.count("| song_mean |") == 2 and "MM 5-way" in field
+    assert paths[2].read_bytes()[:4] == paths[3].read_bytes()[:4] == b"\x89PNG"
+    assert paths[3].name == "decoder_comparison_field.png"
+
+
+def test_every_row_carries_the_field_block_beside_chance(result):
+    res, _ = result
+    for level in res["levels"]:
+        rows = {r["decoder"]: r["field"] for r in level["rows"]}
+        for decoder in ("ridge", "trf", "song_mean"):
+            assert rows[decoder]["mm2"]["chance"] == 0.5 and rows[decoder]["mm5"]["chance"] == 0.2
+            assert rows[decoder]["song_id_3s"]["chance"] == 0.5 and "band_r" in rows[decoder]
+        assert rows["song_mean"]["song_id_3s"]["accuracy"] == 1.0  # its own template: song ID by design
+        assert set(rows["trf"]["beats_baseline"]) >= {"mm2", "mm5", "song_id_3s"}
+    noise, signal = ({r["decoder"]: r["field"] for r in lv["rows"]} for lv in res["levels"])
+    assert signal["trf"]["beats_baseline"]["idall_5s"] and signal["trf"]["band_r"]["p"] < 0.01
+    assert not noise["trf"]["beats_baseline"]["idall_5s"] and noise["trf"]["band_r"]["p"] > 0.01
 
 
 def _row(decoder, acc):
@@ -73,8 +89,12 @@ def test_merging_keeps_the_other_decoders_rows_marked_and_replaces_the_re_run_on
     assert [(r["decoder"], r.get("measured_by")) for r in high["rows"]] == [
         ("cnn", "old run"), ("trf", "old run"), ("song_mean", None)]  # a level not re-run keeps its rows, marked
     assert "† measured by an earlier command" in comparison_markdown(merged) and "| cnn † |" in comparison_markdown(merged)
+    field = comparison_markdown(merged).split("### The field's metrics")[1]
+    assert "| 0.0003 | cnn † | – | – |" in field  # rows measured before the field block show a dash
     from reconstruct.evaluation.comparison import comparison_plot
+    from reconstruct.evaluation.comparison_field import field_plot
     assert comparison_plot(merged)[:4] == b"\x89PNG"  # a level without one decoder's row still plots
+    assert field_plot(merged)[:4] == b"\x89PNG"  # and rows without a field block too
 
 
 def test_rows_of_another_simulation_are_never_merged():

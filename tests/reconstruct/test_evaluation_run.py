@@ -231,7 +231,11 @@ def test_cli_evaluate_writes_json_and_html(run, monkeypatch):
     assert data["main"]["song_id"]["per_example"]["above_chance"]
     assert "skipped" in data["observer"]  # 2 participants are too few for the 48-clip selection
     page = (out / "evaluation.html").read_text()
-    assert "SIMULATED" in page and page.count("data:image/png;base64") >= 4
+    assert "SIMULATED" in page and page.count("data:image/png;base64") >= 5
+    field = data["main"]["field"]  # the field's metrics, decoder beside the song-mean baseline
+    assert field["decoder"]["match_mismatch"]["5way"]["chance"] == 0.2
+    assert field["song_mean_baseline"]["band_r"]["p_mean_r"] == 1.0  # identical chunks: never beats its null
+    assert "The field&#x27;s metrics" in page or "The field's metrics" in page
 
 
 def test_cli_is_registered_and_refuses_bad_sweep_values(run):
