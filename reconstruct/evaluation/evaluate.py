@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from reconstruct.config import DEFAULT_SNR, RunConfig
+from reconstruct.decoders.registry import get_decoder
 from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.classifier import (
     ClassifierConfig,
@@ -263,8 +264,10 @@ def evaluate(config: RunConfig, options: EvaluationOptions | None = None, *, pro
             sim = replace(sim, n_participants=options.sweep_participants)
         sweep_cfg = SweepConfig(simulation=sim, snrs=options.sweep_snrs, minutes=options.sweep_minutes,
                                 decoder=options.sweep_decoder, ridge_alpha=config.ridge_alpha, train=config.train,
-                                input_kind=config.input_kind, target_kind=config.target_kind,
-                                split_seed=config.split_seed, split_scope=config.split_scope, classifier=clf)
+                                input_kind=None if get_decoder(options.sweep_decoder).input_required
+                                else config.input_kind, target_kind=config.target_kind,
+                                split_seed=config.split_seed, split_scope=config.split_scope, classifier=clf,
+                                settings=config)
         result["sweep"] = run_sweep(sweep_cfg, out_dir=out_dir / "sweep", progress=progress, log=log)
 
     result["seconds"] = round(time.perf_counter() - started, 1)
