@@ -1,7 +1,8 @@
 """Every decoder side by side across an SNR sweep of the simulated NMED-H-shaped set (table + plot).
 
     .venv/bin/python scripts/decoder_comparison.py [--snrs literature,1e-4,1e-3,default]
-        [--decoders cnn,ridge,trf,temporal] [--participants 12] [--out docs] [--cache runs/comparison]
+        [--decoders cnn,ridge,trf,temporal,contrastive] [--participants 12] [--out docs] [--cache runs/comparison]
+        [--brains literature|none|SNR]
 
 Each SNR is one simulated set and one honest split shared by all decoders; each decoder is an ordinary
 run dir made by the pipeline's stages (reused when the script runs again), scored on every test chunk by
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--envelope-recordings", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "comparison")
+    ap.add_argument("--brains", default="literature",
+                    help="the SNR (name or number) at which every decoder's curve over N participants averaged is "
+                         "measured ('none': no curve)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the rows of decoders not re-run here from <out>/decoder_comparison.json (marked †)")
     args = ap.parse_args(argv)
@@ -59,11 +63,12 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"--decoders: unknown {unknown}; choose from {list(decoder_names())}")
     base = RunConfig(run_dir=args.cache, simulation=SimulatedDataConfig(shape="nmedh", seed=args.seed,
                                                                      n_participants=args.participants))
+    brains_snr = None if args.brains == "none" else parse_snrs(args.brains)[0]
     started = time.perf_counter()
     levels: list[dict] = []
     for snr in parse_snrs(args.snrs):  # one level at a time, written as it finishes (runs resume from their dirs)
         result = compare_decoders(base, decoders=decoders, snrs=(snr,), out_dir=args.cache,
-                                  envelope_recordings=args.envelope_recordings)
+                                  envelope_recordings=args.envelope_recordings, brains_snr=brains_snr)
         levels += result["levels"]
         result.update(levels=levels, wall_seconds_this_call=round(time.perf_counter() - started, 1),
                       machine=f"{platform.machine()}, {platform.system()}; CPU only, {os.cpu_count()} cores",

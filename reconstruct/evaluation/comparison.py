@@ -22,6 +22,7 @@ import numpy as np
 from reconstruct.config import RunConfig, default_input
 from reconstruct.decoders.registry import decoder_names
 from reconstruct.errors import ParameterError
+from reconstruct.evaluation.comparison_brains import brains_block, brains_markdown, brains_plot, is_block
 from reconstruct.evaluation.comparison_field import field_beats, field_markdown, field_plot
 from reconstruct.evaluation.field_metrics import field_evidence, field_summary
 from reconstruct.evaluation.metrics import PSNR_CAP_DB, example_metrics
@@ -73,9 +74,10 @@ def score_decoder_run(config: RunConfig) -> tuple[dict, dict]:
 
 
 def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[float, ...], out_dir: Path,
-                     envelope_recordings: int = 2, progress: bool = False,
+                     envelope_recordings: int = 2, progress: bool = False, brains_snr: float | None = None,
                      log: Callable[[str], None] = print) -> dict:
-    """Run (or resume) every decoder at every SNR on the simulated set and score them side by side."""
+    """Run (or resume) every decoder at every SNR on the simulated set and score them side by side; at
+    `brains_snr`, also every decoder's curve over N participants averaged (`comparison_brains`)."""
     from reconstruct.evaluation.evaluate import run_envelope_r
     from reconstruct.run import run_all
     out_dir = Path(out_dir)
@@ -104,6 +106,10 @@ def compare_decoders(base: RunConfig, *, decoders: tuple[str, ...], snrs: tuple[
         level["dataset"] = RunDir.of(runs[0]).summary("load")["name"]
         level["eeg_digest"] = eeg_digest(runs[0])
         level["split"] = {k: v for k, v in RunDir.of(runs[0]).summary("split").items() if k in ("scope", "overlap")}
+        if brains_snr is not None and np.isclose(snr, brains_snr):
+            started = time.perf_counter()
+            level["brains"] = brains_block({r.decoder: r for r in runs}, snr)
+            log(f"[compare] snr {snr:g} curves over N participants averaged ({time.perf_counter() - started:.0f} s)")
         levels.append(level)
     return {"schema": "tuneback.decoder_comparison/1", "simulated": True, "decoders": list(decoders),
             "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")}, "levels": levels,
@@ -147,10 +153,25 @@ def merge_comparison(new: dict, old: dict) -> dict:
         rows = [r for r in (fresh or {}).get("rows", []) if r["decoder"] != "song_mean"] + kept
         rows.sort(key=lambda r: decoder_names().index(r["decoder"]))
         rows += [r for r in base["rows"] if r["decoder"] == "song_mean"]
-        levels.append({**base, "rows": rows})
+        merged = {**base, "rows": rows}
+        curves = _merged_curves(fresh, earlier, rerun)
+        if curves:
+            merged["brains"] = {**((fresh or {}).get("brains") or earlier["brains"]), "curves": curves}
+        levels.append(merged)
     decoders = [d for d in decoder_names() if d in rerun or d in old["decoders"]]
     return {**new, "decoders": decoders, "labels": {d: DECODER_LABELS[d] for d in (*decoders, "song_mean")},
             "levels": levels}
+
+
+def _merged_curves(fresh: dict | None, earlier: dict | None, rerun: set[str]) -> dict:
+    """A level's curves over N: the re-run decoders' new ones, the others' earlier ones (marked like their rows)."""
+    new = (fresh or {}).get("brains") if is_block((fresh or {}).get("brains")) else None
+    old = (earlier or {}).get("brains") if is_block((earlier or {}).get("brains")) else None
+    curves = dict(new["curves"]) if new else {}
+    for decoder, curve in (old["curves"] if old else {}).items():
+        if decoder not in curves and (new is None or decoder not in rerun):
+            curves[decoder] = curve
+    return {d: curves[d] for d in decoder_names() if d in curves}
 
 
 def _cell(m: dict | None) -> str:
@@ -183,6 +204,9 @@ def comparison_markdown(result: dict) -> str:
         lines.append(f"† measured by an earlier command on the same EEG, split and seeds (checked by digest): "
                      f"`{'`, `'.join(earlier)}`; the other rows: `{result.get('command', '')}`.")
     lines += ["", "### The field's metrics", "", field_markdown(result)]
+    for level in result["levels"]:
+        if is_block(level.get("brains")):
+            lines += ["", "### How many brains it takes", "", brains_markdown(level["brains"])]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -224,7 +248,8 @@ def comparison_plot(result: dict) -> bytes:
 
 
 def write_comparison(result: dict, out: Path, *, stem: str = "decoder_comparison") -> list[Path]:
-    """Write <stem>.json, <stem>.md, <stem>.png and <stem>_field.png (the field's metrics) into `out`."""
+    """Write <stem>.json, <stem>.md, <stem>.png, <stem>_field.png (the field's metrics) and, where a level has
+    curves over N participants averaged, <stem>_brains.png into `out`."""
     from reconstruct.evaluation.report import write_json
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,4 +258,8 @@ def write_comparison(result: dict, out: Path, *, stem: str = "decoder_comparison
     paths[1].write_text(comparison_markdown(result))
     paths[2].write_bytes(comparison_plot(result))
     paths[3].write_bytes(field_plot(result))
+    block = next((lv["brains"] for lv in result["levels"] if is_block(lv.get("brains"))), None)
+    if block is not None:
+        paths.append(out / f"{stem}_brains.png")
+        paths[4].write_bytes(brains_plot(block))
     return paths

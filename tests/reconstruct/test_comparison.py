@@ -18,7 +18,7 @@ SIM = SimulatedDataConfig(n_songs=2, n_participants=2, duration_s=245, snr=0.5, 
 def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     return compare_decoders(RunConfig(run_dir=out, simulation=SIM), decoders=("ridge", "trf"), snrs=(0.0, 0.5),
-                            out_dir=out, envelope_recordings=0, log=lambda _: None), out
+                            out_dir=out, envelope_recordings=0, brains_snr=0.5, log=lambda _: None), out
 
 
 def test_every_decoder_shares_the_split_and_the_baseline_is_beside_it(result):
@@ -49,6 +49,19 @@ def test_table_and_plot_are_written(result, tmp_path):
     assert field.count("| song_mean |") == 2 and "MM 5-way" in field
     assert paths[2].read_bytes()[:4] == paths[3].read_bytes()[:4] == b"\x89PNG"
     assert paths[3].name == "decoder_comparison_field.png"
+
+
+def test_the_curve_over_participants_averaged_is_measured_for_every_decoder_at_its_level(result, tmp_path):
+    res, _ = result
+    noise, signal = res["levels"]
+    assert "brains" not in noise and list(signal["brains"]["curves"]) == ["ridge", "trf"]
+    trf = signal["brains"]["curves"]["trf"]
+    assert [p["n"] for p in trf["points"]] == [1, 2] and [s["n"] for s in trf["skipped"]] == [4, 12]
+    two = trf["points"][1]["measures"]
+    assert two["observer.same_song"]["ci"][0] > 0.5 and "field.segment_id.3s.50" in two
+    assert "### How many brains it takes" in comparison_markdown(res)
+    paths = write_comparison(res, tmp_path)
+    assert paths[-1].name == "decoder_comparison_brains.png" and paths[-1].read_bytes()[:4] == b"\x89PNG"
 
 
 def test_every_row_carries_the_field_block_beside_chance(result):
@@ -110,3 +123,13 @@ def test_rows_of_another_simulation_are_never_merged():
     del old["levels"][0]["eeg_digest"]  # an earlier run that recorded none cannot be vouched for
     with pytest.raises(ParameterError, match="other EEG"):
         merge_comparison(_comparison(("trf",), [(0.4, 0.6)], "new"), old)
+
+
+def test_merging_keeps_the_curves_over_n_of_decoders_not_re_run():
+    from reconstruct.evaluation.comparison import merge_comparison
+    old = _comparison(("cnn", "trf"), [(3e-4, 0.5)], "old run")
+    old["levels"][0]["brains"] = {"snr": 3e-4, "curves": {"cnn": {"old": 1}, "trf": {"old": 1}}}
+    new = _comparison(("trf",), [(3e-4, 0.58)], "trf again")
+    new["levels"][0]["brains"] = {"snr": 3e-4, "curves": {"trf": {"new": 1}}}
+    curves = merge_comparison(new, old)["levels"][0]["brains"]["curves"]
+    assert curves == {"cnn": {"old": 1}, "trf": {"new": 1}}
