@@ -48,13 +48,15 @@ class TRFConfig:
     band_hz: tuple[float, float] | None = (1.0, 8.0)  # EEG band-pass within each segment; None: as recorded
     ranks: tuple[int, ...] = (1, 2, 4, 0)  # principal components of the training frames kept; 0: all bins
     cv_score: str = "r"  # "r": best mean per-bin Pearson r on held-out folds; "mse": lowest squared error
+    cv: str = "kfold"  # "kfold": n_folds folds of chunk positions; "loo": one fold per training chunk position
+    nested: bool = True  # also the unbiased nested-CV r (inner CV per outer fold; needs three folds or more)
 
     def __post_init__(self) -> None:
         bad_band = self.band_hz is not None and not (len(self.band_hz) == 2
                                                      and 0 < self.band_hz[0] < self.band_hz[1] < FRAMES_PER_S / 2)
         if not self.tmax_grid or min(self.tmax_grid) <= self.tmin or self.n_folds < 2 or not self.alphas \
                 or min(self.alphas) <= 0 or self.lag_step < 1 or bad_band or not self.ranks \
-                or min(self.ranks) < 0 or self.cv_score not in ("r", "mse"):
+                or min(self.ranks) < 0 or self.cv_score not in ("r", "mse") or self.cv not in ("kfold", "loo"):
             raise ParameterError(f"bad trf settings: {self}")
 
     def to_dict(self) -> dict:
@@ -160,36 +162,39 @@ def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
     return sse, float(np.mean(r))
 
 
-def _projector(st: _Stats, rank: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(projector onto the top `rank` principal components of these rows' targets, their mean); None: all bins."""
+def _components(st: _Stats, rank: int) -> np.ndarray:
+    """The top `rank` principal components of these rows' targets [shape=(bins, rank)], strongest first."""
     n_bins = st.sy.shape[0]
-    if rank == 0 or rank >= n_bins:
-        return None
     mean = st.sy / st.n
-    cov = st.yy / st.n - np.outer(mean, mean)
-    _, vecs = linalg.eigh(cov, subset_by_index=[n_bins - rank, n_bins - 1])
-    return vecs @ vecs.T, mean
+    _, vecs = linalg.eigh(st.yy / st.n - np.outer(mean, mean), subset_by_index=[n_bins - rank, n_bins - 1])
+    return vecs[:, ::-1]
 
 
-def _reduced(coef: np.ndarray, b: np.ndarray, proj: tuple[np.ndarray, np.ndarray] | None
+def _bases(st: _Stats, ranks: tuple[int, ...]) -> dict[int, np.ndarray | None]:
+    """Each rank's component basis [shape=(bins, rank)] from one eigendecomposition (None: every bin on its own)."""
+    n_bins = st.sy.shape[0]
+    cut = [r for r in ranks if 0 < r < n_bins]
+    top = _components(st, max(cut)) if cut else None
+    return {r: (top[:, :r] if 0 < r < n_bins else None) for r in ranks}
+
+
+def _reduced(coef: np.ndarray, b: np.ndarray, basis: np.ndarray | None, mean: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
-    """The model whose prediction is mean + (ŷ − mean)·P: the full prediction cut to the components."""
-    if proj is None:
+    """The model whose prediction is mean + (ŷ − mean)·V·Vᵀ: the full prediction cut to the components V."""
+    if basis is None:
         return coef, b
-    p, mean = proj
-    return coef @ p, (b - mean) @ p + mean
+    return (coef @ basis) @ basis.T, ((b - mean) @ basis) @ basis.T + mean
 
 
-def _scored_ranks(held: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
-                  projectors: dict[int, tuple[np.ndarray, np.ndarray] | None],
-                  held_xx: np.ndarray | None = None) -> dict[int, tuple[float, float]]:
-    """`_held_out` of the model cut to each rank, with XᵀX·coef computed once ((XᵀX·coef)·P for every P;
-    `held_xx`: the held rows' XᵀX on `cols`, when the caller has cut it already)."""
-    xx_coef = (held.xx[np.ix_(cols, cols)] if held_xx is None else held_xx) @ coef
+def _scored_ranks(held: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray, mean: np.ndarray,
+                  bases: dict[int, np.ndarray | None], held_xx: np.ndarray) -> dict[int, tuple[float, float]]:
+    """`_held_out` of the model cut to each rank, XᵀX·coef computed once (and cut through each basis: V is
+    bins × rank, so nothing of size bins² is formed); `held_xx`: the held rows' XᵀX on `cols`."""
+    xx_coef = held_xx @ coef
     out = {}
-    for rank, proj in projectors.items():
-        cut_coef, cut_b = _reduced(coef, b, proj)
-        out[rank] = _held_out(held, cols, cut_coef, cut_b, xx_coef if proj is None else xx_coef @ proj[0])
+    for rank, basis in bases.items():
+        cut_coef, cut_b = _reduced(coef, b, basis, mean)
+        out[rank] = _held_out(held, cols, cut_coef, cut_b, xx_coef if basis is None else (xx_coef @ basis) @ basis.T)
     return out
 
 
@@ -198,9 +203,83 @@ def _columns(n_channels: int, all_lags: np.ndarray, lags: np.ndarray) -> np.ndar
     return (np.arange(n_channels)[:, None] * len(all_lags) + keep[None, :]).ravel()
 
 
+def _sum(stats: list[_Stats]) -> _Stats:
+    total = stats[0]
+    for st in stats[1:]:
+        total = total + st
+    return total
+
+
+def _pairs(n_folds: int, *, nested: bool) -> list[tuple[frozenset, int]]:
+    """(training folds, held fold) of the selection CV (all but k, k) and, when `nested`, of every inner CV
+    (all but k and j, j for each outer fold k): the inner training sets repeat, so each is solved once."""
+    everything = frozenset(range(n_folds))
+    out = [(everything - {k}, k) for k in range(n_folds)]
+    if nested:
+        out += [(everything - {k, j}, j) for k in range(n_folds) for j in range(n_folds) if j != k]
+    return list(dict.fromkeys(out))
+
+
+def _grid_scores(per_fold: list[_Stats], pairs: list[tuple[frozenset, int]], windows: list[tuple[float, np.ndarray]],
+                 config: TRFConfig, *, scale: float, intercept: bool) -> dict[tuple[frozenset, int], np.ndarray]:
+    """Per (training folds, held fold): every grid point's held-out (squared error, mean per-bin r)
+    [shape=(points, 2)], points in (window, alpha, rank) order. Each training set's normal equations are cut
+    and centred once per window, factored once per penalty, and scored on each held fold it is paired with."""
+    by_train: dict[frozenset, list[int]] = {}
+    for train, held in pairs:
+        by_train.setdefault(train, []).append(held)
+    out = {pair: [] for pair in pairs}
+    for train, helds in by_train.items():
+        st = _sum([per_fold[k] for k in sorted(train)])
+        bases, mean = _bases(st, config.ranks), st.sy / st.n
+        for cols in (c for _, c in windows):
+            system = _System.of(st, cols, intercept=intercept)
+            held_xx = {j: per_fold[j].xx[np.ix_(cols, cols)] for j in helds}
+            for alpha in config.alphas:
+                coef, b = system.solve(alpha * scale)
+                for j in helds:
+                    scored = _scored_ranks(per_fold[j], cols, coef, b, mean, bases, held_xx[j])
+                    out[train, j].extend(scored[rank] for rank in config.ranks)
+    return {pair: np.array(v) for pair, v in out.items()}
+
+
+def _best(sse: np.ndarray, r: np.ndarray, cv_score: str) -> int:
+    """Index of the best grid point by mean r (first among equals) or by squared error."""
+    return int(np.argmax(r)) if cv_score == "r" else int(np.argmin(sse))
+
+
+def _nested(scores: dict, n_folds: int, points: list[dict], n_rows: list[float], n_bins: int, cv_score: str) -> dict:
+    """The unbiased estimate: per outer fold k, the grid point an inner CV on the other folds chose, scored on k
+    by the model fitted on all but k (the selection CV's own fold-k model, so no extra solve)."""
+    outer = []
+    for k in range(n_folds):
+        inner = [scores[frozenset(range(n_folds)) - {k, j}, j] for j in range(n_folds) if j != k]
+        pick = _best(sum(s[:, 0] for s in inner), sum(s[:, 1] for s in inner) / len(inner), cv_score)
+        sse, r = scores[frozenset(range(n_folds)) - {k}, k][pick]
+        outer.append({"fold": k, **{key: points[pick][key] for key in ("tmax", "alpha", "rank")},
+                      "r": float(r), "mse": float(sse / (n_rows[k] * n_bins))})
+    return {"nested_r": float(np.mean([o["r"] for o in outer])),
+            "nested_mse": float(sum(o["mse"] * n_rows[o["fold"]] for o in outer) / sum(n_rows)), "outer": outer}
+
+
+def haufe_pattern(st: _Stats, cols: np.ndarray, coef: np.ndarray, n_channels: int) -> np.ndarray:
+    """Forward pattern (Haufe et al. 2014: A = Cov(X)·W·Cov(Ŷ)⁻¹) of the decoder's first target component
+    [shape=(channels, lags)]: how the EEG at each channel and lag co-varies with the decoded time course of the
+    training frames' first principal component (sign: loud is positive), in channel-std units per unit of it."""
+    v = _components(st, 1)[:, 0]
+    v = v if v.sum() >= 0 else -v
+    w = coef.astype(np.float64) @ v
+    mx = st.sx[cols] / st.n
+    cov_x = st.xx[np.ix_(cols, cols)] / st.n - np.outer(mx, mx)
+    cov_w = cov_x @ w
+    var = float(w @ cov_w)
+    return (cov_w / var if var > 0 else np.zeros_like(cov_w)).reshape(n_channels, -1)
+
+
 def fit_trf(xs: list[np.ndarray], ys: list[np.ndarray], folds: np.ndarray, config: TRFConfig, *,
             intercept: bool = True) -> dict:
-    """Cross-validate (lag window, alpha, rank) over `folds` (one fold id per segment) and refit on all segments.
+    """Cross-validate (lag window, alpha, rank) over `folds` (one fold id per segment) and refit on all segments;
+    with three folds or more, also nested CV: each outer fold scored at the point an inner CV without it chose.
 
     Parameters
     ----------
@@ -208,41 +287,39 @@ def fit_trf(xs: list[np.ndarray], ys: list[np.ndarray], folds: np.ndarray, confi
     ys : list of np.ndarray [shape=(T_i, bins)], the target frames
     folds : np.ndarray [shape=(n_segments,)], the fold of each segment (segments of one chunk share it)
 
-    Returns a dict with ``coef`` [shape=(channels × lags, bins)], ``intercept``, ``lags``, ``alpha``, ``rank``
-    and every grid point's cross-validated mean squared error and mean per-bin r."""
+    Returns a dict with ``coef`` [shape=(channels × lags, bins)], ``intercept``, ``lags``, ``alpha``, ``rank``,
+    every grid point's (selection-)cross-validated mean squared error and mean per-bin r (``grid``; optimistic:
+    the point is chosen on the same folds), ``nested`` (``nested_r``, ``nested_mse``, per outer fold the chosen
+    point; None with fewer than three folds) and ``pattern``, the Haufe forward pattern [shape=(channels, lags)]."""
     windows = [lags_of(config.tmin, t, step=config.lag_step) for t in config.tmax_grid]
     all_lags = np.unique(np.concatenate(windows))
     fold_ids = np.unique(folds)
     per_fold = [_stats([x for x, f in zip(xs, folds) if f == k], [y for y, f in zip(ys, folds) if f == k], all_lags)
                 for k in fold_ids]
-    total = per_fold[0]
-    for st in per_fold[1:]:
-        total = total + st
+    total = _sum(per_fold)
     n_channels, n_bins = xs[0].shape[1], ys[0].shape[1]
     scale = float(np.mean(np.diag(total.xx))) or 1.0
-    held_folds = per_fold if len(fold_ids) > 1 else []
-    fitted = [total - held for held in held_folds]  # each fold's training statistics, made once
-    projectors = [{rank: _projector(st, rank) for rank in config.ranks} for st in fitted]
-    grid = []
-    for tmax, lags in zip(config.tmax_grid, windows):
-        cols = _columns(n_channels, all_lags, lags)
-        systems = [_System.of(st, cols, intercept=intercept) for st in fitted]
-        held_xx = [held.xx[np.ix_(cols, cols)] for held in held_folds]
-        for alpha in config.alphas:
-            scored = [_scored_ranks(held, cols, *system.solve(alpha * scale), proj, hxx)
-                      for held, system, proj, hxx in zip(held_folds, systems, projectors, held_xx)]
-            for rank in config.ranks:
-                sse = sum(fold[rank][0] for fold in scored)
-                r = sum(fold[rank][1] for fold in scored) / max(1, len(scored))
-                grid.append({"tmax": tmax, "alpha": alpha, "rank": rank, "cv_mse": sse / (total.n * n_bins),
-                             "cv_r": r})
+    n_folds = len(fold_ids) if len(fold_ids) > 1 else 0
+    points = [{"tmax": t, "alpha": a, "rank": r} for t in config.tmax_grid for a in config.alphas for r in config.ranks]
+    nest = config.nested and n_folds >= 3
+    scores = _grid_scores(per_fold, _pairs(n_folds, nested=nest),
+                          [(t, _columns(n_channels, all_lags, lags)) for t, lags in zip(config.tmax_grid, windows)],
+                          config, scale=scale, intercept=intercept)
+    outer = [scores[frozenset(range(n_folds)) - {k}, k] for k in range(n_folds)]
+    sse = sum(s[:, 0] for s in outer) if outer else np.zeros(len(points))
+    r = sum(s[:, 1] for s in outer) / max(1, n_folds) if outer else np.zeros(len(points))
+    grid = [{**p, "cv_mse": float(e) / (total.n * n_bins), "cv_r": float(c)} for p, e, c in zip(points, sse, r)]
     best = max(grid, key=lambda g: g["cv_r"]) if config.cv_score == "r" else min(grid, key=lambda g: g["cv_mse"])
+    nested = (_nested(scores, n_folds, points, [st.n for st in per_fold], n_bins, config.cv_score)
+              if nest else None)
     lags = lags_of(config.tmin, best["tmax"], step=config.lag_step)
-    coef, b = _solve(total, _columns(n_channels, all_lags, lags), best["alpha"] * scale, intercept=intercept)
-    coef, b = _reduced(coef, b, _projector(total, best["rank"]))
+    cols = _columns(n_channels, all_lags, lags)
+    coef, b = _solve(total, cols, best["alpha"] * scale, intercept=intercept)
+    coef, b = _reduced(coef, b, _bases(total, (best["rank"],))[best["rank"]], total.sy / total.n)
     return {"coef": coef.astype(np.float32), "intercept": b.astype(np.float32), "lags": lags,
             "tmin": config.tmin, "tmax": best["tmax"], "alpha": best["alpha"], "alpha_abs": best["alpha"] * scale,
-            "rank": best["rank"], "grid": grid}
+            "rank": best["rank"], "grid": grid, "nested": nested,
+            "pattern": haufe_pattern(total, cols, coef, n_channels).astype(np.float32)}
 
 
 def fit_fixed(xs: list[np.ndarray], ys: list[np.ndarray], lags: np.ndarray, alpha: float, *,
@@ -263,3 +340,10 @@ def chunk_folds(chunk_in_song: np.ndarray, n_folds: int) -> np.ndarray:
     another recording of the same song (e.g. a second presentation)."""
     order = {c: i for i, c in enumerate(np.unique(chunk_in_song))}
     return np.array([order[c] % n_folds for c in chunk_in_song])
+
+
+def trf_folds(chunk_in_song: np.ndarray, config: TRFConfig) -> np.ndarray:
+    """The CV fold of each of one participant's training segments: `chunk_folds` with ``config.n_folds`` folds, or
+    with ``cv="loo"`` one fold per chunk position (leave one chunk out; every presentation of it held together)."""
+    n_folds = config.n_folds if config.cv == "kfold" else len(np.unique(chunk_in_song))
+    return chunk_folds(chunk_in_song, n_folds)
