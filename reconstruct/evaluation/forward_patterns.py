@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-MONTAGES = ("GSN-HydroCel-129", "GSN-HydroCel-128", "standard_1005")
+MONTAGES = ("GSN-HydroCel-129", "GSN-HydroCel-128", "colin27_1005")
 
 
 def montage_for(channel_names: Sequence[str] | None) -> str | None:

@@ -293,7 +293,7 @@ def test_train_writes_patterns_and_the_figure_draws_scalp_maps_where_positions_a
     assert saved["mean"].shape == (8, 5) and saved["lags"].tolist() == [0, 2, 4, 6, 8]
     np.testing.assert_allclose(saved["mean"][:, 4], fits[1]["pattern"][:, 4])  # only p2 has lag 8
     np.testing.assert_allclose(saved["mean"][:, 0], (fits[0]["pattern"][:, 0] + fits[1]["pattern"][:, 0]) / 2)
-    assert montage_for(names) == "standard_1005" and montage_for(["E1", "E2", "Cz"]) == "GSN-HydroCel-129"
+    assert montage_for(names) == "colin27_1005" and montage_for(["E1", "E2", "Cz"]) == "GSN-HydroCel-129"
     assert montage_for([f"ch{i}" for i in range(8)]) is None and montage_for(None) is None
     maps, image = forward_pattern_figure(tmp_path, names), forward_pattern_figure(tmp_path)
     assert maps[:8] == image[:8] == b"\x89PNG\r\n\x1a\n" and maps != image
