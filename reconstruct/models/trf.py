@@ -168,15 +168,15 @@ def _solve(st: _Stats, cols: np.ndarray, alpha: float, *, intercept: bool) -> tu
 
 
 def _held_out(st: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray,
-              xx_coef: np.ndarray | None = None) -> tuple[float, float]:
+              quad: np.ndarray | None = None) -> tuple[float, float]:
     """(Σ‖y − ŷ‖², mean over bins of Pearson r(ŷ, y)) over the rows whose statistics are `st`, ŷ = x·coef + b
-    (`xx_coef`: XᵀX·coef when the caller has it: the one costly product)."""
+    (`quad`: Σ(x·coef)² per bin when the caller has it: the one costly product)."""
     xy, sx = st.xy[cols], st.sx[cols]
-    if xx_coef is None:
-        xx_coef = st.xx[np.ix_(cols, cols)] @ coef
+    if quad is None:
+        quad = np.sum(coef * (st.xx[np.ix_(cols, cols)] @ coef), axis=0)
     s_hat = sx @ coef + st.n * b  # Σŷ per bin
     hat_y = np.sum(coef * xy, axis=0) + b * st.sy  # Σŷ·y per bin
-    hat_hat = np.sum(coef * xx_coef, axis=0) + 2 * b * (sx @ coef) + st.n * b ** 2  # Σŷ² per bin
+    hat_hat = quad + 2 * b * (sx @ coef) + st.n * b ** 2  # Σŷ² per bin
     y_y = np.diag(st.yy)
     sse = float(np.sum(y_y - 2 * hat_y + hat_hat))
     cov = hat_y - s_hat * st.sy / st.n
@@ -211,15 +211,35 @@ def _reduced(coef: np.ndarray, b: np.ndarray, basis: np.ndarray | None, mean: np
 
 
 def _scored_ranks(held: _Stats, cols: np.ndarray, coef: np.ndarray, b: np.ndarray, mean: np.ndarray,
-                  bases: dict[int, np.ndarray | None], held_xx: np.ndarray) -> dict[int, tuple[float, float]]:
-    """`_held_out` of the model cut to each rank, XᵀX·coef computed once (and cut through each basis: V is
-    bins × rank, so nothing of size bins² is formed); `held_xx`: the held rows' XᵀX on `cols`."""
-    xx_coef = held_xx @ coef
+                  bases: dict[int, np.ndarray | None], factor: np.ndarray | None) -> dict[int, tuple[float, float]]:
+    """`_held_out` of the model cut to each rank, with Σ(x·coef)² per bin from one product: ‖R·coef‖² where
+    RᵀR = the held rows' XᵀX on `cols` (`factor`: R, upper triangular, Fortran order; a triangular product is
+    half a full one), cut through each basis V (bins × rank, so nothing of size bins² is formed)."""
+    if factor is None:
+        projected = held.xx[np.ix_(cols, cols)] @ coef  # XᵀX·coef: quadratic forms as coefᵀ(XᵀX·coef)
+        quad = np.sum(coef * projected, axis=0)
+    else:
+        projected = linalg.blas.dtrmm(1.0, factor, coef)  # R·coef: quadratic forms as ‖R·coef‖²
+        quad = np.sum(projected ** 2, axis=0)
     out = {}
     for rank, basis in bases.items():
         cut_coef, cut_b = _reduced(coef, b, basis, mean)
-        out[rank] = _held_out(held, cols, cut_coef, cut_b, xx_coef if basis is None else (xx_coef @ basis) @ basis.T)
+        if basis is None:
+            out[rank] = _held_out(held, cols, cut_coef, cut_b, quad)
+            continue
+        inner = (projected @ basis).T @ (coef @ basis if factor is None else projected @ basis)  # Vᵀcoefᵀ H coef V
+        out[rank] = _held_out(held, cols, cut_coef, cut_b, np.einsum("bk,kl,bl->b", basis, inner, basis))
     return out
+
+
+def _factors(st: _Stats, sizes: list[int]) -> list[np.ndarray] | None:
+    """Upper Cholesky factors R (RᵀR = XᵀX) of each window's leading block of one fold's Gram matrix, Fortran
+    order, from one factorisation (None when it is not positive definite: the callers fall back to XᵀX·coef)."""
+    try:
+        upper = linalg.cholesky(st.xx[:max(sizes), :max(sizes)], lower=False, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    return [np.asfortranarray(upper[:k, :k]) for k in sizes]
 
 
 def _sum(stats: list[_Stats]) -> _Stats:
@@ -250,15 +270,17 @@ def _grid_scores(per_fold: list[_Stats], pairs: list[tuple[frozenset, int]], siz
         by_train.setdefault(train, []).append(held)
     n_a, n_r = len(config.alphas), len(config.ranks)
     out = {pair: np.zeros((len(sizes) * n_a * n_r, 2)) for pair in pairs}
+    factors = {j: _factors(per_fold[j], sizes) for j in sorted({held for _, held in pairs})}
     for train, helds in by_train.items():
         st = _sum([per_fold[k] for k in sorted(train)])
         bases, mean = _bases(st, config.ranks), st.sy / st.n
-        order = np.arange(sizes[-1] if sizes else 0)
+        order = np.arange(max(sizes))
         system = _System.of(st, order, intercept=intercept)
         for a, alpha in enumerate(config.alphas):
             for w, (k, (coef, b)) in enumerate(zip(sizes, system.solve_prefixes(alpha * scale, sizes))):
                 for j in helds:
-                    scored = _scored_ranks(per_fold[j], order[:k], coef, b, mean, bases, per_fold[j].xx[:k, :k])
+                    factor = factors[j][w] if factors[j] is not None else None
+                    scored = _scored_ranks(per_fold[j], order[:k], coef, b, mean, bases, factor)
                     first = (w * n_a + a) * n_r
                     out[train, j][first:first + n_r] = [scored[rank] for rank in config.ranks]
     return out
