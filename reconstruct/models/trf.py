@@ -9,11 +9,23 @@ default the lags are taken every 2 frames (45 ms; ``lag_step``), which keeps eve
 below ~10 Hz at a quarter of the solve cost; ``lag_step=1`` is MNE's contiguous lag set.
 
 The fast path: one pass over a participant's training segments gives, per cross-validation fold, the
-Gram matrix, column sums and cross-products of the widest lag window; every narrower window is a
-sub-block of them, every fold's training statistics are the total minus the fold's, and each fold's
-held-out squared error follows from the same statistics. So the lag window and the ridge penalty are
-chosen by K-fold cross-validation over whole training chunks (grouped by chunk, never touching
-validation or test chunks) at the price of one Gram matrix and a few Cholesky solves.
+Gram matrix, column sums and cross-products of the widest lag window, lag by lag, so every narrower window
+(one tmin, one step) is a leading block; any union of folds is a sum of folds, and each held fold's squared
+error and per-bin r follow from its own statistics. So the lag window, the ridge penalty and the rank are
+chosen by K-fold cross-validation over whole training chunks (grouped by chunk position, never touching
+validation or test chunks) at the price of one Gram matrix and one Cholesky factor per (training set,
+penalty), shared by every window, and a triangular product per held fold. (Measured 2026-12-07, one core,
+n = 1250 columns: one eigendecomposition costs ~15 Choleskys, so "every alpha from one eigh" loses to a
+Cholesky per alpha at 4-6 alphas.)
+
+The r that selection reports is optimistic: the point is chosen on the folds that score it. **Nested CV**
+(``nested``, the mTRF convention) scores each outer fold k at the point an inner CV over the other folds chose
+(inner training sets = all folds but k and j, each solved once and shared), with the model fitted on all but
+k: ``nested_r`` / ``nested_mse``. The model used for prediction stays the one chosen on all folds.
+``cv="loo"`` makes one fold per training chunk position (every presentation of that chunk held out
+together): leave one chunk out, K-fold's cost times ~(positions / 3)², so not the default. Each
+participant's **Haufe forward pattern** (Haufe et al. 2014) of the decoded first target component comes from
+the same statistics (`haufe_pattern`).
 
 Two choices keep it useful at the signal level of real EEG (measured at SNR 3e-4 on the simulated NMED-H set,
 same-song observer: 46.9% plain, 57.6% with both): the EEG is band-passed to 1–8 Hz within each segment
