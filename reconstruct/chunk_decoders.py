@@ -164,6 +164,7 @@ PATTERNS_FILE = "trf_patterns.npz"
 def save_patterns(model_dir: Path, participants: list[str], fits: list[dict]) -> None:
     """Each participant's Haufe forward pattern [shape=(channels, lags)] and their mean on every lag any of them
     has (a lag outside a participant's chosen window does not count for them), into ``trf_patterns.npz``."""
+    model_dir.mkdir(parents=True, exist_ok=True)
     lags = np.unique(np.concatenate([f["lags"] for f in fits]))
     stack = np.full((len(fits), fits[0]["pattern"].shape[0], len(lags)), np.nan, np.float32)
     for i, f in enumerate(fits):

@@ -72,11 +72,25 @@ def _png(fig) -> bytes:  # noqa: ANN001 - matplotlib Figure
     return buf.getvalue()
 
 
-def forward_pattern_figure(model_dir: Path, channel_names: Sequence[str] | None = None) -> bytes:
-    """PNG of the participants' mean forward pattern: MNE scalp maps at a few lags when `channel_names` are all in
-    a standard montage, else a channel × lag image. `model_dir`: a trained trf run's model folder."""
+def _located(path: Path, channel_names: Sequence[str] | None) -> tuple[Path, Sequence[str] | None]:
+    """(model folder, channel names) of a model folder or a run folder (whose data set may name its channels)."""
+    from reconstruct.chunk_decoders import PATTERNS_FILE
+    from reconstruct.rundir import RunDir
+    if (path / PATTERNS_FILE).is_file():
+        return path, channel_names
+    run = RunDir(path)
+    if channel_names is None and run.dataset_file.is_file():
+        channel_names = run.dataset().get("meta", {}).get("channel_names")
+    return run.model, channel_names
+
+
+def forward_pattern_figure(path: Path, channel_names: Sequence[str] | None = None) -> bytes:
+    """PNG of the participants' mean forward pattern: MNE scalp maps at a few lags when the channel names (given,
+    or recorded by the run's load stage) are all in a standard montage, else a channel × lag image.
+    `path`: a trained trf run folder or its model folder."""
     from reconstruct.chunk_decoders import load_patterns
-    saved = load_patterns(Path(model_dir))
+    model_dir, channel_names = _located(Path(path), channel_names)
+    saved = load_patterns(model_dir)
     mean = saved["mean"]
     lag_ms = saved["lags"] * 1000.0 / float(saved["fps"])
     montage = montage_for(channel_names)

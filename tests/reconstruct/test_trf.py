@@ -1,6 +1,8 @@
 """The trf decoder: the fast lagged ridge agrees with MNE's ReceptiveField, and its cross-validation
 chooses lags and penalty from training chunks only."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -297,3 +299,8 @@ def test_train_writes_patterns_and_the_figure_draws_scalp_maps_where_positions_a
     assert montage_for([f"ch{i}" for i in range(8)]) is None and montage_for(None) is None
     maps, image = forward_pattern_figure(tmp_path, names), forward_pattern_figure(tmp_path)
     assert maps[:8] == image[:8] == b"\x89PNG\r\n\x1a\n" and maps != image
+    run = tmp_path / "run"  # a run folder: the model inside it, the channel names from its load stage
+    (run / "data").mkdir(parents=True)
+    (run / "data" / "dataset.json").write_text(json.dumps({"meta": {"channel_names": names}}))
+    save_patterns(run / "model", ["p1", "p2"], fits)
+    assert forward_pattern_figure(run) == maps
