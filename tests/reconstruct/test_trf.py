@@ -139,6 +139,14 @@ def test_the_band_pass_keeps_the_tracking_band_and_stays_inside_the_segment():
     np.testing.assert_array_equal(band_passed(out[:, :1], None), out[:, :1])
 
 
+def test_segments_band_passed_as_stacks_are_bit_for_bit_those_filtered_one_by_one():
+    from reconstruct.chunk_decoders import band_passed, band_passed_all
+    rng = np.random.default_rng(0)
+    segments = [rng.standard_normal((n, 5)).astype(np.float32) for n in (220, 88, 220, 44, 220)]
+    for one, stacked in zip(segments, band_passed_all(segments, (1.0, 8.0))):
+        np.testing.assert_array_equal(stacked, band_passed(one, (1.0, 8.0)))
+
+
 def test_trf_predictions_of_a_segment_ignore_every_other_segment(tmp_path):
     from reconstruct.chunk_decoders import predict_trf_segments, read_segments, train_trf
     from reconstruct.segments import EEG_FS
