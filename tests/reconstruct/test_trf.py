@@ -99,6 +99,29 @@ def test_cv_r_of_a_rank_cut_model_equals_the_explicit_held_out_r():
     assert fit["grid"][0]["cv_r"] == pytest.approx(np.mean(rs), abs=1e-4)
 
 
+def test_every_grid_point_of_the_shared_factor_path_equals_explicit_fits():
+    """Two lag windows from one Cholesky factor, penalties, a rank cut and the triangular held-out products:
+    each grid point's CV error and r are those of separate fits scored on the held rows."""
+    x, y = _epochs(n_epochs=9, bins=4)
+    folds = chunk_folds(np.arange(9), 3)
+    config = TRFConfig(tmax_grid=(0.05, 0.1), alphas=(0.1, 10.0), lag_step=1, ranks=(1, 0), band_hz=None)
+    fit = fit_trf(list(x), list(y), folds, config)
+    widest = lags_of(0.0, 0.1)
+    scale = np.mean(np.sum(np.concatenate([lagged(e, widest) for e in x]) ** 2, axis=0))
+    for g in fit["grid"]:
+        lags, sse, rs = lags_of(0.0, g["tmax"]), 0.0, []
+        for k in range(3):
+            coef, b = fit_fixed(list(x[folds != k]), list(y[folds != k]), lags, g["alpha"] * scale)
+            pred = np.concatenate([predict_trf(e, coef, b, lags) for e in x[folds == k]]).astype(np.float64)
+            if g["rank"]:
+                train_y = np.concatenate(y[folds != k]).astype(np.float64)
+                top = np.linalg.svd(train_y - train_y.mean(0), full_matrices=False)[2][:g["rank"]]
+                pred = train_y.mean(0) + (pred - train_y.mean(0)) @ top.T @ top
+            true = np.concatenate(y[folds == k])
+            sse, rs = sse + np.sum((pred - true) ** 2), rs + [_bin_r(pred, true)]
+        assert g["cv_mse"] == pytest.approx(sse / y.size, rel=1e-4) and g["cv_r"] == pytest.approx(np.mean(rs), abs=1e-4)
+
+
 def _one_loudness_course(seed=0, n_epochs=12, t=120, c=6, bins=8, noise=3.0):
     """Every bin follows one time course a(t) (plus bin noise the EEG does not carry); the EEG carries a(t)
     two frames later, buried in noise: the realistic case a rank-1 model is made for."""
