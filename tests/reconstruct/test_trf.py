@@ -335,3 +335,16 @@ def test_train_writes_patterns_and_the_figure_draws_scalp_maps_where_positions_a
     (run / "data" / "dataset.json").write_text(json.dumps({"meta": {"channel_names": names}}))
     save_patterns(run / "model", ["p1", "p2"], fits)
     assert forward_pattern_figure(run) == maps
+
+
+def test_the_cli_reaches_leave_one_chunk_out_and_the_nested_switch():
+    from reconstruct.cli import build_config, cli
+
+    def parsed(*args: str):
+        with cli.commands["load"].make_context("load", ["--run-dir", "r", *args]) as ctx:
+            params = dict(ctx.params)
+        params.pop("force"), params.pop("quiet")
+        return build_config(**params).trf
+
+    assert parsed() == TRFConfig()
+    assert parsed("--trf-cv", "loo", "--no-trf-nested") == TRFConfig(cv="loo", nested=False)
