@@ -1,5 +1,6 @@
 """The trf decoder's fit on the demo set (simulated NMED-H shape, 240 s per recording): target < 30 s on the
-project's 2-core machines. Run: .venv/bin/python benchmarks/bench_trf.py [--run-dir runs/bench_trf] [--repeats 1]
+project's 2-core machines.
+Run: .venv/bin/python benchmarks/bench_trf.py [--run-dir runs/bench_trf] [--repeats 1] [--no-nested]
 
 The data (load, raw features, split) are made once and reused; each repeat times the `train` stage alone
 (per participant: one pass for the lag-major Gram statistics of the widest lag window per fold; then, per
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reconstruct.config import RunConfig  # noqa: E402
+from reconstruct.models.trf import TRFConfig  # noqa: E402
 from reconstruct.run import run_all, run_stage  # noqa: E402
 
 
@@ -32,8 +34,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench_trf")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--no-nested", action="store_true", help="time the fit without the nested-CV estimate")
     args = ap.parse_args()
-    config = RunConfig(run_dir=args.run_dir, decoder="trf", input_kind="raw")
+    config = RunConfig(run_dir=args.run_dir, decoder="trf", input_kind="raw", trf=TRFConfig(nested=not args.no_nested))
     run_all(config, until="split", progress=False, log=lambda _: None)
     times = []
     for _ in range(args.repeats):
