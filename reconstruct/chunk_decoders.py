@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import signal
 
-from reconstruct.models.trf import TRFConfig, chunk_folds, fit_trf, predict_trf
+from reconstruct.models.trf import TRFConfig, fit_trf, predict_trf, trf_folds
 from reconstruct.segments import FRAMES_PER_S, check_raw, segment_eeg, segment_frames, segments_of
 from reconstruct.split import CHUNK_S, USED_S
 
@@ -75,6 +75,20 @@ def band_passed(x: np.ndarray, band_hz: tuple[float, float] | None) -> np.ndarra
     return signal.sosfiltfilt(sos, x, axis=0, padlen=min(3 * (2 * len(sos) + 1), len(x) - 1)).astype(np.float32)
 
 
+def band_passed_all(xs: list[np.ndarray], band_hz: tuple[float, float] | None) -> list[np.ndarray]:
+    """`band_passed` of every segment, those of one length filtered as one stack (the same numbers, bit for bit:
+    each series is filtered on its own either way, without a Python call per segment)."""
+    out: list[np.ndarray] = list(xs)
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        by_length.setdefault(len(x), []).append(i)
+    for rows in by_length.values():
+        stacked = band_passed(np.stack([xs[i] for i in rows], axis=1), band_hz)  # (T, segments, channels)
+        for j, i in enumerate(rows):
+            out[i] = np.ascontiguousarray(stacked[:, j])
+    return out
+
+
 def _trf_input(x: np.ndarray, scaler: dict, band_hz: tuple[float, float] | None) -> np.ndarray:
     return band_passed(_scaled(x, scaler), band_hz)
 
@@ -103,8 +117,8 @@ def _trf_problem(train: SegmentData, p: str, config: TRFConfig) -> tuple[dict, t
     """One participant's scaler and the arguments of its `fit_trf`."""
     rows = np.flatnonzero(train.participant == p)
     scaler = channel_scaler([train.eeg[r] for r in rows])
-    return scaler, ([_trf_input(train.eeg[r], scaler, config.band_hz) for r in rows], [train.frames[r] for r in rows],
-                    chunk_folds(train.chunk_in_song[rows], config.n_folds), config)
+    eeg = band_passed_all([_scaled(train.eeg[r], scaler) for r in rows], config.band_hz)
+    return scaler, (eeg, [train.frames[r] for r in rows], trf_folds(train.chunk_in_song[rows], config), config)
 
 
 def _fit_one(args: tuple) -> dict:
@@ -128,17 +142,59 @@ def _train_trf(train: SegmentData, val: SegmentData, config: TRFConfig, model_di
     arrays, chosen = {}, {}
     participants = sorted(set(train.participant))
     problems = [_trf_problem(train, p, config) for p in participants]
-    for i, (p, (scaler, _), fit) in enumerate(zip(participants, problems, _fits([args for _, args in problems]))):
+    fits = _fits([args for _, args in problems])
+    for i, (p, (scaler, _), fit) in enumerate(zip(participants, problems, fits)):
         arrays.update({f"{i}_coef": fit["coef"], f"{i}_intercept": fit["intercept"], f"{i}_lags": fit["lags"],
                        f"{i}_mean": scaler["mean"], f"{i}_std": scaler["std"]})
         best = next(g for g in fit["grid"] if all(g[k] == fit[k] for k in ("tmax", "alpha", "rank")))
         chosen[p] = {"index": i, "tmin": fit["tmin"], "tmax": fit["tmax"], "alpha": fit["alpha"], "rank": fit["rank"],
-                     "cv_mse": best["cv_mse"], "cv_r": best["cv_r"], "grid": fit["grid"]}
+                     "cv_mse": best["cv_mse"], "cv_r": best["cv_r"], **_nested_of(fit), "grid": fit["grid"]}
     np.savez(model_dir / "trf.npz", **arrays)
-    (model_dir / "trf.json").write_text(json.dumps({"config": config.to_dict(), "participants": chosen}, indent=2))
+    save_patterns(model_dir, participants, fits)
+    (model_dir / "trf.json").write_text(json.dumps({"config": config.to_dict(), "participants": chosen,
+                                                    "patterns": PATTERNS_FILE}, indent=2))
     val_loss = _val_loss(predict_trf_segments(val, model_dir), val) if len(val) else float("nan")
-    return {"decoder": "trf", "val_loss": val_loss, "per_participant": {
-        p: {k: v for k, v in c.items() if k != "grid"} for p, c in chosen.items()}}
+    per = {p: {k: v for k, v in c.items() if k not in ("grid", "outer")} for p, c in chosen.items()}
+    return {"decoder": "trf", "val_loss": val_loss, "per_participant": per, **_cv_summary(per)}
+
+
+def _nested_of(fit: dict) -> dict:
+    nested = fit["nested"] or {"nested_r": None, "nested_mse": None, "outer": []}
+    return {"nested_r": nested["nested_r"], "nested_mse": nested["nested_mse"], "outer": nested["outer"]}
+
+
+def _cv_summary(per: dict[str, dict]) -> dict:
+    """Mean over participants of the selection-CV r (optimistic: chosen on those folds) and the nested-CV r."""
+    nested = [c["nested_r"] for c in per.values() if c["nested_r"] is not None]
+    return {"cv_r_mean": float(np.mean([c["cv_r"] for c in per.values()])),
+            "nested_r_mean": float(np.mean(nested)) if nested else None,
+            "nested_mse_mean": float(np.mean([c["nested_mse"] for c in per.values() if c["nested_mse"] is not None]))
+            if nested else None}
+
+
+PATTERNS_FILE = "trf_patterns.npz"
+
+
+def save_patterns(model_dir: Path, participants: list[str], fits: list[dict]) -> None:
+    """Each participant's Haufe forward pattern [shape=(channels, lags)] and their mean on every lag any of them
+    has (a lag outside a participant's chosen window does not count for them), into ``trf_patterns.npz``."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    lags = np.unique(np.concatenate([f["lags"] for f in fits]))
+    stack = np.full((len(fits), fits[0]["pattern"].shape[0], len(lags)), np.nan, np.float32)
+    for i, f in enumerate(fits):
+        stack[i][:, np.searchsorted(lags, f["lags"])] = f["pattern"]
+    np.savez(model_dir / PATTERNS_FILE, patterns=stack, lags=lags, participants=np.array(participants),
+             mean=np.nanmean(stack, axis=0), fps=np.float32(FRAMES_PER_S))
+
+
+def load_patterns(model_dir: Path) -> dict[str, np.ndarray]:
+    """The saved forward patterns (``patterns`` per participant, ``mean``, ``lags`` in frames, ``participants``)."""
+    path = model_dir / PATTERNS_FILE
+    if not path.is_file():
+        from reconstruct.errors import ReconstructError
+        raise ReconstructError(f"{path} not found: forward patterns are written by the trf decoder's train stage")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
 
 
 def predict_trf_segments(data: SegmentData, model_dir: Path) -> list[np.ndarray]:

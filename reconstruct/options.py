@@ -14,6 +14,7 @@ from reconstruct.datasets.options import (AXIS_ORDER, DEFAULT_LENGTH_S, SHORT, F
                                          parse_audio_files, parse_offsets, parse_songs)
 from reconstruct.errors import ParameterError
 from reconstruct.invert import InversionConfig
+from reconstruct.models.trf import TRFConfig
 from reconstruct.simulate import SimulatedDataConfig
 from reconstruct.split import MAX_GUARD_S, SCOPES
 from reconstruct.train import TrainConfig
@@ -111,6 +112,12 @@ def run_options(func: Callable) -> Callable:
                           "temporal = a 1-D conv decoder with ±1 s of context; auto = the one that scores best "
                           "on validation chunks by the time-specific measures (never test chunks)."),
         click.option("--ridge-alpha", type=float, default=10.0, show_default=True),
+        click.option("--trf-cv", type=click.Choice(["kfold", "loo"]), default="kfold", show_default=True,
+                     help="trf's cross-validation over training chunks: kfold = 3 folds of chunk positions; loo = "
+                          "leave one chunk position out (~7x slower, ~90x with the nested estimate)."),
+        click.option("--trf-nested/--no-trf-nested", default=True, show_default=True,
+                     help="Also trf's unbiased nested-CV r (each fold scored at the point an inner CV without it "
+                          "chose); about doubles the fit."),
         click.option("--arch", type=click.Choice(["small", "paper"]), default="small", show_default=True,
                      help="CNN preset: paper = Table 1 exactly; small = CPU demo."),
         click.option("--epochs", type=int, default=TrainConfig.max_epochs, show_default=True),
@@ -145,7 +152,7 @@ def build_config(**o) -> RunConfig:
         simulation=SimulatedDataConfig(shape=o["shape"], snr=o["snr"], seed=o["sim_seed"], meter=o["meter"]),
         input_kind=o["input_kind"] or default_input(o["decoder"]), target_kind=o["target_kind"],
         decoder=o["decoder"],
-        ridge_alpha=o["ridge_alpha"],
+        ridge_alpha=o["ridge_alpha"], trf=TRFConfig(cv=o.get("trf_cv") or "kfold", nested=o.get("trf_nested", True)),
         train=TrainConfig(architecture=o["arch"], max_epochs=o["epochs"], patience=o["patience"],
                           batch_size=o["batch_size"], seed=o["train_seed"], device=o["device"]),
         split_seed=o["split_seed"], split_scope=o["split_scope"], split_guard_s=o["split_guard_s"],
