@@ -13,6 +13,7 @@ import numpy as np
 from reconstruct.evaluation import figures
 from reconstruct.evaluation.evaluate import EvaluationResult
 from reconstruct.evaluation.report_field import field_section
+from reconstruct.errors import ReconstructError
 from reconstruct.evaluation.stats import p_text
 
 
@@ -152,6 +153,27 @@ def _field_section(rows: list[dict]) -> str:
             + (_img(section["png"], "Pearson r per mel band") if section["png"] else ""))
 
 
+def _trf_patterns(r: dict) -> list[str]:
+    """The trf run's Haufe forward patterns (scalp maps where channel positions are known) and its CV r's."""
+    train = r["main"].get("train", {})
+    if train.get("decoder") != "trf":
+        return []
+    from reconstruct.evaluation.forward_patterns import forward_pattern_figure
+    try:
+        png = forward_pattern_figure(Path(r["run_dir"]))
+    except (OSError, KeyError, ReconstructError):  # a model trained before patterns were saved
+        return []
+    nested = train.get("nested_r_mean")
+    text = (f"Cross-validated r (mean over bins and participants): {train.get('cv_r_mean', float('nan')):.3f} on "
+            "the folds that chose each participant's lag window, penalty and rank (optimistic)"
+            + (f"; <b>{nested:.3f} nested</b> (each outer fold scored at the point an inner CV without it chose)"
+               if nested is not None else "") + ".")
+    return ["<h2>trf forward patterns (Haufe et al. 2014)</h2>", f"<p>{text} The pattern is what the EEG carries "
+            "of the decoded first target component, per channel and lag, averaged over participants: unlike the "
+            "decoder's raw weights it can be read as where the music-driven activity is.</p>",
+            _img(png, "trf forward patterns")]
+
+
 def render_html(res: EvaluationResult) -> str:
     """The HTML report: what was evaluated, the tables, the plots."""
     r, a = res.json, res.arrays
@@ -227,6 +249,7 @@ def render_html(res: EvaluationResult) -> str:
         parts.append(_img(figures.per_bin_plot(a["main"]["bin_ssim"], a["main"]["bin_psnr"], label=main["label"]),
                           "per-bin SSIM and PSNR"))
     parts.append("<p>PSNR of identical images is infinite; values are capped at 100 dB for means and plots.</p>")
+    parts += _trf_patterns(r)
 
     if a.get("pictures"):
         parts.append("<h2>Target vs reconstruction (paper Fig. 5)</h2>")

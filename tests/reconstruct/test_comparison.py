@@ -133,3 +133,12 @@ def test_merging_keeps_the_curves_over_n_of_decoders_not_re_run():
     new["levels"][0]["brains"] = {"snr": 3e-4, "curves": {"trf": {"new": 1}}}
     curves = merge_comparison(new, old)["levels"][0]["brains"]["curves"]
     assert curves == {"cnn": {"old": 1}, "trf": {"new": 1}}
+
+
+def test_the_report_draws_a_trf_runs_forward_patterns_and_names_its_nested_r(result):
+    from reconstruct.evaluation.report import _trf_patterns
+    _, out = result
+    train = {"decoder": "trf", "cv_r_mean": 0.31, "nested_r_mean": 0.29}
+    html = "".join(_trf_patterns({"main": {"train": train}, "run_dir": str(out / "snr-0.5" / "trf")}))
+    assert "forward patterns" in html and "0.290 nested" in html and "<img" in html
+    assert _trf_patterns({"main": {"train": {"decoder": "ridge"}}, "run_dir": str(out)}) == []
