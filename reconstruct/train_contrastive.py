@@ -34,8 +34,9 @@ def _inputs(data: SegmentData, scalers: dict, names: list[str], band_hz: tuple[f
     return std
 
 
-def target_basis(frames: list[np.ndarray], rank: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The training frames' mean (bins,) and top `rank` principal axes (rank, bins); rank 0: the identity."""
+def target_basis(frames: list[np.ndarray], rank: int) -> tuple[torch.Tensor, ...]:
+    """The training frames' top `rank` principal axes (rank, bins; rank 0: the identity), mean (bins,) and the
+    std of their scores (rank,)."""
     y = np.concatenate(frames).astype(np.float64)
     mean = y.mean(0)
     if rank == 0:
@@ -43,7 +44,8 @@ def target_basis(frames: list[np.ndarray], rank: int) -> tuple[torch.Tensor, tor
     else:
         _, _, vt = np.linalg.svd(y - mean, full_matrices=False)
         basis = vt[:rank]
-    return torch.as_tensor(basis, dtype=torch.float32), torch.as_tensor(mean, dtype=torch.float32)
+    scale = ((y - mean) @ basis.T).std(0) + 1e-6
+    return tuple(torch.as_tensor(a, dtype=torch.float32) for a in (basis, mean, scale))
 
 
 def time_course_r(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
@@ -99,7 +101,7 @@ def _epoch(model: ContrastiveDecoder, opt: torch.optim.Optimizer, tensors: tuple
     for s in range(0, len(order), config.batch_size):
         idx = order[s:s + config.batch_size]
         h = model.body(x[idx], pid[idx])
-        mse = masked_mse(model.regress(h), y[idx], m[idx])
+        mse = masked_mse(model.scores(h), model.target_scores(y[idx]), m[idx])
         nce = _contrastive_loss(model, h, y[idx], _windows(m[idx].cpu(), config.window_frames, gen),
                                 config.window_frames) if config.contrastive_weight > 0 else mse.new_zeros(())
         loss = mse + config.contrastive_weight * nce
@@ -123,8 +125,8 @@ def train_contrastive(train: dict, val: dict, *, n_participants: int, config: Co
                torch.as_tensor(train["pid"], device=device))
     xv, mv, yv = (a.to(device) for a in pad_segments(val["eeg"], val["frames"]))
     pv = torch.as_tensor(val["pid"], device=device)
-    basis, mean = target_basis(train["frames"], config.rank)
-    model = ContrastiveDecoder(n_participants, tensors[0].shape[1], basis, mean, config).to(device)
+    basis, mean, scale = target_basis(train["frames"], config.rank)
+    model = ContrastiveDecoder(n_participants, tensors[0].shape[1], basis, mean, scale, config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stop, history = EarlyStopping(config.patience, higher_is_better=True), []
     bar = tqdm(total=config.max_epochs, desc="training contrastive", unit="epoch", disable=not progress)
@@ -133,7 +135,8 @@ def train_contrastive(train: dict, val: dict, *, n_participants: int, config: Co
         mse, nce = _epoch(model, opt, tensors, config, gen)
         pred = _predict(model, xv, pv)
         val_r, val_mse = time_course_r(pred, yv, mv), float(masked_mse(pred, yv, mv))
-        history.append({"epoch": epoch, "train_mse": mse, "train_info_nce": nce, "val_r": val_r, "val_mse": val_mse,
+        history.append({"epoch": epoch, "train_mse": float(mse), "train_info_nce": float(nce), "val_r": val_r,
+                        "val_mse": val_mse,
                         "seconds": round(time.perf_counter() - started, 2)})
         if stop.improved(val_r, epoch):
             torch.save({"model_state": model.state_dict(), "config": config.to_dict(), "n_participants": n_participants,
@@ -171,7 +174,7 @@ def load_contrastive(path: Path, device: str = "auto") -> tuple[ContrastiveDecod
     config = ContrastiveConfig.from_dict(payload["config"])
     rank, bins = payload["basis_shape"]
     model = ContrastiveDecoder(payload["n_participants"], payload["n_channels"], torch.zeros(rank, bins),
-                               torch.zeros(bins), config)
+                               torch.zeros(bins), torch.ones(rank), config)
     model.load_state_dict(payload["model_state"])
     return model.to(pick_device(device)).eval(), payload
 

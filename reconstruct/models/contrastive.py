@@ -8,7 +8,8 @@ low-rank regression head for rendering and a CLIP-style contrastive objective be
   residual connections (`reconstruct.models.temporal`'s blocks), run over one 5-s segment with zero padding.
 * **Regression head** (what the pipeline renders): the mean training spectrogram plus a few principal
   components of the training mel frames (``rank``; 0 = every bin), the low-rank target that made the trf work
-  at low SNR.
+  at low SNR. The squared error is taken on the components' standardised scores, so it weighs as much as
+  the contrastive term whatever the spectra's scale.
 * **Contrastive heads**: a window of ``window_s`` seconds of the body's output and the matching window of mel
   frames, each projected to a unit vector; InfoNCE over the batch (negatives: the batch's other windows,
   which include other times of the same song, so the objective is time-specific). Windows with identical
@@ -45,6 +46,7 @@ class ContrastiveConfig:
     window_s: float = 2.0  # contrastive window
     embed_dim: int = 64
     contrastive_weight: float = 0.1  # lambda in loss = MSE + lambda × InfoNCE
+    embed_from: str = "body"  # what the EEG side embeds: the body's features, or the head's predicted components
     temperature: float = 0.1  # initial; learnt (CLIP's logit scale)
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -60,7 +62,8 @@ class ContrastiveConfig:
         if min(self.components, self.width, self.kernel, self.embed_dim, self.batch_size, self.max_epochs,
                self.patience) < 1 or self.kernel % 2 == 0 or not self.dilations or self.lr <= 0 \
                 or not 0 <= self.dropout < 1 or self.rank < 0 or bad_band or self.contrastive_weight < 0 \
-                or self.temperature <= 0 or not 0 < self.window_s <= 5 or self.batch_size < 2:
+                or self.temperature <= 0 or not 0 < self.window_s <= 5 or self.batch_size < 2 \
+                or self.embed_from not in ("body", "head"):
             raise ParameterError(f"bad contrastive-decoder settings: {self}")
 
     @property
@@ -99,7 +102,7 @@ class ContrastiveDecoder(nn.Module):
     plus window embeddings of the EEG and of mel frames for the contrastive objective."""
 
     def __init__(self, n_participants: int, n_channels: int, basis: torch.Tensor, mean: torch.Tensor,
-                 config: ContrastiveConfig) -> None:
+                 scale: torch.Tensor, config: ContrastiveConfig) -> None:
         super().__init__()
         k, w = config.components, config.width
         self.spatial = nn.Parameter(torch.randn(n_participants, k, n_channels) / math.sqrt(n_channels))
@@ -109,13 +112,15 @@ class ContrastiveDecoder(nn.Module):
         self.blocks = nn.Sequential(*[_Block(w, config.kernel, d, config.dropout) for d in config.dilations[1:]])
         self.register_buffer("basis", basis)  # (rank, bins): principal axes of the training frames, fixed
         self.register_buffer("mean", mean)  # (bins,)
+        self.register_buffer("scale", scale)  # (rank,): std of each component's training scores
         self.out = nn.Conv1d(w, basis.shape[0], 1)
         nn.init.zeros_(self.out.bias)
         with torch.no_grad():
             self.out.weight.mul_(0.1)
-        emb = 8  # channels per frame entering a window embedding
-        self.eeg_head = nn.Sequential(nn.Conv1d(w, emb, 1))
-        self.mel_head = nn.Conv1d(basis.shape[1], emb, 1)
+        self.embed_from = config.embed_from
+        emb = 8 if config.embed_from == "body" else basis.shape[0]  # channels per frame entering an embedding
+        self.eeg_head = nn.Conv1d(w, emb, 1) if config.embed_from == "body" else nn.Identity()
+        self.mel_head = nn.Conv1d(basis.shape[0], emb, 1) if config.embed_from == "body" else nn.Identity()
         self.eeg_embed = _WindowEmbedding(emb, config.window_frames, config.embed_dim)
         self.mel_embed = _WindowEmbedding(emb, config.window_frames, config.embed_dim)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / config.temperature)))
@@ -125,21 +130,32 @@ class ContrastiveDecoder(nn.Module):
         z = torch.einsum("bkc,bct->bkt", self.spatial[pid], x) + self.spatial_bias[pid]
         return self.blocks(torch.relu(self.inp(z)))
 
+    def scores(self, h: torch.Tensor) -> torch.Tensor:
+        """Standardised component scores (batch, frames, rank) from body features: what the regression fits."""
+        return self.out(h).transpose(1, 2)
+
+    def target_scores(self, y: torch.Tensor) -> torch.Tensor:
+        """Mel frames (batch, frames, bins) as standardised component scores (batch, frames, rank)."""
+        return (y - self.mean) @ self.basis.T / self.scale
+
     def regress(self, h: torch.Tensor) -> torch.Tensor:
         """Mel frames (batch, frames, bins) from body features: the mean plus the low-rank part."""
-        return self.out(h).transpose(1, 2) @ self.basis + self.mean
+        return (self.scores(h) * self.scale) @ self.basis + self.mean
 
     def forward(self, x: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Predicted mel frames (unclipped); positions where x is zero padding still get outputs."""
         return self.regress(self.body(x, pid))
 
     def embed_eeg(self, h: torch.Tensor) -> torch.Tensor:
-        """Unit embeddings of body-feature windows [shape=(batch, width, window)]."""
+        """Unit embeddings of body-feature windows [shape=(batch, width, window)] (or of the head's predicted
+        components there, with ``embed_from="head"``)."""
+        if self.embed_from == "head":
+            h = self.scores(h).transpose(1, 2)
         return self.eeg_embed(self.eeg_head(h))
 
     def embed_mel(self, y: torch.Tensor) -> torch.Tensor:
-        """Unit embeddings of mel windows [shape=(batch, window, bins)] (centred on the training mean)."""
-        return self.mel_embed(self.mel_head((y - self.mean).transpose(1, 2)))
+        """Unit embeddings of mel windows [shape=(batch, window, bins)], read as their component scores."""
+        return self.mel_embed(self.mel_head(self.target_scores(y).transpose(1, 2)))
 
 
 def info_nce(eeg: torch.Tensor, mel: torch.Tensor, scale: torch.Tensor | float,
