@@ -34,17 +34,19 @@ def _inputs(data: SegmentData, scalers: dict, names: list[str], band_hz: tuple[f
     return std
 
 
-def target_basis(frames: list[np.ndarray], rank: int) -> tuple[torch.Tensor, ...]:
-    """The training frames' top `rank` principal axes (rank, bins; rank 0: the identity), mean (bins,) and the
-    std of their scores (rank,)."""
-    y = np.concatenate(frames).astype(np.float64)
-    mean = y.mean(0)
+def target_basis(frames: list[np.ndarray], pid: list[int], n_participants: int, rank: int) -> tuple[torch.Tensor, ...]:
+    """The top `rank` principal axes (rank, bins; rank 0: the identity) of the training frames, each centred on
+    its participant's mean; those means (participants, bins); the std of the scores (rank,)."""
+    pid = np.asarray(pid)
+    mean = np.stack([np.concatenate([f for f, q in zip(frames, pid) if q == p]).mean(0) if (pid == p).any()
+                     else np.concatenate(frames).mean(0) for p in range(n_participants)])
+    y = np.concatenate([f - mean[q] for f, q in zip(frames, pid)]).astype(np.float64)
     if rank == 0:
         basis = np.eye(y.shape[1])
     else:
-        _, _, vt = np.linalg.svd(y - mean, full_matrices=False)
+        _, _, vt = np.linalg.svd(y, full_matrices=False)
         basis = vt[:rank]
-    scale = ((y - mean) @ basis.T).std(0) + 1e-6
+    scale = (y @ basis.T).std(0) + 1e-6
     return tuple(torch.as_tensor(a, dtype=torch.float32) for a in (basis, mean, scale))
 
 
@@ -71,8 +73,8 @@ def _windows(mask: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tens
     return starts
 
 
-def _contrastive_loss(model: ContrastiveDecoder, h: torch.Tensor, y: torch.Tensor, starts: torch.Tensor,
-                      width: int) -> torch.Tensor:
+def _contrastive_loss(model: ContrastiveDecoder, h: torch.Tensor, y: torch.Tensor, pid: torch.Tensor,
+                      starts: torch.Tensor, width: int) -> torch.Tensor:
     """InfoNCE between the body's and the mel's windows at `starts`; identical mel windows are no negatives."""
     rows = torch.nonzero(starts >= 0).flatten().to(h.device)
     if len(rows) < 2:
@@ -82,7 +84,7 @@ def _contrastive_loss(model: ContrastiveDecoder, h: torch.Tensor, y: torch.Tenso
     yw = torch.gather(y[rows], 1, idx[:, :, None].expand(-1, -1, y.shape[2]))
     flat = yw.flatten(1)
     same = torch.cdist(flat, flat) < 1e-6
-    return info_nce(model.embed_eeg(hw), model.embed_mel(yw), model.log_scale.exp().clamp(max=100), same)
+    return info_nce(model.embed_eeg(hw), model.embed_mel(yw, pid[rows]), model.log_scale.exp().clamp(max=100), same)
 
 
 def _predict(model: ContrastiveDecoder, x: torch.Tensor, pid: torch.Tensor, batch: int = 64) -> torch.Tensor:
@@ -101,8 +103,8 @@ def _epoch(model: ContrastiveDecoder, opt: torch.optim.Optimizer, tensors: tuple
     for s in range(0, len(order), config.batch_size):
         idx = order[s:s + config.batch_size]
         h = model.body(x[idx], pid[idx])
-        mse = masked_mse(model.scores(h), model.target_scores(y[idx]), m[idx])
-        nce = _contrastive_loss(model, h, y[idx], _windows(m[idx].cpu(), config.window_frames, gen),
+        mse = masked_mse(model.scores(h), model.target_scores(y[idx], pid[idx]), m[idx])
+        nce = _contrastive_loss(model, h, y[idx], pid[idx], _windows(m[idx].cpu(), config.window_frames, gen),
                                 config.window_frames) if config.contrastive_weight > 0 else mse.new_zeros(())
         loss = mse + config.contrastive_weight * nce
         opt.zero_grad(set_to_none=True)
@@ -125,7 +127,7 @@ def train_contrastive(train: dict, val: dict, *, n_participants: int, config: Co
                torch.as_tensor(train["pid"], device=device))
     xv, mv, yv = (a.to(device) for a in pad_segments(val["eeg"], val["frames"]))
     pv = torch.as_tensor(val["pid"], device=device)
-    basis, mean, scale = target_basis(train["frames"], config.rank)
+    basis, mean, scale = target_basis(train["frames"], train["pid"], n_participants, config.rank)
     model = ContrastiveDecoder(n_participants, tensors[0].shape[1], basis, mean, scale, config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stop, history = EarlyStopping(config.patience, higher_is_better=True), []
@@ -174,7 +176,7 @@ def load_contrastive(path: Path, device: str = "auto") -> tuple[ContrastiveDecod
     config = ContrastiveConfig.from_dict(payload["config"])
     rank, bins = payload["basis_shape"]
     model = ContrastiveDecoder(payload["n_participants"], payload["n_channels"], torch.zeros(rank, bins),
-                               torch.zeros(bins), torch.ones(rank), config)
+                               torch.zeros(payload["n_participants"], bins), torch.ones(rank), config)
     model.load_state_dict(payload["model_state"])
     return model.to(pick_device(device)).eval(), payload
 

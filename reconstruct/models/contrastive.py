@@ -6,10 +6,11 @@ low-rank regression head for rendering and a CLIP-style contrastive objective be
   (the per-participant trf sees one participant's).
 * **Shared body**: dilated 1-D convolutions at the frame rate (44 Hz) with ±1 s of receptive field and
   residual connections (`reconstruct.models.temporal`'s blocks), run over one 5-s segment with zero padding.
-* **Regression head** (what the pipeline renders): the mean training spectrogram plus a few principal
-  components of the training mel frames (``rank``; 0 = every bin), the low-rank target that made the trf work
-  at low SNR. The squared error is taken on the components' standardised scores, so it weighs as much as
-  the contrastive term whatever the spectra's scale.
+* **Regression head** (what the pipeline renders): the participant's mean training spectrogram (as the trf's
+  intercept; on NMED-H it is their song's) plus a few principal components of the training mel frames
+  (``rank``; 0 = every bin), the low-rank target that made the trf work at low SNR. The squared error is
+  taken on the components' standardised scores, so it weighs as much as the contrastive term whatever the
+  spectra's scale.
 * **Contrastive heads**: a window of ``window_s`` seconds of the body's output and the matching window of mel
   frames, each projected to a unit vector; InfoNCE over the batch (negatives: the batch's other windows,
   which include other times of the same song, so the objective is time-specific). Windows with identical
@@ -111,7 +112,7 @@ class ContrastiveDecoder(nn.Module):
         self.inp = nn.Conv1d(k, w, config.kernel, dilation=first, padding=(config.kernel - 1) // 2 * first)
         self.blocks = nn.Sequential(*[_Block(w, config.kernel, d, config.dropout) for d in config.dilations[1:]])
         self.register_buffer("basis", basis)  # (rank, bins): principal axes of the training frames, fixed
-        self.register_buffer("mean", mean)  # (bins,)
+        self.register_buffer("mean", mean)  # (participants, bins): each participant's mean training frame
         self.register_buffer("scale", scale)  # (rank,): std of each component's training scores
         self.out = nn.Conv1d(w, basis.shape[0], 1)
         nn.init.zeros_(self.out.bias)
@@ -134,17 +135,17 @@ class ContrastiveDecoder(nn.Module):
         """Standardised component scores (batch, frames, rank) from body features: what the regression fits."""
         return self.out(h).transpose(1, 2)
 
-    def target_scores(self, y: torch.Tensor) -> torch.Tensor:
+    def target_scores(self, y: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Mel frames (batch, frames, bins) as standardised component scores (batch, frames, rank)."""
-        return (y - self.mean) @ self.basis.T / self.scale
+        return (y - self.mean[pid, None]) @ self.basis.T / self.scale
 
-    def regress(self, h: torch.Tensor) -> torch.Tensor:
-        """Mel frames (batch, frames, bins) from body features: the mean plus the low-rank part."""
-        return (self.scores(h) * self.scale) @ self.basis + self.mean
+    def regress(self, h: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
+        """Mel frames (batch, frames, bins) from body features: the participant's mean plus the low-rank part."""
+        return (self.scores(h) * self.scale) @ self.basis + self.mean[pid, None]
 
     def forward(self, x: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Predicted mel frames (unclipped); positions where x is zero padding still get outputs."""
-        return self.regress(self.body(x, pid))
+        return self.regress(self.body(x, pid), pid)
 
     def embed_eeg(self, h: torch.Tensor) -> torch.Tensor:
         """Unit embeddings of body-feature windows [shape=(batch, width, window)] (or of the head's predicted
@@ -153,9 +154,9 @@ class ContrastiveDecoder(nn.Module):
             h = self.scores(h).transpose(1, 2)
         return self.eeg_embed(self.eeg_head(h))
 
-    def embed_mel(self, y: torch.Tensor) -> torch.Tensor:
+    def embed_mel(self, y: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Unit embeddings of mel windows [shape=(batch, window, bins)], read as their component scores."""
-        return self.mel_embed(self.mel_head(self.target_scores(y).transpose(1, 2)))
+        return self.mel_embed(self.mel_head(self.target_scores(y, pid).transpose(1, 2)))
 
 
 def info_nce(eeg: torch.Tensor, mel: torch.Tensor, scale: torch.Tensor | float,

@@ -93,7 +93,7 @@ def test_early_stopping_stops_when_validation_stops_improving(tmp_path):
 
 def test_subject_layer_is_per_participant_and_the_low_rank_head_stays_in_the_training_span():
     frames = [np.random.default_rng(0).uniform(0, 1, (50, 6)).astype(np.float32)]
-    basis, mean, scale = target_basis(frames, 2)
+    basis, mean, scale = target_basis(frames, [0], 2, 2)
     torch.manual_seed(0)
     model = ContrastiveDecoder(2, 5, basis, mean, scale, ContrastiveConfig(**TINY)).eval()
     x = torch.randn(1, 5, 50)
@@ -101,7 +101,7 @@ def test_subject_layer_is_per_participant_and_the_low_rank_head_stays_in_the_tra
     with torch.no_grad():
         model.spatial[1].copy_(model.spatial[0])
     assert torch.allclose(model(x, torch.tensor([0])), model(x, torch.tensor([1])))
-    off = (model(x, torch.tensor([0]))[0] - mean).detach()
+    off = (model(x, torch.tensor([0]))[0] - mean[0]).detach()
     assert torch.allclose(off @ basis.T @ basis, off, atol=1e-5)  # rank 2: nothing outside the two components
 
 
