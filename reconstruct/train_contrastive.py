@@ -35,19 +35,27 @@ def _inputs(data: SegmentData, scalers: dict, names: list[str], band_hz: tuple[f
 
 
 def target_basis(frames: list[np.ndarray], pid: list[int], n_participants: int, rank: int) -> tuple[torch.Tensor, ...]:
-    """The top `rank` principal axes (rank, bins; rank 0: the identity) of the training frames, each centred on
-    its participant's mean; those means (participants, bins); the std of the scores (rank,)."""
+    """Per participant, from their training frames only (as the trf's rank cut): the mean frame (participants,
+    bins), the top `rank` principal axes (participants, rank, bins; rank 0: the identity), signs aligned with the
+    pooled axes so the shared body sees one meaning per component, and the std of the scores (participants, rank)."""
     pid = np.asarray(pid)
-    mean = np.stack([np.concatenate([f for f, q in zip(frames, pid) if q == p]).mean(0) if (pid == p).any()
-                     else np.concatenate(frames).mean(0) for p in range(n_participants)])
-    y = np.concatenate([f - mean[q] for f, q in zip(frames, pid)]).astype(np.float64)
+    own = [np.concatenate([f for f, q in zip(frames, pid) if q == p]) if (pid == p).any() else np.concatenate(frames)
+           for p in range(n_participants)]
+    mean = np.stack([y.mean(0) for y in own])
+    bins = mean.shape[1]
+    pooled = _axes(np.concatenate([y - m for y, m in zip(own, mean)]), rank, bins)
+    basis = []
+    for y, m in zip(own, mean):
+        axes = _axes(y - m, rank, bins)
+        basis.append(axes * np.where(np.sum(axes * pooled, axis=1, keepdims=True) < 0, -1.0, 1.0))
+    scale = np.stack([((y - m) @ b.T).std(0) + 1e-6 for y, m, b in zip(own, mean, basis)])
+    return tuple(torch.as_tensor(a, dtype=torch.float32) for a in (np.stack(basis), mean, scale))
+
+
+def _axes(y: np.ndarray, rank: int, bins: int) -> np.ndarray:
     if rank == 0:
-        basis = np.eye(y.shape[1])
-    else:
-        _, _, vt = np.linalg.svd(y, full_matrices=False)
-        basis = vt[:rank]
-    scale = (y @ basis.T).std(0) + 1e-6
-    return tuple(torch.as_tensor(a, dtype=torch.float32) for a in (basis, mean, scale))
+        return np.eye(bins)
+    return np.linalg.svd(y.astype(np.float64), full_matrices=False)[2][:rank]
 
 
 def time_course_r(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
@@ -174,9 +182,9 @@ def load_contrastive(path: Path, device: str = "auto") -> tuple[ContrastiveDecod
     """The saved best model (eval mode) and its saved extras."""
     payload = torch.load(path, map_location=pick_device(device), weights_only=False)
     config = ContrastiveConfig.from_dict(payload["config"])
-    rank, bins = payload["basis_shape"]
-    model = ContrastiveDecoder(payload["n_participants"], payload["n_channels"], torch.zeros(rank, bins),
-                               torch.zeros(payload["n_participants"], bins), torch.ones(rank), config)
+    n, rank, bins = payload["basis_shape"]
+    model = ContrastiveDecoder(n, payload["n_channels"], torch.zeros(n, rank, bins), torch.zeros(n, bins),
+                               torch.ones(n, rank), config)
     model.load_state_dict(payload["model_state"])
     return model.to(pick_device(device)).eval(), payload
 

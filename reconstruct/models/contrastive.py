@@ -7,10 +7,10 @@ low-rank regression head for rendering and a CLIP-style contrastive objective be
 * **Shared body**: dilated 1-D convolutions at the frame rate (44 Hz) with ±1 s of receptive field and
   residual connections (`reconstruct.models.temporal`'s blocks), run over one 5-s segment with zero padding.
 * **Regression head** (what the pipeline renders): the participant's mean training spectrogram (as the trf's
-  intercept; on NMED-H it is their song's) plus a few principal components of the training mel frames
-  (``rank``; 0 = every bin), the low-rank target that made the trf work at low SNR. The squared error is
-  taken on the components' standardised scores, so it weighs as much as the contrastive term whatever the
-  spectra's scale.
+  intercept; on NMED-H it is their song's) plus a few principal components of the participant's training
+  mel frames (``rank``; 0 = every bin; signs aligned across participants), the low-rank target that made the
+  trf work at low SNR. The squared error is taken on the components' standardised scores, so it weighs as
+  much as the contrastive term whatever the spectra's scale.
 * **Contrastive heads**: a window of ``window_s`` seconds of the body's output and the matching window of mel
   frames, each projected to a unit vector; InfoNCE over the batch (negatives: the batch's other windows,
   which include other times of the same song, so the objective is time-specific). Windows with identical
@@ -111,17 +111,18 @@ class ContrastiveDecoder(nn.Module):
         first = config.dilations[0]
         self.inp = nn.Conv1d(k, w, config.kernel, dilation=first, padding=(config.kernel - 1) // 2 * first)
         self.blocks = nn.Sequential(*[_Block(w, config.kernel, d, config.dropout) for d in config.dilations[1:]])
-        self.register_buffer("basis", basis)  # (rank, bins): principal axes of the training frames, fixed
+        self.register_buffer("basis", basis)  # (participants, rank, bins): principal axes of their training frames
         self.register_buffer("mean", mean)  # (participants, bins): each participant's mean training frame
-        self.register_buffer("scale", scale)  # (rank,): std of each component's training scores
-        self.out = nn.Conv1d(w, basis.shape[0], 1)
+        self.register_buffer("scale", scale)  # (participants, rank): std of each component's training scores
+        rank = basis.shape[1]
+        self.out = nn.Conv1d(w, rank, 1)
         nn.init.zeros_(self.out.bias)
         with torch.no_grad():
             self.out.weight.mul_(0.1)
         self.embed_from = config.embed_from
-        emb = 8 if config.embed_from == "body" else basis.shape[0]  # channels per frame entering an embedding
+        emb = 8 if config.embed_from == "body" else rank  # channels per frame entering an embedding
         self.eeg_head = nn.Conv1d(w, emb, 1) if config.embed_from == "body" else nn.Identity()
-        self.mel_head = nn.Conv1d(basis.shape[0], emb, 1) if config.embed_from == "body" else nn.Identity()
+        self.mel_head = nn.Conv1d(rank, emb, 1) if config.embed_from == "body" else nn.Identity()
         self.eeg_embed = _WindowEmbedding(emb, config.window_frames, config.embed_dim)
         self.mel_embed = _WindowEmbedding(emb, config.window_frames, config.embed_dim)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / config.temperature)))
@@ -137,11 +138,11 @@ class ContrastiveDecoder(nn.Module):
 
     def target_scores(self, y: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Mel frames (batch, frames, bins) as standardised component scores (batch, frames, rank)."""
-        return (y - self.mean[pid, None]) @ self.basis.T / self.scale
+        return (y - self.mean[pid, None]) @ self.basis[pid].transpose(1, 2) / self.scale[pid, None]
 
     def regress(self, h: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Mel frames (batch, frames, bins) from body features: the participant's mean plus the low-rank part."""
-        return (self.scores(h) * self.scale) @ self.basis + self.mean[pid, None]
+        return (self.scores(h) * self.scale[pid, None]) @ self.basis[pid] + self.mean[pid, None]
 
     def forward(self, x: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Predicted mel frames (unclipped); positions where x is zero padding still get outputs."""
