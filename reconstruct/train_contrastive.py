@@ -92,7 +92,8 @@ def _contrastive_loss(model: ContrastiveDecoder, h: torch.Tensor, y: torch.Tenso
     yw = torch.gather(y[rows], 1, idx[:, :, None].expand(-1, -1, y.shape[2]))
     flat = yw.flatten(1)
     same = torch.cdist(flat, flat) < 1e-6
-    return info_nce(model.embed_eeg(hw), model.embed_mel(yw, pid[rows]), model.log_scale.exp().clamp(max=100), same)
+    scale = model.log_scale.exp().clamp(max=100)
+    return info_nce(model.embed_eeg(hw, pid[rows]), model.embed_mel(yw, pid[rows]), scale, same)
 
 
 def _predict(model: ContrastiveDecoder, x: torch.Tensor, pid: torch.Tensor, batch: int = 64) -> torch.Tensor:

@@ -47,7 +47,8 @@ class ContrastiveConfig:
     window_s: float = 2.0  # contrastive window
     embed_dim: int = 64
     contrastive_weight: float = 0.1  # lambda in loss = MSE + lambda × InfoNCE
-    embed_from: str = "body"  # what the EEG side embeds: the body's features, or the head's predicted components
+    embed_from: str = "body"  # the EEG side embeds the body's features ("body"), the head's predicted components
+    # ("head"), or the rendered prediction against the true window, each z-scored: Pearson logits ("render")
     temperature: float = 0.1  # initial; learnt (CLIP's logit scale)
     lr: float = 3e-3
     weight_decay: float = 1e-2
@@ -64,7 +65,7 @@ class ContrastiveConfig:
                self.patience) < 1 or self.kernel % 2 == 0 or not self.dilations or self.lr <= 0 \
                 or not 0 <= self.dropout < 1 or self.rank < 0 or bad_band or self.contrastive_weight < 0 \
                 or self.temperature <= 0 or not 0 < self.window_s <= 5 or self.batch_size < 2 \
-                or self.embed_from not in ("body", "head"):
+                or self.embed_from not in ("body", "head", "render"):
             raise ParameterError(f"bad contrastive-decoder settings: {self}")
 
     @property
@@ -148,16 +149,32 @@ class ContrastiveDecoder(nn.Module):
         """Predicted mel frames (unclipped); positions where x is zero padding still get outputs."""
         return self.regress(self.body(x, pid), pid)
 
-    def embed_eeg(self, h: torch.Tensor) -> torch.Tensor:
+    def embed_eeg(self, h: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
         """Unit embeddings of body-feature windows [shape=(batch, width, window)] (or of the head's predicted
-        components there, with ``embed_from="head"``)."""
+        components there, with ``embed_from="head"``, or of the rendered frames, with "render")."""
+        if self.embed_from == "render":
+            return _pearson_unit(self.regress(h, pid).clamp(0, 1))
         if self.embed_from == "head":
             h = self.scores(h).transpose(1, 2)
         return self.eeg_embed(self.eeg_head(h))
 
     def embed_mel(self, y: torch.Tensor, pid: torch.Tensor) -> torch.Tensor:
-        """Unit embeddings of mel windows [shape=(batch, window, bins)], read as their component scores."""
+        """Unit embeddings of mel windows [shape=(batch, window, bins)], read as their component scores (or, with
+        "render", as the observer reads them: floored 80 dB below their maximum, z-scored)."""
+        if self.embed_from == "render":
+            floor = y.flatten(1).max(1).values - RANGE_UNITS
+            return _pearson_unit(torch.maximum(y, floor[:, None, None]))
         return self.mel_embed(self.mel_head(self.target_scores(y, pid).transpose(1, 2)))
+
+
+RANGE_UNITS = 0.8  # the observer's level-relative range (80 dB) in training units (100 dB per unit)
+
+
+def _pearson_unit(x: torch.Tensor) -> torch.Tensor:
+    """Windows [shape=(batch, frames, bins)] flattened, centred and scaled to unit length: dot products are
+    Pearson correlations, as the ideal observer and N-way identification compute them."""
+    flat = x.flatten(1)
+    return functional.normalize(flat - flat.mean(1, keepdim=True), dim=-1)
 
 
 def info_nce(eeg: torch.Tensor, mel: torch.Tensor, scale: torch.Tensor | float,

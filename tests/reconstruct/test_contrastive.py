@@ -78,6 +78,12 @@ def test_seeded_training_reproduces(tmp_path):
     assert other["history"][0]["train_mse"] != first["history"][0]["train_mse"]
 
 
+@pytest.mark.parametrize("embed_from", ["body", "head", "render"])
+def test_every_embedding_trains_with_a_finite_contrastive_loss(tmp_path, embed_from):
+    summary = _train(tmp_path, embed_from, max_epochs=2, embed_from=embed_from)
+    assert all(0 < h["train_info_nce"] < 10 for h in summary["history"])
+
+
 def test_early_stopping_stops_when_validation_stops_improving(tmp_path):
     stop = EarlyStopping(2, higher_is_better=True)
     assert stop.improved(0.1, 1) and not stop.improved(0.05, 2) and not stop.should_stop(2)
@@ -106,7 +112,7 @@ def test_subject_layer_is_per_participant_and_the_low_rank_head_stays_in_the_tra
 
 
 @pytest.mark.parametrize("kwargs", [{"kernel": 4}, {"rank": -1}, {"window_s": 0}, {"band_hz": (8.0, 1.0)},
-                                    {"contrastive_weight": -1}, {"batch_size": 1}])
+                                    {"contrastive_weight": -1}, {"batch_size": 1}, {"embed_from": "clip"}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ParameterError):
         ContrastiveConfig(**kwargs)
