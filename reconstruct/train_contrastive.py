@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional
 from tqdm.auto import tqdm
 
 from reconstruct.chunk_decoders import SegmentData, band_passed, participant_scalers, standardised_segments
 from reconstruct.errors import ReconstructError
-from reconstruct.models.contrastive import ContrastiveConfig, ContrastiveDecoder, info_nce
+from reconstruct.models.contrastive import RANGE_UNITS, ContrastiveConfig, ContrastiveDecoder, info_nce
 from reconstruct.segment_training import EarlyStopping, masked_mse, pad_segments
 from reconstruct.segments import FRAMES_PER_S
 from reconstruct.train import pick_device
@@ -68,6 +69,22 @@ def time_course_r(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> fl
         den = float(a.norm() * b.norm())
         rs.append(float((a * b).sum()) / den if den > 0 else 0.0)
     return float(np.mean(rs))
+
+
+def same_song_rate(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, pid: torch.Tensor) -> float:
+    """The same-song observer on validation segments: over every pair of one participant's segments, how often
+    a segment's true frames (floored 80 dB below their maximum) correlate better with its own prediction than
+    with the other's. Segments are cut to the shortest."""
+    n = int(mask.sum(1).min())
+    truth = y[:, :n].flatten(1)
+    truth = torch.maximum(truth, truth.max(1, keepdim=True).values - RANGE_UNITS)
+    t = functional.normalize(truth - truth.mean(1, keepdim=True), dim=-1)
+    p = pred[:, :n].clamp(0, 1).flatten(1)
+    p = functional.normalize(p - p.mean(1, keepdim=True), dim=-1)
+    r = t @ p.T  # r[i, j]: truth i against prediction j
+    pairs = (pid[:, None] == pid[None, :]) & ~torch.eye(len(pid), dtype=torch.bool, device=pid.device)
+    wins = (r.diagonal()[:, None] > r)[pairs]
+    return float(wins.float().mean()) if len(wins) else 0.0
 
 
 def _windows(mask: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tensor:
@@ -146,21 +163,23 @@ def train_contrastive(train: dict, val: dict, *, n_participants: int, config: Co
         mse, nce = _epoch(model, opt, tensors, config, gen)
         pred = _predict(model, xv, pv)
         val_r, val_mse = time_course_r(pred, yv, mv), float(masked_mse(pred, yv, mv))
+        val_same = same_song_rate(pred, yv, mv, pv)
         history.append({"epoch": epoch, "train_mse": float(mse), "train_info_nce": float(nce), "val_r": val_r,
-                        "val_mse": val_mse,
+                        "val_same_song": val_same, "val_mse": val_mse,
                         "seconds": round(time.perf_counter() - started, 2)})
-        if stop.improved(val_r, epoch):
+        if stop.improved(val_r if config.stop_on == "r" else val_same, epoch):
             torch.save({"model_state": model.state_dict(), "config": config.to_dict(), "n_participants": n_participants,
                         "n_channels": tensors[0].shape[1], "basis_shape": list(basis.shape), **extra},
                        out_dir / CHECKPOINT)
         bar.update(1)
-        bar.set_postfix(val_r=f"{val_r:.4f}", best=stop.best_epoch)
+        bar.set_postfix(val_r=f"{val_r:.4f}", same=f"{val_same:.3f}", best=stop.best_epoch)
         if stop.should_stop(epoch):
             break
     bar.close()
     best = history[stop.best_epoch - 1]
     summary = {"decoder": "contrastive", "config": config.to_dict(), "device": str(device), "epochs": len(history),
-               "best_epoch": stop.best_epoch, "best_val_r": stop.best, "val_loss": best["val_mse"], "history": history}
+               "best_epoch": stop.best_epoch, "best_val_r": best["val_r"],
+               "best_val_same_song": best["val_same_song"], "val_loss": best["val_mse"], "history": history}
     (out_dir / "training_contrastive.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -50,6 +50,7 @@ class ContrastiveConfig:
     embed_from: str = "body"  # the EEG side embeds the body's features ("body"), the head's predicted components
     # ("head"), or the rendered prediction against the true window, each z-scored: Pearson logits ("render")
     temperature: float = 0.1  # initial; learnt (CLIP's logit scale)
+    stop_on: str = "r"  # validation score of early stopping: time-course r, or the same-song observer's rate
     lr: float = 3e-3
     weight_decay: float = 1e-2
     batch_size: int = 32
@@ -65,7 +66,7 @@ class ContrastiveConfig:
                self.patience) < 1 or self.kernel % 2 == 0 or not self.dilations or self.lr <= 0 \
                 or not 0 <= self.dropout < 1 or self.rank < 0 or bad_band or self.contrastive_weight < 0 \
                 or self.temperature <= 0 or not 0 < self.window_s <= 5 or self.batch_size < 2 \
-                or self.embed_from not in ("body", "head", "render"):
+                or self.embed_from not in ("body", "head", "render") or self.stop_on not in ("r", "same_song"):
             raise ParameterError(f"bad contrastive-decoder settings: {self}")
 
     @property

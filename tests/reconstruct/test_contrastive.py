@@ -14,7 +14,8 @@ from reconstruct.models.contrastive import ContrastiveConfig, ContrastiveDecoder
 from reconstruct.run import run_stage
 from reconstruct.segment_training import EarlyStopping
 from reconstruct.simulate import SimulatedDataConfig
-from reconstruct.train_contrastive import CHECKPOINT, load_contrastive, target_basis, train_contrastive
+from reconstruct.train_contrastive import (CHECKPOINT, load_contrastive, same_song_rate, target_basis,
+                                          train_contrastive)
 
 TINY = dict(width=8, components=3, embed_dim=8, batch_size=8, device="cpu")
 
@@ -78,6 +79,13 @@ def test_seeded_training_reproduces(tmp_path):
     assert other["history"][0]["train_mse"] != first["history"][0]["train_mse"]
 
 
+def test_the_validation_same_song_rate_is_one_for_perfect_predictions_and_zero_for_swapped_ones():
+    y = torch.rand(4, 30, 6, generator=torch.Generator().manual_seed(0))
+    mask, pid = torch.ones(4, 30), torch.tensor([0, 0, 1, 1])
+    assert same_song_rate(y, y, mask, pid) == 1.0
+    assert same_song_rate(y[[1, 0, 3, 2]], y, mask, pid) == 0.0  # each prediction is the other span's truth
+
+
 @pytest.mark.parametrize("embed_from", ["body", "head", "render"])
 def test_every_embedding_trains_with_a_finite_contrastive_loss(tmp_path, embed_from):
     summary = _train(tmp_path, embed_from, max_epochs=2, embed_from=embed_from)
@@ -112,7 +120,8 @@ def test_subject_layer_is_per_participant_and_the_low_rank_head_stays_in_the_tra
 
 
 @pytest.mark.parametrize("kwargs", [{"kernel": 4}, {"rank": -1}, {"window_s": 0}, {"band_hz": (8.0, 1.0)},
-                                    {"contrastive_weight": -1}, {"batch_size": 1}, {"embed_from": "clip"}])
+                                    {"contrastive_weight": -1}, {"batch_size": 1}, {"embed_from": "clip"},
+                                    {"stop_on": "loss"}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ParameterError):
         ContrastiveConfig(**kwargs)
