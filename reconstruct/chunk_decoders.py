@@ -220,16 +220,19 @@ def _val_loss(preds: list[np.ndarray], data: SegmentData) -> float:
 
 # ---- temporal --------------------------------------------------------------------------------------
 
-def _scalers(train: SegmentData) -> dict[str, dict]:
+def participant_scalers(train: SegmentData) -> dict[str, dict]:
+    """Each participant's channel scaler from their training segments."""
     return {p: channel_scaler([train.eeg[r] for r in np.flatnonzero(train.participant == p)])
             for p in sorted(set(train.participant))}
 
 
-def _standardised(data: SegmentData, scalers: dict[str, dict], names: list[str]) -> dict:
+def standardised_segments(data: SegmentData, scalers: dict[str, dict], names: list[str], *,
+                          decoder: str = "temporal") -> dict:
+    """{"eeg", "frames", "pid"} of `data` with each participant's channels scaled (pid = index in `names`)."""
     missing = sorted(set(data.participant) - set(names))
     if missing:
         from reconstruct.errors import ReconstructError
-        raise ReconstructError(f"participants {missing} have no training chunks for the temporal decoder")
+        raise ReconstructError(f"participants {missing} have no training chunks for the {decoder} decoder")
     return {"eeg": [_scaled(x, scalers[p]) for x, p in zip(data.eeg, data.participant)],
             "frames": data.frames, "pid": [names.index(p) for p in data.participant]}
 
@@ -238,9 +241,9 @@ def train_temporal_decoder(train: SegmentData, val: SegmentData, config: Tempora
                            progress: bool = True) -> dict:
     """Per-participant channel scaling on training frames, then the seeded loop with early stopping."""
     from reconstruct.train_temporal import train_temporal
-    scalers = _scalers(train)
+    scalers = participant_scalers(train)
     names = sorted(scalers)
-    summary = train_temporal(_standardised(train, scalers, names), _standardised(val, scalers, names),
+    summary = train_temporal(standardised_segments(train, scalers, names), standardised_segments(val, scalers, names),
                              n_participants=len(names), config=config, out_dir=model_dir,
                              extra={"participants": names, "scalers": scalers}, progress=progress)
     return {k: v for k, v in summary.items() if k != "history"} | {"val_loss": summary["best_val_loss"]}
@@ -251,5 +254,5 @@ def predict_temporal_segments(data: SegmentData, model_dir: Path, device: str = 
     from reconstruct.train_temporal import load_temporal, predict_temporal
     model, payload = load_temporal(model_dir / "best_temporal.pt", device=device)
     names = payload["participants"]
-    std = _standardised(data, payload["scalers"], names)
+    std = standardised_segments(data, payload["scalers"], names)
     return predict_temporal(model, std["eeg"], std["pid"])

@@ -12,6 +12,7 @@ from reconstruct.decoders.registry import decoder_names, get_decoder
 from reconstruct.errors import ParameterError
 from reconstruct.features import INPUTS, TARGETS
 from reconstruct.invert import InversionConfig
+from reconstruct.models.contrastive import ContrastiveConfig
 from reconstruct.models.temporal import TemporalConfig
 from reconstruct.models.trf import TRFConfig
 from reconstruct.simulate import SimulatedDataConfig
@@ -50,6 +51,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     trf: TRFConfig = field(default_factory=TRFConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     split_seed: int = 0
     split_scope: str = "song"
     split_guard_s: int = 0

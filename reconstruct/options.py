@@ -103,13 +103,14 @@ def run_options(func: Callable) -> Callable:
                      help="Simulated songs' timing: steady (one tempo, a 4-bar chord cycle) or loose (every beat's "
                           "length and harmony drawn afresh; a diagnostic for the circularly shifted control)."),
         click.option("--input", "input_kind", type=click.Choice(["psd", "raw"]), default=None,
-                     help="EEG input per second [default: psd for cnn and ridge, raw for trf and temporal]."),
+                     help="EEG input per second [default: psd for cnn and ridge, raw for trf, temporal, contrastive]."),
         click.option("--target", "target_kind", type=click.Choice(["mel", "linear"]), default="mel",
                      show_default=True),
         click.option("--decoder", type=click.Choice([*decoder_names(), "auto"]), default="cnn", show_default=True,
                      help="cnn = the paper's Table-1 CNN (small preset by --arch); ridge on the same features; "
                           "trf = the field's lagged backward model per participant (MNE's ReceptiveField); "
-                          "temporal = a 1-D conv decoder with ±1 s of context; auto = the one that scores best "
+                          "temporal = a 1-D conv decoder with ±1 s of context; contrastive = a subject layer, shared "
+                          "body, low-rank head and a CLIP loss on 1-8 Hz EEG; auto = the one that scores best "
                           "on validation chunks by the time-specific measures (never test chunks)."),
         click.option("--ridge-alpha", type=float, default=10.0, show_default=True),
         click.option("--trf-cv", type=click.Choice(["kfold", "loo"]), default="kfold", show_default=True,

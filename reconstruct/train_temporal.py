@@ -16,29 +16,8 @@ import torch
 from tqdm.auto import tqdm
 
 from reconstruct.models.temporal import TemporalConfig, TemporalDecoder
+from reconstruct.segment_training import EarlyStopping, masked_mse, pad_segments
 from reconstruct.train import pick_device
-
-
-def _batch(eeg: list[np.ndarray], frames: list[np.ndarray] | None) -> tuple[torch.Tensor, ...]:
-    """Pad segments to the longest: x [shape=(n, channels, T)], y [shape=(n, T, bins)], mask [shape=(n, T)]."""
-    t = max(len(e) for e in eeg)
-    x = np.zeros((len(eeg), eeg[0].shape[1], t), np.float32)
-    mask = np.zeros((len(eeg), t), np.float32)
-    for i, e in enumerate(eeg):
-        x[i, :, :len(e)] = e.T
-        mask[i, :len(e)] = 1
-    out = [torch.from_numpy(x), torch.from_numpy(mask)]
-    if frames is not None:
-        y = np.zeros((len(eeg), t, frames[0].shape[1]), np.float32)
-        for i, f in enumerate(frames):
-            y[i, :len(f)] = f
-        out.append(torch.from_numpy(y))
-    return tuple(out)
-
-
-def _masked_mse(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    err = ((pred - y) ** 2).mean(-1) * mask
-    return err.sum() / mask.sum().clamp(min=1)
 
 
 def train_temporal(train: dict, val: dict, *, n_participants: int, config: TemporalConfig, out_dir: Path,
@@ -49,9 +28,9 @@ def train_temporal(train: dict, val: dict, *, n_participants: int, config: Tempo
     out_dir.mkdir(parents=True, exist_ok=True)
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    xt, mt, yt = (a.to(device) for a in _batch(train["eeg"], train["frames"]))
+    xt, mt, yt = (a.to(device) for a in pad_segments(train["eeg"], train["frames"]))
     pt = torch.as_tensor(train["pid"], device=device)
-    xv, mv, yv = (a.to(device) for a in _batch(val["eeg"], val["frames"]))
+    xv, mv, yv = (a.to(device) for a in pad_segments(val["eeg"], val["frames"]))
     pv = torch.as_tensor(val["pid"], device=device)
     n_bins = yt.shape[-1]
     model = TemporalDecoder(n_participants, xt.shape[1], n_bins, config).to(device)
@@ -61,7 +40,7 @@ def train_temporal(train: dict, val: dict, *, n_participants: int, config: Tempo
         model.out.weight.mul_(0.1)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)
-    best, best_epoch, history = float("inf"), 0, []
+    stop, history = EarlyStopping(config.patience), []
     bar = tqdm(total=config.max_epochs, desc="training temporal", unit="epoch", disable=not progress)
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
@@ -70,7 +49,7 @@ def train_temporal(train: dict, val: dict, *, n_participants: int, config: Tempo
         total = 0.0
         for s in range(0, len(order), config.batch_size):
             idx = order[s:s + config.batch_size]
-            loss = _masked_mse(model(xt[idx], pt[idx]), yt[idx], mt[idx])
+            loss = masked_mse(model(xt[idx], pt[idx]), yt[idx], mt[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -78,17 +57,16 @@ def train_temporal(train: dict, val: dict, *, n_participants: int, config: Tempo
         val_loss = evaluate_loss(model, xv, mv, yv, pv)
         history.append({"epoch": epoch, "train_loss": total / len(xt), "val_loss": val_loss,
                         "seconds": round(time.perf_counter() - started, 2)})
-        if val_loss < best:
-            best, best_epoch = val_loss, epoch
+        if stop.improved(val_loss, epoch):
             torch.save({"model_state": model.state_dict(), "config": config.to_dict(), "n_participants": n_participants,
                         "n_channels": xt.shape[1], "n_bins": n_bins, **extra}, out_dir / "best_temporal.pt")
         bar.update(1)
-        bar.set_postfix(val=f"{val_loss:.4f}", best=best_epoch)
-        if epoch - best_epoch >= config.patience:
+        bar.set_postfix(val=f"{val_loss:.4f}", best=stop.best_epoch)
+        if stop.should_stop(epoch):
             break
     bar.close()
     summary = {"decoder": "temporal", "config": config.to_dict(), "device": str(device), "epochs": len(history),
-               "best_epoch": best_epoch, "best_val_loss": best, "history": history}
+               "best_epoch": stop.best_epoch, "best_val_loss": stop.best, "history": history}
     (out_dir / "training_temporal.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -101,7 +79,7 @@ def evaluate_loss(model: TemporalDecoder, x: torch.Tensor, mask: torch.Tensor, y
     with torch.inference_mode():
         for s in range(0, len(x), batch):
             m = mask[s:s + batch]
-            total += float(_masked_mse(model(x[s:s + batch], pid[s:s + batch]), y[s:s + batch], m)) * float(m.sum())
+            total += float(masked_mse(model(x[s:s + batch], pid[s:s + batch]), y[s:s + batch], m)) * float(m.sum())
             n += float(m.sum())
     return total / max(n, 1.0)
 
@@ -122,7 +100,7 @@ def predict_temporal(model: TemporalDecoder, eeg: list[np.ndarray], pid: list[in
     out: list[np.ndarray] = []
     with torch.inference_mode():
         for s in range(0, len(eeg), batch):
-            x, _ = _batch(eeg[s:s + batch], None)
+            x, _ = pad_segments(eeg[s:s + batch], None)
             pred = model(x.to(device), torch.as_tensor(pid[s:s + batch], device=device)).clamp(0, 1).cpu().numpy()
             out += [pred[i, :len(e)] for i, e in enumerate(eeg[s:s + batch])]
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reconstruct.decoders.base import Decoder
 from reconstruct.decoders.cnn import PaperCNN
+from reconstruct.decoders.contrastive import Contrastive
 from reconstruct.decoders.ridge import Ridge
 from reconstruct.decoders.segment import TRF, Temporal
 from reconstruct.errors import ParameterError
@@ -37,5 +38,5 @@ def get_decoder(name: str) -> Decoder:
         raise ParameterError(f"decoder={name!r} must be one of {list(_REGISTRY) + ['auto']}") from None
 
 
-for _builtin in (PaperCNN(), Ridge(), TRF(), Temporal()):  # one registration per decoder
+for _builtin in (PaperCNN(), Ridge(), TRF(), Temporal(), Contrastive()):  # one registration per decoder
     register(_builtin)

@@ -34,6 +34,7 @@ DECODER_LABELS = {"cnn": "paper pipeline: PSD → small CNN (Table 1 preset 'sma
                   "ridge": "ridge on the PSD (the paper's baseline)",
                   "trf": "trf: lagged ridge per participant, raw EEG → mel frames (mTRF / MNE ReceptiveField)",
                   "temporal": "temporal: 1-D conv, per-participant spatial layer, ±1 s context",
+                  "contrastive": "contrastive: subject layer, shared body, low-rank head + CLIP loss, 1-8 Hz",
                   "song_mean": "song-mean baseline (the song's mean training spectrogram)"}
 MEASURE_KEYS = ("different_song", "same_song", "top1", "top3")
 
