@@ -36,18 +36,32 @@ def _band(field: dict) -> str:
     return f"{b['mean_r']:.3f} (null 95th {b['null_p95']:.3f}, p {b['p']:.2g}; {above})"
 
 
+def _verdict(field: dict) -> str:
+    """The field metrics whose lower 95 % bound clears chance and the song-mean row, and band r beyond its null."""
+    if "beats_baseline" not in field:
+        return "–"
+    names = [FIELD_COLUMNS[k].split(" ", 1)[0] + " " + FIELD_COLUMNS[k].split(" ", 1)[1].split(" ")[0]
+             for k, ok in field["beats_baseline"].items() if ok and k in FIELD_COLUMNS]
+    band = field.get("band_r") or {}
+    if band.get("p", 1.0) < 0.05:
+        names.append("band r")
+    return ", ".join(names) or "no"
+
+
 def field_markdown(result: dict) -> str:
     """The field's metrics, one row per (SNR, decoder): accuracy [exact 95 % CI] (chance), bits/min, band r."""
     lines = ["| SNR | decoder | " + " | ".join(f"{v} % (chance)" for v in FIELD_COLUMNS.values())
-             + " | bits/min (50-way 3 s / all 5 s) | mean band r (null 95th, p; bands above) |",
-             "|---|---|" + "---|" * (len(FIELD_COLUMNS) + 2)]
+             + " | bits/min (50-way 3 s / all 5 s) | mean band r (null 95th, p; bands above) "
+             "| above chance and song-mean (band r: beyond its null) |",
+             "|---|---|" + "---|" * (len(FIELD_COLUMNS) + 3)]
     for level in result["levels"]:
         for row in level["rows"]:
             field = row.get("field") or {}
             mark = " †" if row.get("measured_by") else ""
             cells = [_cell(field.get(k)) for k in FIELD_COLUMNS]
             lines.append(f"| {level['snr']:g} | {row['decoder']}{mark} | {' | '.join(cells)} | "
-                         f"{_bits(field) if field else '–'} | {_band(field)} |")
+                         f"{_bits(field) if field else '–'} | {_band(field)} | "
+                         f"{_verdict(field) if row['decoder'] != 'song_mean' else '–'} |")
     lines.append("")
     lines.append("N-way ID: the reconstruction window against its own true window and N − 1 distractors from the "
                  "distinct test windows of every song (all-way: the whole pool, N in the JSON); song ID against "

@@ -47,6 +47,8 @@ def test_table_and_plot_are_written(result, tmp_path):
     table, field = comparison_markdown(res).split("### The field's metrics")
     assert table.strip().count("\n") == 1 + 2 * 3 and "song_mean" in table
     assert field.count("| song_mean |") == 2 and "MM 5-way" in field
+    trf_rows = [line for line in field.splitlines() if line.startswith(("| 0 | trf", "| 0.5 | trf"))]
+    assert trf_rows[0].endswith("| no |") and "band r" in trf_rows[1].rsplit("|", 2)[1]  # the verdict column
     assert paths[2].read_bytes()[:4] == paths[3].read_bytes()[:4] == b"\x89PNG"
     assert paths[3].name == "decoder_comparison_field.png"
 
