@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from reconstruct.config import RunConfig
 from reconstruct.evaluation.brains import NS, default_scorers, run_brains_curve
 from reconstruct.evaluation.field_metrics import field_metrics, song_templates
@@ -122,4 +120,4 @@ def brains_block(runs: dict[str, RunConfig], snr: float) -> dict:
 
 def is_block(value: object) -> bool:
     """True for a brains block as `brains_block` makes it (an older comparison has none)."""
-    return isinstance(value, dict) and "curves" in value and bool(np.size(list(value["curves"])))
+    return isinstance(value, dict) and bool(value.get("curves"))
