@@ -208,8 +208,10 @@ def brains_curve(chunks: HeldOutChunks, *, scorers: dict[str, Scorer] | None = N
 
 
 def run_brains_curve(config: RunConfig, *, scorers: dict[str, Scorer] | None = None, ns: tuple[int, ...] = NS,
-                     draws: int = DRAWS, seed: int | None = None) -> dict:
-    """The curve over N for a finished run, its test chunks' roles checked against the run's split."""
+                     draws: int = DRAWS, seed: int | None = None, chunks: HeldOutChunks | None = None,
+                     baseline: np.ndarray | None = None) -> dict:
+    """The curve over N for a finished run, its test chunks' roles checked against the run's split (`chunks`,
+    `baseline`: the run's test chunks and their song-mean spectra when the caller has read them already)."""
     from reconstruct.evaluation.time_specific import load_test_chunks, song_mean_baseline
     from reconstruct.rundir import RunDir
     from reconstruct.stages import is_done
@@ -218,11 +220,12 @@ def run_brains_curve(config: RunConfig, *, scorers: dict[str, Scorer] | None = N
         raise ReconstructError(f"{config.run_dir} has no predictions for these settings: run `tuneback reconstruct "
                                f"run --until predict` with them first")
     run = RunDir.of(config)
-    chunks = load_test_chunks(config)
+    chunks = load_test_chunks(config) if chunks is None else chunks
+    baseline = song_mean_baseline(config, chunks) if baseline is None else baseline
     roles = run.split().chunk_roles[chunks.recording, chunks.chunk]
     seed = config.select_seed if seed is None else seed
     curve = brains_curve(chunks, scorers=scorers, ns=ns, draws=draws, seed=seed, roles=roles,
-                         baseline=song_mean_baseline(config, chunks))
+                         baseline=baseline)
     load = run.summary("load")
     return {**curve, "dataset": load["name"], "simulated": bool(load["simulated"]), "decoder": config.decoder,
             "run_dir": str(config.run_dir)}

@@ -58,12 +58,13 @@ def _image_metrics(truth: np.ndarray, recon: np.ndarray) -> dict:
 
 def score_decoder_run(config: RunConfig) -> tuple[dict, dict]:
     """(the decoder's row, the song-mean baseline's row) on every test chunk of a finished run."""
-    ev = time_specific_evidence(config, seed=config.select_seed)
     chunks = load_test_chunks(config)
-    field = field_evidence(config, seed=config.select_seed, chunks=chunks)
+    baseline = song_mean_baseline(config, chunks)
+    ev = time_specific_evidence(config, seed=config.select_seed, chunks=chunks, baseline=baseline)
+    field = field_evidence(config, seed=config.select_seed, chunks=chunks, baseline=baseline)
     rows = []
     for name, scores, recon in (("decoder", ev["decoder"], chunks.recon),
-                                ("baseline", ev["song_mean_baseline"], song_mean_baseline(config, chunks))):
+                                ("baseline", ev["song_mean_baseline"], baseline)):
         row = {m: measure_summary(scores, m) for m in MEASURE_KEYS if m in scores or m in scores["span_id"]}
         row.update(_image_metrics(chunks.truth, recon))
         row["field"] = field_summary(field["decoder" if name == "decoder" else "song_mean_baseline"])

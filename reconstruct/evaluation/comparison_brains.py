@@ -26,10 +26,11 @@ def decoder_brains(config: RunConfig, *, ns: tuple[int, ...] = NS, seed: int | N
     """One finished run's curve over N with the default scorers and the field's metrics (subsets left out)."""
     seed = config.select_seed if seed is None else seed
     chunks = load_test_chunks(config)
-    templates = song_templates(chunks, song_mean_baseline(config, chunks))
+    baseline = song_mean_baseline(config, chunks)
+    templates = song_templates(chunks, baseline)
     scorers = {**default_scorers(seed=seed),
                "field": partial(field_metrics, seed=seed, templates=templates, n_null=NULL_DRAWS)}
-    curve = run_brains_curve(config, scorers=scorers, ns=ns, seed=seed)
+    curve = run_brains_curve(config, scorers=scorers, ns=ns, seed=seed, chunks=chunks, baseline=baseline)
     for point in curve["points"]:
         point.pop("subsets", None)  # the names of the drawn participants: in `tuneback reconstruct brains` output
     return curve

@@ -39,10 +39,12 @@ def field_metrics(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0,
     return out
 
 
-def field_evidence(config: RunConfig, *, seed: int = 0, chunks: HeldOutChunks | None = None) -> dict:
-    """A finished run's field metrics for its decoder and the song-mean baseline, side by side."""
+def field_evidence(config: RunConfig, *, seed: int = 0, chunks: HeldOutChunks | None = None,
+                   baseline: np.ndarray | None = None) -> dict:
+    """A finished run's field metrics for its decoder and the song-mean baseline, side by side (`chunks`,
+    `baseline`: already read by the caller)."""
     chunks = load_test_chunks(config) if chunks is None else chunks
-    baseline = song_mean_baseline(config, chunks)
+    baseline = song_mean_baseline(config, chunks) if baseline is None else baseline
     templates = song_templates(chunks, baseline)
     return {"decoder": field_metrics(chunks, chunks.recon, seed=seed, templates=templates),
             "song_mean_baseline": field_metrics(chunks, baseline, seed=seed, templates=templates),

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconstruct.config import RunConfig
-from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, units_to_db
+from reconstruct.evaluation.observer import RANGE_DB, ideal_observer, song_mean_units, units_to_db
 from reconstruct.evaluation.stats import accuracy_vs_chance, two_way_cluster_ci
 from reconstruct.rundir import RunDir
-from reconstruct.split import CHUNK_S, TRAIN, VAL
+from reconstruct.split import CHUNK_S
 
 TOP_K = (1, 3)
 TIME_MEASURES = ("same_song", "top1", "top3")  # the measures that song identity alone cannot pass
@@ -80,15 +80,7 @@ def true_spans(config: RunConfig, songs: np.ndarray, starts: np.ndarray) -> np.n
 
 def song_mean_baseline(config: RunConfig, chunks: HeldOutChunks) -> np.ndarray:
     """Each test chunk replaced by its song's mean training spectrogram, tiled over the chunk's 5 s."""
-    table = RunDir.of(config).recordings()
-    run = RunDir.of(config)
-    songs, targets = run.target_songs(), run.targets()
-    roles = RunDir.of(config).split().example_roles().reshape(len(table), RunDir.of(config).used_s())
-    means = {}
-    for s in set(chunks.song):
-        seconds = np.unique(np.concatenate([np.flatnonzero(np.isin(roles[r], [TRAIN, VAL]))
-                                            for r, (_, song) in enumerate(table) if song == s]))
-        means[s] = np.tile(np.asarray(targets[songs.index(s), seconds]).mean(axis=0), (CHUNK_S, 1))
+    means = song_mean_units(config, sorted(set(chunks.song)))
     return np.stack([means[s] for s in chunks.song])
 
 
@@ -163,11 +155,14 @@ def score_spectra(chunks: HeldOutChunks, recon: np.ndarray, *, seed: int = 0) ->
     return {**observers(chunks, recon, seed=seed), "span_id": span_identification(chunks, recon)}
 
 
-def time_specific_evidence(config: RunConfig, *, seed: int = 0) -> dict:
-    """The run's reconstructions and the song-mean baseline, scored side by side, with the verdicts."""
-    chunks = load_test_chunks(config)
+def time_specific_evidence(config: RunConfig, *, seed: int = 0, chunks: HeldOutChunks | None = None,
+                           baseline: np.ndarray | None = None) -> dict:
+    """The run's reconstructions and the song-mean baseline, scored side by side, with the verdicts (`chunks`,
+    `baseline`: the run's test chunks and their song-mean spectra when the caller has read them already)."""
+    chunks = load_test_chunks(config) if chunks is None else chunks
+    baseline = song_mean_baseline(config, chunks) if baseline is None else baseline
     decoder = score_spectra(chunks, chunks.recon, seed=seed)
-    baseline = score_spectra(chunks, song_mean_baseline(config, chunks), seed=seed)
+    baseline = score_spectra(chunks, baseline, seed=seed)
     return {"n_test_chunks": len(chunks), "decoder": decoder, "song_mean_baseline": baseline,
             "beats_baseline": beats_baseline(decoder, baseline), "at_chance": at_chance(decoder),
             "measures": MEASURES}
